@@ -1,0 +1,106 @@
+import { basename, join, relative } from 'node:path';
+import { provablyDead } from '../coordination/liveness.js';
+import { describeHolder, type LockOwner } from '../coordination/lock.js';
+import { io, type Op } from '../fs/runner.js';
+import { readEntry, removeIf } from '../store/entries.js';
+import { parseOwner } from '../store/layout.js';
+import type { CacheContext } from './context.js';
+import { forEachFile, storedUnderItsName } from './scan.js';
+
+/** What `check()` found and, with `fix`, repaired. */
+export interface CheckReport {
+  /** One sentence per problem. */
+  problems: string[];
+  /** How many of them were repaired. */
+  fixed: number;
+}
+
+/** Temp files of writers on other hosts are presumed abandoned after this long. */
+const ABANDONED_MS = 24 * 60 * 60 * 1000;
+
+function* isAbandoned(ctx: CacheContext, path: string, name: string): Op<boolean> {
+  const owner = parseOwner(name);
+  if (owner !== undefined && provablyDead(owner.host, owner.pid)) return true;
+  const info = yield* io('stat', path);
+  return info !== undefined && ctx.clock.now() - info.mtimeMs > ABANDONED_MS;
+}
+
+function* isStaleLock(ctx: CacheContext, path: string): Op<LockOwner | false | undefined> {
+  const bytes = yield* io('readFile', path);
+  let holder: LockOwner | undefined;
+  try {
+    holder = bytes === undefined ? undefined : (JSON.parse(bytes.toString('utf8')) as LockOwner);
+  } catch {}
+  if (holder === undefined) return (yield* isAbandoned(ctx, path, basename(path))) ? undefined : false;
+  const stale = provablyDead(holder.host, holder.pid) || ctx.clock.now() > holder.acquiredAt + holder.leaseMs;
+  return stale ? holder : false;
+}
+
+/**
+ * `check({ fix })`: verifies every entry file in full, and that the counters match the entries.
+ * With `fix`, moves corrupt and misplaced files to `corrupt/`, removes files left by dead writers and
+ * stale locks, and resets the counters to what the entries add up to.
+ */
+export function* check(ctx: CacheContext, fix = false): Op<CheckReport> {
+  const problems: string[] = [];
+  let fixed = 0;
+  let entries = 0;
+  let volume = 0;
+  const where = (path: string) => relative(ctx.layout.directory, path);
+  const moveAside = function* (path: string) {
+    const removal = yield* removeIf(path, ctx.layout.corrupt, () => true, 'full');
+    if (removal.removed) fixed++;
+  };
+
+  yield* forEachFile(ctx, function* (path, name, kind) {
+    switch (kind) {
+      case 'entry': {
+        const found = yield* readEntry(path);
+        if (found.state === 'missing') return;
+        if (found.state === 'corrupt') {
+          problems.push(`${where(path)}: corrupt entry (${found.reason})`);
+          if (fix) yield* moveAside(path);
+        } else if (!storedUnderItsName(name, found.entry)) {
+          problems.push(`${where(path)}: entry stored under another key's name`);
+          if (fix) yield* moveAside(path);
+        } else {
+          entries++;
+          volume += found.entry.fileSize;
+        }
+        return;
+      }
+      case 'temp':
+      case 'claim':
+        if (!(yield* isAbandoned(ctx, path, name))) return;
+        problems.push(`${where(path)}: ${kind} file left by a writer that is gone`);
+        if (fix && (yield* io('unlink', path))) fixed++;
+        return;
+      case 'lock': {
+        const stale = yield* isStaleLock(ctx, path);
+        if (stale === false) return;
+        problems.push(`${where(path)}: stale lock held by ${describeHolder(stale)}`);
+        if (fix && (yield* io('unlink', path))) fixed++;
+        return;
+      }
+      default:
+        problems.push(`${where(path)}: unknown file in a shard directory`);
+        if (fix) {
+          yield* io('mkdir', ctx.layout.corrupt, ctx.store.dirMode);
+          yield* io('rename', path, join(ctx.layout.corrupt, `${name}.unknown`));
+          fixed++;
+        }
+    }
+  });
+
+  const totals = yield* ctx.counters.read();
+  if (totals.count !== entries || totals.volume !== volume) {
+    problems.push(
+      `counters say ${totals.count} entries and ${totals.volume} bytes; the files hold ${entries} entries and ${volume} bytes`,
+    );
+    if (fix) {
+      yield* ctx.counters.reconcile({ count: entries, volume }, ctx.lock);
+      fixed++;
+    }
+  }
+  return { problems, fixed };
+}

@@ -1,0 +1,98 @@
+import type { Counters, Totals } from '../coordination/counters.js';
+import type { LockOptions } from '../coordination/lock.js';
+import { CacheError } from '../errors.js';
+import type { ValueCodec } from '../format/codec.js';
+import type { CompressionKind } from '../format/compression.js';
+import type { EntryHeader } from '../format/entry.js';
+import { assertKey, type EncodedKey, encodeKey, type Key, keyHash, sameKey } from '../format/key.js';
+import type { Op } from '../fs/runner.js';
+import type { StoreSettings } from '../store/entries.js';
+import { removeIf } from '../store/entries.js';
+import type { Layout } from '../store/layout.js';
+import type { Clock, Settings } from './options.js';
+
+/** Everything an operation needs to know about the cache it runs on. */
+export interface CacheContext {
+  layout: Layout;
+  store: StoreSettings;
+  codec: ValueCodec;
+  compression: CompressionKind;
+  settings: Settings;
+  clock: Clock;
+  counters: Counters;
+  lock: LockOptions;
+}
+
+/** Where a key lives. */
+export interface Located {
+  key: Key;
+  encoded: EncodedKey;
+  hash: string;
+  path: string;
+}
+
+/** Validates `key` and finds its entry file. */
+export function locate(ctx: CacheContext, key: unknown): Located {
+  assertKey(key);
+  const encoded = encodeKey(key);
+  const hash = keyHash(encoded);
+  return { key, encoded, hash, path: ctx.layout.entry(hash) };
+}
+
+/** Whether an entry is for this key and has not expired at `now`. */
+export function isLiveFor(header: EntryHeader, at: Located, now: number): boolean {
+  return (
+    sameKey(at.encoded, header.keyType, header.key) && (header.expiresAt === null || header.expiresAt > now)
+  );
+}
+
+/** Options accepted by the writing methods. */
+export interface WriteOptions {
+  /** Time to live in milliseconds; `undefined` or `null` for no expiry; 0 or less stores an already expired entry. */
+  ttl?: number | null;
+  /** A tag, for `evict(tag)`. */
+  tag?: Key | null;
+}
+
+const WRITE_OPTIONS = new Set(['ttl', 'tag']);
+
+/** Validates write options and turns them into an expiry time and a stored tag. */
+export function writeTerms(
+  ctx: CacheContext,
+  options: WriteOptions | undefined,
+): { expiresAt: number | null; tag: EncodedKey | undefined } {
+  if (options === undefined) return { expiresAt: null, tag: undefined };
+  if (options === null || typeof options !== 'object')
+    throw new TypeError('diskcache-ts: options must be an object');
+  for (const name of Object.keys(options)) {
+    if (WRITE_OPTIONS.has(name)) continue;
+    const hint = name === 'expire' || name === 'expire_time' ? '; use ttl, in milliseconds' : '';
+    throw new TypeError(`diskcache-ts: unknown option "${name}"${hint}`);
+  }
+  const { ttl, tag } = options;
+  let expiresAt: number | null = null;
+  if (ttl !== undefined && ttl !== null) {
+    if (typeof ttl !== 'number' || Number.isNaN(ttl))
+      throw new TypeError('diskcache-ts: ttl must be a number of milliseconds');
+    if (ttl !== Number.POSITIVE_INFINITY) expiresAt = ctx.clock.now() + ttl;
+  }
+  if (tag === undefined || tag === null) return { expiresAt, tag: undefined };
+  assertKey(tag, 'tag');
+  return { expiresAt, tag: encodeKey(tag) };
+}
+
+/** Records a change in the shared counters. */
+export function* count(ctx: CacheContext, change: Partial<Totals>): Op<void> {
+  if (change.count || change.volume || change.hits || change.misses) yield* ctx.counters.add(change);
+}
+
+/** Moves a corrupt entry aside (if it still is corrupt once claimed) and forgets it in the counters. */
+export function* quarantine(ctx: CacheContext, path: string): Op<void> {
+  const removal = yield* removeIf(path, ctx.layout.corrupt, (found) => found.state === 'corrupt', 'full');
+  if (removal.removed) yield* count(ctx, { count: -1, volume: -removal.size });
+}
+
+/** The error for a key that `incr` with `defaultValue: null` did not find. */
+export function keyMissing(key: Key, directory: string): CacheError {
+  return new CacheError('EKEYMISSING', `key ${String(key)} is not in the cache`, { key, directory });
+}

@@ -1,0 +1,128 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Counters } from '../coordination/counters.js';
+import type { LockOptions } from '../coordination/lock.js';
+import { CacheError } from '../errors.js';
+import { resolveCodec } from '../format/codec.js';
+import { compressionKind } from '../format/compression.js';
+import { type FileSystem, nodeFileSystem } from '../fs/backend.js';
+import { inlineFileSystem } from '../fs/inline.js';
+import { isRemoteFileSystem } from '../fs/kind.js';
+import { io, runSync } from '../fs/runner.js';
+import { Layout } from '../store/layout.js';
+import { readSettingsFile, writeSettingsFile } from '../store/settings-file.js';
+import type { CacheContext } from './context.js';
+import {
+  type CacheOptions,
+  DEFAULT_SETTINGS,
+  mergeSettings,
+  PERSISTED,
+  type Settings,
+  validateOptions,
+} from './options.js';
+
+/** An open cache directory: the context for operations and the file systems to run them on. */
+export interface OpenCache {
+  ctx: CacheContext;
+  syncFs: FileSystem;
+  asyncFs: FileSystem;
+  asyncIO: 'inline' | 'threadpool';
+}
+
+interface Shared {
+  counters: Counters;
+  refs: number;
+}
+
+/** Counters are per process and directory, whatever the number of `Cache` objects on it. */
+const shared = new Map<string, Shared>();
+
+/** Takes a reference to the process's counters of `directory`. */
+function acquireCounters(directory: string, fileMode: number): Counters {
+  let entry = shared.get(directory);
+  if (entry === undefined) {
+    entry = { counters: new Counters(join(directory, 'counters'), fileMode), refs: 0 };
+    shared.set(directory, entry);
+  }
+  entry.refs++;
+  return entry.counters;
+}
+
+/** Drops a reference; `true` when it was the last, so that the caller folds and closes the counters. */
+export function releaseCounters(directory: string): boolean {
+  const entry = shared.get(directory);
+  if (entry === undefined) return false;
+  entry.refs--;
+  if (entry.refs > 0) return false;
+  shared.delete(directory);
+  return true;
+}
+
+function changed(stored: Record<string, unknown> | undefined, settings: Settings): boolean {
+  return stored === undefined || PERSISTED.some((name) => stored[name] !== settings[name]);
+}
+
+/**
+ * Opens (creating if needed) a cache directory. O(1) in the number of entries: it reads the settings
+ * file, writes it if the options changed it, and folds a bounded number of dead writers' counters.
+ */
+export function openCache(
+  directory: string | undefined,
+  options: CacheOptions,
+  extraOptions: readonly string[] = [],
+): OpenCache {
+  if (directory !== undefined && typeof directory !== 'string') {
+    throw new TypeError('diskcache-ts: the directory must be a string path');
+  }
+  validateOptions(options, extraOptions);
+  const dir = resolve(directory ?? mkdtempSync(join(tmpdir(), 'diskcache-')));
+  const fileMode = options.fileMode ?? 0o644;
+  const dirMode = options.dirMode ?? 0o755;
+  const base = options.fileSystem ?? nodeFileSystem;
+  const layout = new Layout(dir);
+  try {
+    runSync(base, io('mkdir', dir, dirMode));
+  } catch (cause) {
+    throw new CacheError('ENOTCACHE', `cache directory "${dir}" does not exist and could not be created`, {
+      directory: dir,
+      cause,
+    });
+  }
+  const stored = runSync(base, readSettingsFile(layout));
+  const settings = mergeSettings((stored?.settings ?? {}) as Partial<Settings>, options);
+  if (changed(stored?.settings, settings)) runSync(base, writeSettingsFile(layout, settings, fileMode));
+
+  const codecOption =
+    options.codec ??
+    (settings.codec in { structured: 1, json: 1, raw: 1 } ? settings.codec : DEFAULT_SETTINGS.codec);
+  const codec = resolveCodec(codecOption as Parameters<typeof resolveCodec>[0]);
+  const compression = compressionKind(settings.compression);
+  const clock = options.clock ?? Date;
+  const lock: LockOptions = {
+    timeout: settings.timeout,
+    leaseMs: Math.max(settings.timeout, 10_000),
+    fileMode,
+    dirMode,
+    now: () => clock.now(),
+  };
+  const counters = acquireCounters(dir, fileMode);
+  const ctx: CacheContext = {
+    layout,
+    store: { layout, fileMode, dirMode, fsync: settings.durability === 'fsync', linkWorks: true },
+    codec,
+    compression,
+    settings,
+    clock,
+    counters,
+    lock,
+  };
+  runSync(base, counters.fold(lock, false));
+  const asyncIO =
+    options.asyncIO === 'inline' || options.asyncIO === 'threadpool'
+      ? options.asyncIO
+      : isRemoteFileSystem(dir)
+        ? 'threadpool'
+        : 'inline';
+  return { ctx, syncFs: base, asyncFs: asyncIO === 'inline' ? inlineFileSystem(base) : base, asyncIO };
+}

@@ -1,0 +1,232 @@
+import type { Codec, CodecName } from '../format/codec.js';
+import type { CompressionName } from '../format/compression.js';
+import type { FileSystem } from '../fs/backend.js';
+
+/** Eviction policies: which entries go first when the cache is over its size limit. */
+export type EvictionPolicy =
+  | 'least-recently-stored'
+  | 'least-recently-used'
+  | 'least-frequently-used'
+  | 'none';
+
+/** A source of wall-clock time in epoch milliseconds. Inject one in tests to move time without sleeping. */
+export interface Clock {
+  now(): number;
+}
+
+/** Options of `new Cache(directory, options)`. */
+export interface CacheOptions {
+  /**
+   * Target maximum of `volume()` in bytes.
+   * @default 2 ** 30 (1 GiB)
+   */
+  sizeLimit?: number;
+  /**
+   * At most this many entries are evicted per write when over the limit; 0 means only `cull()` evicts.
+   * @default 10
+   */
+  cullLimit?: number;
+  /**
+   * Which entries are evicted first.
+   * @default 'least-recently-stored'
+   */
+  evictionPolicy?: EvictionPolicy;
+  /**
+   * Count hits and misses, shared by every process (see `stats()`).
+   * @default false
+   */
+  statistics?: boolean;
+  /**
+   * How values are turned into bytes: `'structured'` (Buffers and strings raw, numbers as float64,
+   * everything else with `v8.serialize`), `'json'`, `'raw'` (Uint8Array and string only), or a {@link Codec}.
+   * @default 'structured'
+   */
+  codec?: CodecName | Codec;
+  /**
+   * Compress values of at least `compressThreshold` bytes, keeping the compressed form only when smaller.
+   * @default 'none'
+   */
+  compression?: CompressionName;
+  /**
+   * Values shorter than this many bytes are stored uncompressed.
+   * @default 4096
+   */
+  compressThreshold?: number;
+  /**
+   * `'normal'`: every write is atomic and survives a process crash. `'fsync'`: it also survives power
+   * loss (each entry file and its directory are flushed).
+   * @default 'normal'
+   */
+  durability?: 'normal' | 'fsync';
+  /**
+   * Milliseconds to wait for a cross-process lock before a `LockTimeoutError`.
+   * @default 60_000
+   */
+  timeout?: number;
+  /**
+   * Permission bits of the files the cache creates (the umask applies).
+   * @default 0o644
+   */
+  fileMode?: number;
+  /**
+   * Permission bits of the directories the cache creates (the umask applies).
+   * @default 0o755
+   */
+  dirMode?: number;
+  /**
+   * The clock for store times and expiry.
+   * @default Date
+   */
+  clock?: Clock;
+  /**
+   * How the async methods do their I/O. `'inline'` runs small operations (values up to 64 KiB)
+   * with synchronous calls, because on a local disk a thread-pool round trip costs more than the
+   * call itself; larger reads and writes still go to the thread pool. `'threadpool'` sends every call
+   * there, so the event loop never waits on the disk. `'auto'` chooses `'inline'` on local file
+   * systems and `'threadpool'` on network and FUSE file systems.
+   * @default 'auto'
+   */
+  asyncIO?: 'auto' | 'inline' | 'threadpool';
+  /**
+   * The file-system primitives to use; a seam for fault-injection tests.
+   * @default node:fs
+   */
+  fileSystem?: FileSystem;
+}
+
+/** Options that are stored in the directory and apply to every later open that does not pass its own. */
+export const PERSISTED = [
+  'sizeLimit',
+  'cullLimit',
+  'evictionPolicy',
+  'statistics',
+  'codec',
+  'compression',
+  'compressThreshold',
+  'durability',
+  'timeout',
+] as const;
+
+/** The persisted settings, resolved. */
+export interface Settings {
+  sizeLimit: number;
+  cullLimit: number;
+  evictionPolicy: EvictionPolicy;
+  statistics: boolean;
+  /** A built-in codec's name, or the name of a custom codec. */
+  codec: string;
+  compression: CompressionName;
+  compressThreshold: number;
+  durability: 'normal' | 'fsync';
+  timeout: number;
+}
+
+/** The defaults of the persisted settings. */
+export const DEFAULT_SETTINGS: Readonly<Settings> = {
+  sizeLimit: 2 ** 30,
+  cullLimit: 10,
+  evictionPolicy: 'least-recently-stored',
+  statistics: false,
+  codec: 'structured',
+  compression: 'none',
+  compressThreshold: 4096,
+  durability: 'normal',
+  timeout: 60_000,
+};
+
+const KNOWN = new Set<string>([
+  ...PERSISTED,
+  'fileMode',
+  'dirMode',
+  'clock',
+  'asyncIO',
+  'fileSystem',
+  'memory',
+  'shards',
+]);
+
+const HINTS: Record<string, string> = {
+  expire: 'use ttl, in milliseconds',
+  disk: 'use the codec option',
+  tag_index: 'tags need no index here',
+  directory: 'pass the directory as the first argument',
+};
+
+function camel(name: string): string {
+  return name.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+/** Throws a `TypeError` for an option name that is not one of `known`, with a hint for python-diskcache names. */
+export function rejectUnknown(options: object, known: ReadonlySet<string>, where: string): void {
+  for (const name of Object.keys(options)) {
+    if (known.has(name)) continue;
+    const hint = HINTS[name] ?? (known.has(camel(name)) ? `did you mean ${camel(name)}?` : undefined);
+    throw new TypeError(`diskcache-ts: unknown ${where} option "${name}"${hint ? `; ${hint}` : ''}`);
+  }
+}
+
+function nonNegative(name: string, value: unknown, integer: boolean): void {
+  if (typeof value !== 'number' || Number.isNaN(value)) {
+    throw new TypeError(`diskcache-ts: options.${name} must be a number`);
+  }
+  if (value < 0 || (integer && !Number.isInteger(value) && value !== Number.POSITIVE_INFINITY)) {
+    throw new RangeError(
+      `diskcache-ts: options.${name} must be a non-negative ${integer ? 'integer' : 'number'}`,
+    );
+  }
+}
+
+function oneOf(name: string, value: unknown, allowed: readonly string[]): void {
+  if (!allowed.includes(value as string)) {
+    throw new RangeError(
+      `diskcache-ts: options.${name} must be one of ${allowed.map((a) => `'${a}'`).join(', ')}`,
+    );
+  }
+}
+
+/** Validates constructor options, throwing precise `TypeError`s and `RangeError`s. */
+export function validateOptions(options: CacheOptions, extra: readonly string[] = []): void {
+  if (options === null || typeof options !== 'object')
+    throw new TypeError('diskcache-ts: options must be an object');
+  rejectUnknown(options, extra.length ? new Set([...KNOWN, ...extra]) : KNOWN, 'Cache');
+  const o = options as Record<string, unknown>;
+  if (o.sizeLimit !== undefined) nonNegative('sizeLimit', o.sizeLimit, false);
+  if (o.cullLimit !== undefined) nonNegative('cullLimit', o.cullLimit, true);
+  if (o.compressThreshold !== undefined) nonNegative('compressThreshold', o.compressThreshold, true);
+  if (o.timeout !== undefined) nonNegative('timeout', o.timeout, false);
+  if (o.fileMode !== undefined) nonNegative('fileMode', o.fileMode, true);
+  if (o.dirMode !== undefined) nonNegative('dirMode', o.dirMode, true);
+  if (o.evictionPolicy !== undefined) {
+    oneOf('evictionPolicy', o.evictionPolicy, [
+      'least-recently-stored',
+      'least-recently-used',
+      'least-frequently-used',
+      'none',
+    ]);
+  }
+  if (o.statistics !== undefined && typeof o.statistics !== 'boolean') {
+    throw new TypeError('diskcache-ts: options.statistics must be a boolean');
+  }
+  if (o.durability !== undefined) oneOf('durability', o.durability, ['normal', 'fsync']);
+  if (o.asyncIO !== undefined) oneOf('asyncIO', o.asyncIO, ['auto', 'inline', 'threadpool']);
+  if (o.clock !== undefined && typeof (o.clock as Clock)?.now !== 'function') {
+    throw new TypeError('diskcache-ts: options.clock must have a now() method');
+  }
+}
+
+/** The settings in force: defaults, then what the directory stored, then what the caller passed. */
+export function mergeSettings(stored: Partial<Settings>, passed: CacheOptions): Settings {
+  const merged: Settings = { ...DEFAULT_SETTINGS };
+  for (const name of PERSISTED) {
+    const fromStore = stored[name];
+    if (fromStore !== undefined && typeof fromStore === typeof DEFAULT_SETTINGS[name]) {
+      (merged as unknown as Record<string, unknown>)[name] = fromStore;
+    }
+    const fromCaller = passed[name];
+    if (fromCaller !== undefined) {
+      (merged as unknown as Record<string, unknown>)[name] =
+        name === 'codec' && typeof fromCaller === 'object' ? (fromCaller as Codec).name : fromCaller;
+    }
+  }
+  return merged;
+}

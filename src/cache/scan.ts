@@ -1,0 +1,104 @@
+import { join } from 'node:path';
+import type { Entry, EntryHeader } from '../format/entry.js';
+import { assertKey, decodeKey, encodeKey, type Key, keyHash } from '../format/key.js';
+import { emit, io, type Op } from '../fs/runner.js';
+import { readEntry, readHeader, removeIf } from '../store/entries.js';
+import { SHARD_COUNT, type ShardFileKind, shardFileKind } from '../store/layout.js';
+import { type CacheContext, count } from './context.js';
+
+/** Calls `visit` for every file in every shard directory, shard by shard, in name order. */
+export function* forEachFile(
+  ctx: CacheContext,
+  visit: (path: string, name: string, kind: ShardFileKind) => Op<void>,
+): Op<void> {
+  for (let n = 0; n < SHARD_COUNT; n++) {
+    const dir = ctx.layout.shard(n);
+    const names = (yield* io('readdir', dir)).sort();
+    for (const name of names) {
+      if (name.startsWith('.nfs')) continue;
+      yield* visit(join(dir, name), name, shardFileKind(name));
+    }
+  }
+}
+
+/** `clear()`: removes every entry, expired or not; returns how many. */
+export function* clear(ctx: CacheContext): Op<number> {
+  let removed = 0;
+  yield* forEachFile(ctx, function* (path, _name, kind) {
+    if (kind !== 'entry') return;
+    const info = yield* io('stat', path);
+    if (info === undefined || !(yield* io('unlink', path))) return;
+    removed++;
+    yield* count(ctx, { count: -1, volume: -info.size });
+  });
+  return removed;
+}
+
+/** Removes every entry whose header satisfies `matches` (checked again once the entry is claimed). */
+function* removeWhere(ctx: CacheContext, matches: (header: EntryHeader) => boolean): Op<number> {
+  let removed = 0;
+  yield* forEachFile(ctx, function* (path, _name, kind) {
+    if (kind !== 'entry') return;
+    const found = yield* readHeader(path);
+    if (found.state !== 'ok' || !matches(found.entry)) return;
+    const removal = yield* removeIf(
+      path,
+      ctx.layout.corrupt,
+      (again) => again.state === 'ok' && matches(again.entry),
+    );
+    if (!removal.removed) return;
+    removed++;
+    yield* count(ctx, { count: -1, volume: -removal.size });
+  });
+  return removed;
+}
+
+/** `expire(now)`: removes every entry that has expired at `now`; returns how many. */
+export function* expire(ctx: CacheContext, now?: number): Op<number> {
+  if (now !== undefined && (typeof now !== 'number' || Number.isNaN(now))) {
+    throw new TypeError('diskcache-ts: now must be a number of epoch milliseconds');
+  }
+  const at = now ?? ctx.clock.now();
+  return yield* removeWhere(ctx, (h) => h.expiresAt !== null && h.expiresAt <= at);
+}
+
+/** `evict(tag)`: removes every entry with this tag; returns how many. */
+export function* evict(ctx: CacheContext, tag: Key): Op<number> {
+  assertKey(tag, 'tag');
+  const wanted = encodeKey(tag);
+  return yield* removeWhere(
+    ctx,
+    (h) => h.tag !== undefined && h.tagType === wanted.type && Buffer.compare(h.tag, wanted.bytes) === 0,
+  );
+}
+
+/** What the iterators yield. */
+export type IterationKind = 'keys' | 'values' | 'entries';
+
+/**
+ * Emits every live entry's key, value or `[key, value]`, shard by shard in key-hash order. Each key
+ * that stays live throughout is emitted once; entries written during the iteration may or may not be.
+ */
+export function* iterate(ctx: CacheContext, what: IterationKind): Op<void> {
+  yield* forEachFile(ctx, function* (path, _name, kind) {
+    if (kind !== 'entry') return;
+    const found = what === 'keys' ? yield* readHeader(path) : yield* readEntry(path);
+    if (found.state !== 'ok') return;
+    const header = found.entry;
+    if (header.expiresAt !== null && header.expiresAt <= ctx.clock.now()) return;
+    const key = decodeKey(header.keyType, header.key);
+    if (key === undefined) return;
+    if (what === 'keys') {
+      yield* emit(key);
+      return;
+    }
+    const entry = found.entry as Entry;
+    const value = ctx.codec.decode(entry.valueKind, entry.value, entry.codecName);
+    yield* emit(what === 'values' ? value : [key, value]);
+  });
+}
+
+/** Whether a file name matches the key stored in it. */
+export function storedUnderItsName(name: string, header: EntryHeader): boolean {
+  return keyHash({ type: header.keyType, bytes: header.key }) === name;
+}

@@ -1,0 +1,278 @@
+import * as v8 from 'node:v8';
+import { withLock } from '../coordination/lock.js';
+import { CacheError } from '../errors.js';
+import { type EncodedValue, ValueKind } from '../format/codec.js';
+import { type Entry, encodeEntry } from '../format/entry.js';
+import { decodeKey, type EncodedKey, type Key } from '../format/key.js';
+import { io, type Op } from '../fs/runner.js';
+import {
+  claim,
+  linkIfAbsent,
+  publish,
+  readEntry,
+  readHeader,
+  removeIf,
+  writeTemp,
+} from '../store/entries.js';
+import {
+  type CacheContext,
+  count,
+  isLiveFor,
+  keyMissing,
+  type Located,
+  locate,
+  quarantine,
+  type WriteOptions,
+  writeTerms,
+} from './context.js';
+
+/** An entry with its metadata, as `getEntry` returns it. */
+export interface CacheEntry<V = unknown> {
+  key: Key;
+  value: V;
+  /** Epoch milliseconds, or `null` if the entry never expires. */
+  expiresAt: number | null;
+  tag: Key | null;
+  /** Epoch milliseconds when the entry was stored. */
+  storedAt: number;
+  /** Bytes the entry takes on disk. */
+  size: number;
+}
+
+/** The live entry for `at`, or `undefined`; moves a corrupt file aside and counts hits and misses. */
+function* lookup(ctx: CacheContext, at: Located): Op<Entry | undefined> {
+  const found = yield* readEntry(at.path);
+  let entry: Entry | undefined;
+  if (found.state === 'corrupt') yield* quarantine(ctx, at.path);
+  else if (found.state === 'ok' && isLiveFor(found.entry, at, ctx.clock.now())) entry = found.entry;
+  if (ctx.settings.statistics) yield* count(ctx, entry ? { hits: 1 } : { misses: 1 });
+  return entry;
+}
+
+function decodeValue(ctx: CacheContext, entry: Entry): unknown {
+  return ctx.codec.decode(entry.valueKind, entry.value, entry.codecName);
+}
+
+function toCacheEntry(ctx: CacheContext, at: Located, entry: Entry): CacheEntry {
+  return {
+    key: at.key,
+    value: decodeValue(ctx, entry),
+    expiresAt: entry.expiresAt,
+    tag: entry.tag === undefined ? null : (decodeKey(entry.tagType, entry.tag) ?? null),
+    storedAt: entry.storedAt,
+    size: entry.fileSize,
+  };
+}
+
+/** `get(key, defaultValue)`. */
+export function* get(ctx: CacheContext, key: Key, defaultValue?: unknown): Op<unknown> {
+  const at = locate(ctx, key);
+  const entry = yield* lookup(ctx, at);
+  return entry === undefined ? defaultValue : decodeValue(ctx, entry);
+}
+
+/** `getEntry(key)`. */
+export function* getEntry(ctx: CacheContext, key: Key): Op<CacheEntry | undefined> {
+  const at = locate(ctx, key);
+  const entry = yield* lookup(ctx, at);
+  return entry === undefined ? undefined : toCacheEntry(ctx, at, entry);
+}
+
+/** `has(key)`. */
+export function* has(ctx: CacheContext, key: Key): Op<boolean> {
+  const at = locate(ctx, key);
+  const found = yield* readEntry(at.path);
+  if (found.state === 'corrupt') yield* quarantine(ctx, at.path);
+  return found.state === 'ok' && isLiveFor(found.entry, at, ctx.clock.now());
+}
+
+interface Prepared {
+  chunks: Uint8Array[];
+  size: number;
+}
+
+function prepare(
+  ctx: CacheContext,
+  at: Located,
+  value: EncodedValue,
+  expiresAt: number | null,
+  tag: EncodedKey | undefined,
+  storedAt = ctx.clock.now(),
+): Prepared {
+  return encodeEntry({
+    key: at.encoded,
+    tag,
+    value,
+    storedAt,
+    expiresAt,
+    compression: ctx.compression,
+    compressThreshold: ctx.settings.compressThreshold,
+  });
+}
+
+/** Writes a prepared entry over whatever is at `at` and counts the change. */
+function* replace(ctx: CacheContext, at: Located, prepared: Prepared): Op<void> {
+  const temp = yield* writeTemp(ctx.store, at.path, prepared.chunks);
+  yield* publishCounted(ctx, temp, at, prepared);
+}
+
+/** Publishes a written temp file over whatever is at `at` and counts the change. */
+function* publishCounted(ctx: CacheContext, temp: string, at: Located, prepared: Prepared): Op<void> {
+  const published = yield* publish(ctx.store, temp, at.path);
+  yield* count(ctx, { count: published.created ? 1 : 0, volume: prepared.size - published.replacedSize });
+}
+
+/** `set(key, value, { ttl, tag })`: stores the value, replacing any other; last writer wins. */
+export function* set(ctx: CacheContext, key: Key, value: unknown, options?: WriteOptions): Op<true> {
+  const at = locate(ctx, key);
+  const { expiresAt, tag } = writeTerms(ctx, options);
+  yield* replace(ctx, at, prepare(ctx, at, ctx.codec.encode(value), expiresAt, tag));
+  return true;
+}
+
+/**
+ * `add(key, value, { ttl, tag })`: stores only if no live entry is there. A hard link publishes the
+ * entry only where nothing is, so the common case takes no lock; an expired or corrupt entry is
+ * replaced under the key's lock.
+ */
+export function* add(ctx: CacheContext, key: Key, value: unknown, options?: WriteOptions): Op<boolean> {
+  const at = locate(ctx, key);
+  const { expiresAt, tag } = writeTerms(ctx, options);
+  const prepared = prepare(ctx, at, ctx.codec.encode(value), expiresAt, tag);
+  const temp = yield* writeTemp(ctx.store, at.path, prepared.chunks);
+  let settled = false;
+  try {
+    const linked = yield* linkIfAbsent(ctx.store, temp, at.path);
+    if (linked === true) {
+      settled = true;
+      yield* count(ctx, { count: 1, volume: prepared.size });
+      return true;
+    }
+    return yield* withLock(ctx.layout.keyLock(at.hash), ctx.lock, function* () {
+      const now = ctx.clock.now();
+      const removal = yield* removeIf(
+        at.path,
+        ctx.layout.corrupt,
+        (found) => !(found.state === 'ok' && isLiveFor(found.entry, at, now)),
+      );
+      if (removal.removed) yield* count(ctx, { count: -1, volume: -removal.size });
+      const relinked = yield* linkIfAbsent(ctx.store, temp, at.path);
+      if (relinked === false) return false;
+      settled = true;
+      if (relinked === true) yield* count(ctx, { count: 1, volume: prepared.size });
+      else yield* publishCounted(ctx, temp, at, prepared);
+      return true;
+    });
+  } finally {
+    if (!settled) yield* io('unlink', temp);
+  }
+}
+
+/** `delete(key)`: `true` if a live entry was removed (an expired one is removed too, but reports `false`). */
+export function* remove(ctx: CacheContext, key: Key): Op<boolean> {
+  const at = locate(ctx, key);
+  const found = yield* readHeader(at.path);
+  if (found.state === 'missing') return false;
+  if (!(yield* io('unlink', at.path))) return false;
+  const size = found.state === 'ok' ? found.entry.fileSize : found.size;
+  yield* count(ctx, { count: -1, volume: -size });
+  return found.state === 'ok' && isLiveFor(found.entry, at, ctx.clock.now());
+}
+
+/** `pop(key, defaultValue)`: removes and returns the value; of concurrent poppers exactly one gets it. */
+export function* pop(ctx: CacheContext, key: Key, defaultValue?: unknown): Op<unknown> {
+  const at = locate(ctx, key);
+  return yield* withLock(ctx.layout.keyLock(at.hash), ctx.lock, function* () {
+    const claimed = yield* claim(at.path);
+    if (claimed === undefined) return defaultValue;
+    const found = yield* readEntry(claimed);
+    if (found.state === 'ok') {
+      yield* io('unlink', claimed);
+      yield* count(ctx, { count: -1, volume: -found.entry.fileSize });
+      return isLiveFor(found.entry, at, ctx.clock.now()) ? decodeValue(ctx, found.entry) : defaultValue;
+    }
+    if (found.state === 'corrupt') {
+      yield* io('rename', claimed, at.path);
+      yield* quarantine(ctx, at.path);
+    }
+    return defaultValue;
+  });
+}
+
+function isNumeric(v: unknown): v is number | bigint {
+  return typeof v === 'number' || typeof v === 'bigint';
+}
+
+function sum(a: number | bigint, b: number | bigint): number | bigint {
+  if (typeof a === 'number' && typeof b === 'number') return a + b;
+  const toBig = (v: number | bigint) => {
+    if (typeof v === 'bigint') return v;
+    if (!Number.isInteger(v)) throw new RangeError(`diskcache-ts: cannot add the fraction ${v} to a bigint`);
+    return BigInt(v);
+  };
+  return toBig(a) + toBig(b);
+}
+
+/** Counters are stored in built-in forms that every reader decodes, whatever its codec. */
+function numberValue(n: number | bigint): EncodedValue {
+  if (typeof n === 'bigint') return { kind: ValueKind.Structured, bytes: v8.serialize(n), codecName: '' };
+  const bytes = Buffer.allocUnsafe(8);
+  bytes.writeDoubleLE(n);
+  return { kind: ValueKind.Float64, bytes, codecName: '' };
+}
+
+/**
+ * `incr(key, delta, defaultValue)`: adds `delta` under the key's lock, so that increments from any
+ * number of processes are never lost. Keeps the entry's expiry and tag.
+ */
+export function* incr(
+  ctx: CacheContext,
+  key: Key,
+  delta: number | bigint = 1,
+  defaultValue: number | bigint | null = 0,
+): Op<number | bigint> {
+  const at = locate(ctx, key);
+  if (!isNumeric(delta)) throw new TypeError('diskcache-ts: delta must be a number or a bigint');
+  if (defaultValue !== null && !isNumeric(defaultValue)) {
+    throw new TypeError('diskcache-ts: defaultValue must be a number, a bigint or null');
+  }
+  return yield* withLock(ctx.layout.keyLock(at.hash), ctx.lock, function* () {
+    const found = yield* readEntry(at.path);
+    const live =
+      found.state === 'ok' && isLiveFor(found.entry, at, ctx.clock.now()) ? found.entry : undefined;
+    let current: unknown = defaultValue;
+    if (live !== undefined) current = decodeValue(ctx, live);
+    else if (defaultValue === null) throw keyMissing(key, ctx.layout.directory);
+    if (!isNumeric(current)) {
+      throw new CacheError('ENOTNUMBER', `the value of key ${String(key)} is not a number`, {
+        key,
+        directory: ctx.layout.directory,
+      });
+    }
+    const next = sum(current, delta);
+    const prepared = prepare(
+      ctx,
+      at,
+      numberValue(next),
+      live?.expiresAt ?? null,
+      live?.tag === undefined ? undefined : { type: live.tagType, bytes: live.tag },
+    );
+    yield* replace(ctx, at, prepared);
+    return next;
+  });
+}
+
+/** `touch(key, { ttl })`: gives a live entry a new expiry; `false` if there is none. */
+export function* touch(ctx: CacheContext, key: Key, options?: Pick<WriteOptions, 'ttl'>): Op<boolean> {
+  const at = locate(ctx, key);
+  const { expiresAt } = writeTerms(ctx, options);
+  return yield* withLock(ctx.layout.keyLock(at.hash), ctx.lock, function* () {
+    const found = yield* readEntry(at.path);
+    if (found.state !== 'ok' || !isLiveFor(found.entry, at, ctx.clock.now())) return false;
+    const e = found.entry;
+    const value: EncodedValue = { kind: e.valueKind, bytes: e.value, codecName: e.codecName };
+    const tag = e.tag === undefined ? undefined : { type: e.tagType, bytes: e.tag };
+    yield* replace(ctx, at, prepare(ctx, at, value, expiresAt, tag, e.storedAt));
+    return true;
+  });
+}

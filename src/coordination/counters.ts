@@ -1,0 +1,208 @@
+import { join } from 'node:path';
+import { LockTimeoutError } from '../errors.js';
+import { crc32 } from '../format/crc32.js';
+import { io, type Op } from '../fs/runner.js';
+import { OWNER, uniqueSuffix } from '../store/layout.js';
+import { provablyDead } from './liveness.js';
+import { acquireLock, type HeldLock, type LockOptions, releaseLock } from './lock.js';
+
+/** Totals the cache keeps without scanning entries. */
+export interface Totals {
+  count: number;
+  volume: number;
+  hits: number;
+  misses: number;
+}
+
+const ZERO: Totals = { count: 0, volume: 0, hits: 0, misses: 0 };
+const RECORD_MAGIC = 0x31434344; // "DCC1"
+const RECORD_SIZE = 48;
+const BASE = 'base.json';
+const FOLD_LOCK = 'fold.lock';
+const DELTA = /^([A-Za-z0-9-]+)~(\d+)~[a-z0-9]+\.delta$/;
+/** Dead writers' delta files folded into the base per open, at most. */
+const FOLD_BATCH = 16;
+
+function add(a: Totals, b: Totals): Totals {
+  return {
+    count: a.count + b.count,
+    volume: a.volume + b.volume,
+    hits: a.hits + b.hits,
+    misses: a.misses + b.misses,
+  };
+}
+
+function encodeRecord(t: Totals): Buffer {
+  const b = Buffer.alloc(RECORD_SIZE);
+  b.writeUInt32LE(RECORD_MAGIC, 0);
+  b.writeDoubleLE(t.count, 8);
+  b.writeDoubleLE(t.volume, 16);
+  b.writeDoubleLE(t.hits, 24);
+  b.writeDoubleLE(t.misses, 32);
+  b.writeUInt32LE(crc32(b.subarray(0, 40)), 40);
+  return b;
+}
+
+function decodeRecord(b: Buffer | undefined): Totals | undefined {
+  if (b === undefined || b.length < RECORD_SIZE || b.readUInt32LE(0) !== RECORD_MAGIC) return undefined;
+  if (crc32(b.subarray(0, 40)) !== b.readUInt32LE(40)) return undefined;
+  return {
+    count: b.readDoubleLE(8),
+    volume: b.readDoubleLE(16),
+    hits: b.readDoubleLE(24),
+    misses: b.readDoubleLE(32),
+  };
+}
+
+interface Base extends Totals {
+  /** The delta file folded in last; if it still exists, it is only to be removed. */
+  lastFolded: string;
+}
+
+function decodeBase(b: Buffer | undefined): Base {
+  if (b === undefined) return { ...ZERO, lastFolded: '' };
+  try {
+    const parsed = JSON.parse(b.toString('utf8')) as Partial<Base>;
+    const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+    return {
+      count: num(parsed.count),
+      volume: num(parsed.volume),
+      hits: num(parsed.hits),
+      misses: num(parsed.misses),
+      lastFolded: typeof parsed.lastFolded === 'string' ? parsed.lastFolded : '',
+    };
+  } catch {
+    return { ...ZERO, lastFolded: '' };
+  }
+}
+
+/**
+ * The cache's counters, kept without a lock on the hot path: every process adds its own changes to
+ * one small delta file of its own (`counters/<owner>.delta`, rewritten in place), and the totals are
+ * the base (`counters/base.json`) plus every delta file. Delta files of dead processes are folded
+ * into the base under a lock, so the directory stays small.
+ */
+export class Counters {
+  private readonly own: string;
+  private delta: Totals = { ...ZERO };
+  private fd: number | undefined;
+
+  constructor(
+    private readonly directory: string,
+    private readonly fileMode: number,
+  ) {
+    this.own = join(directory, `${OWNER}.delta`);
+  }
+
+  /** Records a change made by this process. */
+  *add(change: Partial<Totals>): Op<void> {
+    const d = this.delta;
+    this.delta = {
+      count: d.count + (change.count ?? 0),
+      volume: d.volume + (change.volume ?? 0),
+      hits: d.hits + (change.hits ?? 0),
+      misses: d.misses + (change.misses ?? 0),
+    };
+    if (this.fd === undefined) {
+      yield* io('mkdir', this.directory, 0o755);
+      this.fd = yield* io('openForUpdate', this.own, this.fileMode);
+    }
+    yield* io('writeAt', this.fd, encodeRecord(this.delta), 0);
+  }
+
+  /** The totals over every process. */
+  *read(): Op<Totals> {
+    let totals: Totals = decodeBase(yield* io('readFile', join(this.directory, BASE)));
+    for (const name of yield* io('readdir', this.directory)) {
+      if (!name.endsWith('.delta')) continue;
+      if (name === `${OWNER}.delta`) {
+        totals = add(totals, this.delta);
+        continue;
+      }
+      const record = decodeRecord(yield* io('readFile', join(this.directory, name)));
+      if (record !== undefined) totals = add(totals, record);
+    }
+    return totals;
+  }
+
+  /**
+   * Sets the totals to `actual` (from a scan of the entries) by rewriting the base, keeping every
+   * live process's delta; hits and misses are kept as they are.
+   */
+  *reconcile(actual: Pick<Totals, 'count' | 'volume'>, lock: LockOptions): Op<void> {
+    yield* this.underFoldLock(lock, function* (this: Counters) {
+      const current = yield* this.read();
+      const base = decodeBase(yield* io('readFile', join(this.directory, BASE)));
+      base.count += actual.count - current.count;
+      base.volume += actual.volume - current.volume;
+      yield* this.writeBase(base);
+    });
+  }
+
+  /**
+   * Folds the delta files of provably dead processes into the base (at most a batch per call), and
+   * this process's own when `self` is set (on close). Skips the work if another process is folding.
+   */
+  *fold(lock: LockOptions, self: boolean): Op<void> {
+    const names = (yield* io('readdir', this.directory)).filter((name) => {
+      if (name === `${OWNER}.delta`) return self;
+      const match = DELTA.exec(name);
+      return match !== null && provablyDead(match[1] as string, Number(match[2]));
+    });
+    if (names.length === 0) return;
+    yield* this.underFoldLock({ ...lock, timeout: 0 }, function* (this: Counters) {
+      for (const name of names.slice(0, FOLD_BATCH)) yield* this.foldOne(name);
+    });
+  }
+
+  /** Releases the open delta file. */
+  *close(): Op<void> {
+    if (this.fd !== undefined) {
+      const fd = this.fd;
+      this.fd = undefined;
+      yield* io('close', fd);
+    }
+  }
+
+  private *foldOne(name: string): Op<void> {
+    const path = join(this.directory, name);
+    const base = decodeBase(yield* io('readFile', join(this.directory, BASE)));
+    if (base.lastFolded !== name) {
+      const isOwn = name === `${OWNER}.delta`;
+      const record = isOwn ? this.delta : decodeRecord(yield* io('readFile', path));
+      if (record === undefined && !isOwn) {
+        yield* io('unlink', path);
+        return;
+      }
+      yield* this.writeBase({ ...add(base, record ?? ZERO), lastFolded: name });
+    }
+    if (name === `${OWNER}.delta`) {
+      yield* this.close();
+      this.delta = { ...ZERO };
+    }
+    yield* io('unlink', path);
+  }
+
+  private *writeBase(base: Base): Op<void> {
+    const path = join(this.directory, BASE);
+    const temp = `${path}${uniqueSuffix()}.tmp`;
+    yield* io('writeFile', temp, [Buffer.from(JSON.stringify(base))], { mode: this.fileMode, fsync: false });
+    yield* io('rename', temp, path);
+  }
+
+  private *underFoldLock(lock: LockOptions, body: (this: Counters) => Op<void>): Op<void> {
+    yield* io('mkdir', this.directory, 0o777);
+    let held: HeldLock;
+    try {
+      held = yield* acquireLock(join(this.directory, FOLD_LOCK), lock);
+    } catch (error) {
+      if (lock.timeout === 0 && error instanceof LockTimeoutError) return;
+      throw error;
+    }
+    try {
+      yield* body.call(this);
+    } finally {
+      yield* releaseLock(held);
+    }
+  }
+}

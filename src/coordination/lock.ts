@@ -1,0 +1,148 @@
+import { dirname } from 'node:path';
+import { LockTimeoutError } from '../errors.js';
+import { io, type Op } from '../fs/runner.js';
+import { HOST, OWNER, uniqueSuffix } from '../store/layout.js';
+import { provablyDead } from './liveness.js';
+
+/** What a lock file records about its holder. */
+export interface LockOwner {
+  host: string;
+  pid: number;
+  owner: string;
+  token: string;
+  acquiredAt: number;
+  leaseMs: number;
+}
+
+/** How to take a lock. */
+export interface LockOptions {
+  /** Give up with {@link LockTimeoutError} after this many milliseconds. */
+  timeout: number;
+  /** A holder that has not released after this many milliseconds may be presumed dead. */
+  leaseMs: number;
+  /** Permission bits of the lock file. */
+  fileMode: number;
+  /** Permission bits of a directory created for the lock file. */
+  dirMode: number;
+  /** Wall clock, for leases. */
+  now: () => number;
+}
+
+/** A lock that this process holds. */
+export interface HeldLock {
+  path: string;
+  token: string;
+}
+
+/** An unreadable lock file younger than this is presumed to be mid-write by its creator. */
+const UNREADABLE_GRACE_MS = 5_000;
+
+function parseOwner(bytes: Buffer | undefined): LockOwner | undefined {
+  if (bytes === undefined || bytes.length === 0) return undefined;
+  try {
+    const owner = JSON.parse(bytes.toString('utf8')) as LockOwner;
+    return typeof owner.token === 'string' && typeof owner.pid === 'number' ? owner : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function* isStale(path: string, holder: LockOwner | undefined, now: number): Op<boolean> {
+  if (holder === undefined) {
+    const info = yield* io('stat', path);
+    return info !== undefined && now - info.mtimeMs > UNREADABLE_GRACE_MS;
+  }
+  return provablyDead(holder.host, holder.pid) || now > holder.acquiredAt + holder.leaseMs;
+}
+
+/**
+ * Breaks a stale lock: moves it aside, checks that what was moved is the stale holder judged, and
+ * puts it back if a live holder took the lock in between.
+ */
+function* breakLock(path: string, judged: LockOwner | undefined): Op<void> {
+  const aside = `${path}${uniqueSuffix()}.stale`;
+  try {
+    yield* io('rename', path, aside);
+  } catch {
+    return; // Someone else broke or released it first.
+  }
+  const moved = parseOwner(yield* io('readFile', aside));
+  if (moved !== undefined && moved.token !== judged?.token) {
+    try {
+      yield* io('link', aside, path);
+    } catch {
+      // A third party holds the lock now; the holder we displaced will find its lock gone.
+    }
+  }
+  yield* io('unlink', aside);
+}
+
+/** Describes the holder for messages. */
+export function describeHolder(holder: LockOwner | undefined): string {
+  return holder === undefined ? 'an unknown holder' : `${holder.host}:${holder.pid}`;
+}
+
+/**
+ * Takes the lock at `path`: exclusive create of a file naming this process, then a read-back that
+ * confirms the file is ours (exclusive create alone is not exclusive on some SMB clients).
+ * Waits with jittered backoff; breaks the lock only when its holder is provably dead or its lease ran out.
+ */
+export function* acquireLock(path: string, options: LockOptions): Op<HeldLock> {
+  const token = `${OWNER}${uniqueSuffix()}`;
+  const start = options.now();
+  let delay = 0.05;
+  for (;;) {
+    const now = options.now();
+    const record: LockOwner = {
+      host: HOST,
+      pid: process.pid,
+      owner: OWNER,
+      token,
+      acquiredAt: now,
+      leaseMs: options.leaseMs,
+    };
+    const bytes = Buffer.from(JSON.stringify(record));
+    let created = false;
+    try {
+      yield* io('writeFile', path, [bytes], { mode: options.fileMode, fsync: false });
+      created = true;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') {
+        yield* io('mkdir', dirname(path), options.dirMode);
+        continue;
+      }
+      if (code !== 'EEXIST') throw error;
+    }
+    const holder = parseOwner(yield* io('readFile', path));
+    if (created && holder?.token === token) return { path, token };
+    if (!created && (yield* isStale(path, holder, now))) {
+      yield* breakLock(path, holder);
+      continue;
+    }
+    if (now - start >= options.timeout) {
+      throw new LockTimeoutError(
+        `lock ${path} held by ${describeHolder(holder)}${holder ? ` for ${Math.round((now - holder.acquiredAt) / 1000)} s` : ''}; raise options.timeout or remove the stale lock with \`diskcache DIR check --fix\``,
+        { path, holder: describeHolder(holder) },
+      );
+    }
+    yield* io('sleep', delay * (0.5 + Math.random()));
+    delay = Math.min(delay * 2, 20);
+  }
+}
+
+/** Releases a lock taken by {@link acquireLock}, if it is still ours. */
+export function* releaseLock(lock: HeldLock): Op<void> {
+  const holder = parseOwner(yield* io('readFile', lock.path));
+  if (holder?.token === lock.token) yield* io('unlink', lock.path);
+}
+
+/** Runs `body` while holding the lock at `path`. */
+export function* withLock<T>(path: string, options: LockOptions, body: () => Op<T>): Op<T> {
+  const lock = yield* acquireLock(path, options);
+  try {
+    return yield* body();
+  } finally {
+    yield* releaseLock(lock);
+  }
+}

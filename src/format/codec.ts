@@ -1,0 +1,174 @@
+import * as v8 from 'node:v8';
+import { CacheError } from '../errors.js';
+
+/** A user-supplied value codec. It must never run code found in the data: the directory may be shared. */
+export interface Codec {
+  /** Recorded in each entry; a reader needs a codec of the same name to decode the entry. */
+  readonly name: string;
+  encode(value: unknown): Uint8Array;
+  decode(bytes: Uint8Array): unknown;
+}
+
+/** The names of the built-in codecs. */
+export type CodecName = 'structured' | 'json' | 'raw';
+
+/** How a stored value's bytes are to be read back; one byte in each entry. */
+export enum ValueKind {
+  Bytes = 1,
+  Utf8 = 2,
+  Structured = 3,
+  Json = 4,
+  Float64 = 5,
+  Custom = 6,
+}
+
+/** A value in stored form. */
+export interface EncodedValue {
+  kind: ValueKind;
+  bytes: Uint8Array;
+  /** The custom codec's name, for {@link ValueKind.Custom}. */
+  codecName: string;
+}
+
+/** Turns values into stored form and back, for one configured codec. */
+export interface ValueCodec {
+  readonly name: string;
+  encode(value: unknown): EncodedValue;
+  decode(kind: number, bytes: Uint8Array, codecName: string): unknown;
+}
+
+const float = (value: number): EncodedValue => {
+  const bytes = Buffer.allocUnsafe(8);
+  bytes.writeDoubleLE(value);
+  return { kind: ValueKind.Float64, bytes, codecName: '' };
+};
+const utf8 = (value: string): EncodedValue => ({
+  kind: ValueKind.Utf8,
+  bytes: Buffer.from(value, 'utf8'),
+  codecName: '',
+});
+const raw = (value: Uint8Array): EncodedValue => ({ kind: ValueKind.Bytes, bytes: value, codecName: '' });
+
+function refuse(codec: string, value: unknown, cause?: unknown): never {
+  const what = value === null ? 'null' : typeof value === 'object' ? value.constructor?.name : typeof value;
+  throw new TypeError(`diskcache-ts: the ${codec} codec cannot store a value of type ${what}`, { cause });
+}
+
+function view(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+function structuredEncode(value: unknown): EncodedValue {
+  if (value instanceof Uint8Array) return raw(value);
+  if (typeof value === 'string') return utf8(value);
+  if (typeof value === 'number') return float(value);
+  try {
+    return { kind: ValueKind.Structured, bytes: v8.serialize(value), codecName: '' };
+  } catch (error) {
+    return refuse('structured', value, error);
+  }
+}
+
+function jsonEncode(value: unknown): EncodedValue {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value);
+  } catch (error) {
+    refuse('json', value, error);
+  }
+  if (text === undefined) refuse('json', value);
+  return { kind: ValueKind.Json, bytes: Buffer.from(text, 'utf8'), codecName: '' };
+}
+
+function rawEncode(value: unknown): EncodedValue {
+  if (value instanceof Uint8Array) return raw(value);
+  if (typeof value === 'string') return utf8(value);
+  return refuse('raw', value);
+}
+
+/** Decodes the built-in kinds, whatever codec the reader is configured with. */
+function decodeBuiltin(kind: number, bytes: Uint8Array): unknown {
+  switch (kind) {
+    case ValueKind.Bytes:
+      return Buffer.from(bytes);
+    case ValueKind.Utf8:
+      return view(bytes).toString('utf8');
+    case ValueKind.Float64:
+      return view(bytes).readDoubleLE(0);
+    case ValueKind.Structured:
+      return v8.deserialize(bytes);
+    case ValueKind.Json:
+      return JSON.parse(view(bytes).toString('utf8'));
+    default:
+      throw new CacheError('EFORMAT', `unknown value kind ${kind}`);
+  }
+}
+
+function builtin(name: CodecName, encode: (value: unknown) => EncodedValue): ValueCodec {
+  return {
+    name,
+    encode,
+    decode(kind, bytes, codecName) {
+      if (kind === ValueKind.Custom) {
+        throw new CacheError(
+          'ECODEC',
+          `entry was written with the custom codec "${codecName}"; pass it as options.codec`,
+        );
+      }
+      return decodeBuiltin(kind, bytes);
+    },
+  };
+}
+
+function custom(codec: Codec): ValueCodec {
+  return {
+    name: codec.name,
+    encode(value) {
+      const bytes = codec.encode(value);
+      if (!(bytes instanceof Uint8Array)) {
+        throw new TypeError(`diskcache-ts: codec "${codec.name}" encode() must return a Uint8Array`);
+      }
+      return { kind: ValueKind.Custom, bytes, codecName: codec.name };
+    },
+    decode(kind, bytes, codecName) {
+      if (kind !== ValueKind.Custom) return decodeBuiltin(kind, bytes);
+      if (codecName !== codec.name) {
+        throw new CacheError(
+          'ECODEC',
+          `entry was written with the codec "${codecName}", but this cache has "${codec.name}"`,
+        );
+      }
+      return codec.decode(bytes);
+    },
+  };
+}
+
+const BUILTIN: Record<CodecName, ValueCodec> = {
+  structured: builtin('structured', structuredEncode),
+  json: builtin('json', jsonEncode),
+  raw: builtin('raw', rawEncode),
+};
+
+/** The {@link ValueCodec} for a `codec` option. */
+export function resolveCodec(codec: CodecName | Codec): ValueCodec {
+  if (typeof codec === 'string') {
+    const found = BUILTIN[codec];
+    if (found === undefined) {
+      throw new RangeError(
+        `diskcache-ts: unknown codec "${codec}"; use 'structured', 'json', 'raw' or a Codec object`,
+      );
+    }
+    return found;
+  }
+  if (
+    codec === null ||
+    typeof codec !== 'object' ||
+    typeof codec.name !== 'string' ||
+    codec.name === '' ||
+    typeof codec.encode !== 'function' ||
+    typeof codec.decode !== 'function'
+  ) {
+    throw new TypeError('diskcache-ts: options.codec must be a codec name or { name, encode, decode }');
+  }
+  return custom(codec);
+}

@@ -1,0 +1,178 @@
+import type { EncodedValue } from './codec.js';
+import { CompressionKind, compress, decompress } from './compression.js';
+import { crc32 } from './crc32.js';
+import type { EncodedKey } from './key.js';
+
+/** The first four bytes of every entry file: "DCE1". */
+export const ENTRY_MAGIC = 0x31454344;
+/** The entry layout version written in byte 4. */
+export const ENTRY_VERSION = 1;
+/** Size of the fixed part of the header. */
+export const FIXED_HEADER = 64;
+/** Keys, tags and codec names longer than this are refused (and never trusted when read). */
+export const MAX_KEY_BYTES = 16 * 1024 * 1024;
+
+const FLAG_EXPIRES = 1;
+const FLAG_TAG = 2;
+
+/** What an entry file says about itself. */
+export interface EntryHeader {
+  keyType: number;
+  key: Uint8Array;
+  tagType: number;
+  tag: Uint8Array | undefined;
+  valueKind: number;
+  compression: number;
+  codecName: string;
+  storedAt: number;
+  /** Epoch milliseconds, or `null` for no expiry. */
+  expiresAt: number | null;
+  /** Stored (possibly compressed) value length. */
+  valueLength: number;
+  /** Value length before compression. */
+  rawLength: number;
+  valueCrc: number;
+  /** Offset of the value in the file. */
+  valueOffset: number;
+  /** Size of the whole file. */
+  fileSize: number;
+}
+
+/** A whole entry, verified. */
+export interface Entry extends EntryHeader {
+  /** The value bytes, decompressed. */
+  value: Uint8Array;
+}
+
+/** What to write. */
+export interface EntryInput {
+  key: EncodedKey;
+  tag: EncodedKey | undefined;
+  value: EncodedValue;
+  storedAt: number;
+  expiresAt: number | null;
+  compression: CompressionKind;
+  compressThreshold: number;
+}
+
+/** Either the parsed thing, or why the bytes are not a valid entry. */
+export type Parsed<T> = { ok: true; entry: T } | { ok: false; reason: string };
+
+/**
+ * Lays out an entry as chunks to write in order (header, value), without copying the value.
+ * See docs/FORMAT.md for the layout.
+ */
+export function encodeEntry(input: EntryInput): { chunks: Uint8Array[]; size: number } {
+  const { key, tag, value } = input;
+  let stored = value.bytes;
+  let compression = CompressionKind.None;
+  if (input.compression !== CompressionKind.None && stored.byteLength >= input.compressThreshold) {
+    const packed = compress(input.compression, stored);
+    if (packed !== undefined) {
+      stored = packed;
+      compression = input.compression;
+    }
+  }
+  const name = Buffer.from(value.codecName, 'utf8');
+  const tagBytes = tag?.bytes ?? new Uint8Array(0);
+  const headerSize = FIXED_HEADER + key.bytes.byteLength + tagBytes.byteLength + name.byteLength;
+  const header = Buffer.alloc(headerSize);
+  header.writeUInt32LE(ENTRY_MAGIC, 0);
+  header[4] = ENTRY_VERSION;
+  header[5] = (input.expiresAt === null ? 0 : FLAG_EXPIRES) | (tag === undefined ? 0 : FLAG_TAG);
+  header[6] = key.type;
+  header[7] = tag?.type ?? 0;
+  header[8] = value.kind;
+  header[9] = compression;
+  header.writeUInt16LE(name.byteLength, 10);
+  header.writeUInt32LE(key.bytes.byteLength, 12);
+  header.writeUInt32LE(tagBytes.byteLength, 16);
+  header.writeDoubleLE(input.storedAt, 24);
+  header.writeDoubleLE(input.expiresAt ?? 0, 32);
+  header.writeDoubleLE(stored.byteLength, 40);
+  header.writeDoubleLE(value.bytes.byteLength, 48);
+  header.writeUInt32LE(crc32(stored), 56);
+  let at = FIXED_HEADER;
+  header.set(key.bytes, at);
+  at += key.bytes.byteLength;
+  header.set(tagBytes, at);
+  at += tagBytes.byteLength;
+  header.set(name, at);
+  header.writeUInt32LE(headerCrc(header, headerSize), 60);
+  return { chunks: [header, stored], size: headerSize + stored.byteLength };
+}
+
+function headerCrc(header: Uint8Array, headerSize: number): number {
+  return crc32(header.subarray(FIXED_HEADER, headerSize), crc32(header.subarray(0, 60)));
+}
+
+function isLength(n: number, max: number): boolean {
+  return Number.isInteger(n) && n >= 0 && n <= max;
+}
+
+/**
+ * Parses and verifies the header at the start of `bytes`. `fileSize` is the size of the whole file
+ * (at least `bytes.length`); every length is checked against it before anything is allocated.
+ */
+export function parseHeader(bytes: Buffer, fileSize: number): Parsed<EntryHeader> {
+  if (bytes.length < FIXED_HEADER) return { ok: false, reason: 'shorter than an entry header' };
+  if (bytes.readUInt32LE(0) !== ENTRY_MAGIC) return { ok: false, reason: 'not an entry file (bad magic)' };
+  if (bytes[4] !== ENTRY_VERSION) return { ok: false, reason: `unknown entry version ${bytes[4]}` };
+  const flags = bytes[5] as number;
+  const nameLength = bytes.readUInt16LE(10);
+  const keyLength = bytes.readUInt32LE(12);
+  const tagLength = bytes.readUInt32LE(16);
+  const valueLength = bytes.readDoubleLE(40);
+  const rawLength = bytes.readDoubleLE(48);
+  if (!isLength(keyLength, MAX_KEY_BYTES) || !isLength(tagLength, MAX_KEY_BYTES)) {
+    return { ok: false, reason: 'key or tag length out of bounds' };
+  }
+  const valueOffset = FIXED_HEADER + keyLength + tagLength + nameLength;
+  if (!isLength(valueLength, fileSize) || valueOffset + valueLength !== fileSize) {
+    return { ok: false, reason: `lengths do not add up to the file size ${fileSize} (truncated or torn)` };
+  }
+  if (!isLength(rawLength, Number.MAX_SAFE_INTEGER)) return { ok: false, reason: 'raw length out of bounds' };
+  if (bytes.length < valueOffset) return { ok: false, reason: 'header cut short' };
+  if (headerCrc(bytes, valueOffset) !== bytes.readUInt32LE(60)) {
+    return { ok: false, reason: 'header checksum mismatch' };
+  }
+  const keyEnd = FIXED_HEADER + keyLength;
+  return {
+    ok: true,
+    entry: {
+      keyType: bytes[6] as number,
+      key: bytes.subarray(FIXED_HEADER, keyEnd),
+      tagType: bytes[7] as number,
+      tag: flags & FLAG_TAG ? bytes.subarray(keyEnd, keyEnd + tagLength) : undefined,
+      valueKind: bytes[8] as number,
+      compression: bytes[9] as number,
+      codecName: bytes.toString('utf8', keyEnd + tagLength, valueOffset),
+      storedAt: bytes.readDoubleLE(24),
+      expiresAt: flags & FLAG_EXPIRES ? bytes.readDoubleLE(32) : null,
+      valueLength,
+      rawLength,
+      valueCrc: bytes.readUInt32LE(56),
+      valueOffset,
+      fileSize,
+    },
+  };
+}
+
+/** Parses and fully verifies a whole entry file. */
+export function parseEntry(bytes: Buffer): Parsed<Entry> {
+  const parsed = parseHeader(bytes, bytes.length);
+  if (!parsed.ok) return parsed;
+  const header = parsed.entry;
+  const stored = bytes.subarray(header.valueOffset);
+  if (crc32(stored) !== header.valueCrc) return { ok: false, reason: 'value checksum mismatch' };
+  let value: Uint8Array = stored;
+  if (header.compression !== CompressionKind.None) {
+    try {
+      value = decompress(header.compression, stored, header.rawLength);
+    } catch {
+      return { ok: false, reason: 'value does not decompress' };
+    }
+    if (value.byteLength !== header.rawLength) return { ok: false, reason: 'decompressed length mismatch' };
+  }
+  return { ok: true, entry: { ...header, value } };
+}

@@ -1,0 +1,279 @@
+import * as fs from 'node:fs';
+
+/** What `stat` reports about a file. */
+export interface FileInfo {
+  size: number;
+  ino: number;
+  dev: number;
+  mtimeMs: number;
+  ctimeMs: number;
+  nlink: number;
+  isFile: boolean;
+  isDirectory: boolean;
+}
+
+/** Options for {@link SyncFileSystem.writeFile}. */
+export interface WriteOptions {
+  /** Permission bits for a new file (umask applies). */
+  mode: number;
+  /** Flush the file to stable storage before closing it. */
+  fsync: boolean;
+}
+
+/**
+ * The file-system primitives the cache is built from, in their synchronous form. Every method maps
+ * to one or a few system calls; "not found" is a value (`undefined`/`false`/`[]`), other failures throw
+ * Node's errno errors. This is the seam where tests inject faults.
+ */
+export interface SyncFileSystem {
+  /** The whole file, or `undefined` if it does not exist. */
+  readFile(path: string): Buffer | undefined;
+  /** At most `length` bytes from the start of the file, or `undefined` if it does not exist. */
+  readHead(path: string, length: number): Buffer | undefined;
+  /** Creates `path` exclusively and writes `chunks`; on failure the partial file is removed. */
+  writeFile(path: string, chunks: readonly Uint8Array[], options: WriteOptions): void;
+  rename(from: string, to: string): void;
+  link(existing: string, newPath: string): void;
+  /** `true` if a file was removed, `false` if there was none. */
+  unlink(path: string): boolean;
+  stat(path: string): FileInfo | undefined;
+  mkdir(path: string, mode: number): void;
+  /** Names in a directory; `[]` if it does not exist. */
+  readdir(path: string): string[];
+  /** Removes an empty directory; `false` if it is not empty or absent. */
+  rmdir(path: string): boolean;
+  /** Opens (creating if needed) a small file for in-place updates. */
+  openForUpdate(path: string, mode: number): number;
+  /** Writes `data` at byte `position` of an open file. */
+  writeAt(fd: number, data: Uint8Array, position: number): void;
+  close(fd: number): void;
+  /** Flushes a directory's entries to stable storage (best effort where unsupported). */
+  fsyncDir(path: string): void;
+  /** Blocks for `ms` milliseconds. */
+  sleep(ms: number): void;
+}
+
+/** The asynchronous twin of {@link SyncFileSystem}: the same methods, returning Promises. */
+export type AsyncFileSystem = {
+  [K in keyof SyncFileSystem]: (
+    ...args: Parameters<SyncFileSystem[K]>
+  ) => Promise<Awaited<ReturnType<SyncFileSystem[K]>>>;
+};
+
+/** A pair of implementations of the same primitives. */
+export interface FileSystem {
+  sync: SyncFileSystem;
+  async: AsyncFileSystem;
+}
+
+const SCRATCH_SIZE = 64 * 1024;
+const scratch = Buffer.allocUnsafe(SCRATCH_SIZE);
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+function isMissing(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+function toInfo(s: fs.Stats): FileInfo {
+  return {
+    size: s.size,
+    ino: s.ino,
+    dev: s.dev,
+    mtimeMs: s.mtimeMs,
+    ctimeMs: s.ctimeMs,
+    nlink: s.nlink,
+    isFile: s.isFile(),
+    isDirectory: s.isDirectory(),
+  };
+}
+
+function openOrMissing(path: string): number | undefined {
+  try {
+    return fs.openSync(path, 'r');
+  } catch (error) {
+    if (isMissing(error)) return undefined;
+    throw error;
+  }
+}
+
+/** Reads the rest of a file whose first `have` bytes are in `head`, up to its current size. */
+function readRestSync(fd: number, head: Buffer, have: number): Buffer {
+  const size = fs.fstatSync(fd).size;
+  if (size <= have) return Buffer.from(head.subarray(0, have));
+  const whole = Buffer.allocUnsafe(size);
+  head.copy(whole, 0, 0, have);
+  let offset = have;
+  while (offset < size) {
+    const n = fs.readSync(fd, whole, offset, size - offset, offset);
+    if (n === 0) break;
+    offset += n;
+  }
+  return offset === size ? whole : whole.subarray(0, offset);
+}
+
+/** The synchronous primitives over `node:fs`. */
+export const nodeSyncFileSystem: SyncFileSystem = {
+  readFile(path) {
+    const fd = openOrMissing(path);
+    if (fd === undefined) return undefined;
+    try {
+      const n = fs.readSync(fd, scratch, 0, SCRATCH_SIZE, 0);
+      if (n < SCRATCH_SIZE) return Buffer.from(scratch.subarray(0, n));
+      return readRestSync(fd, scratch, n);
+    } finally {
+      fs.closeSync(fd);
+    }
+  },
+  readHead(path, length) {
+    const fd = openOrMissing(path);
+    if (fd === undefined) return undefined;
+    try {
+      const buffer = length <= SCRATCH_SIZE ? scratch : Buffer.allocUnsafe(length);
+      const n = fs.readSync(fd, buffer, 0, length, 0);
+      return Buffer.from(buffer.subarray(0, n));
+    } finally {
+      fs.closeSync(fd);
+    }
+  },
+  writeFile(path, chunks, options) {
+    const fd = fs.openSync(path, 'wx', options.mode);
+    try {
+      let position = 0;
+      for (const chunk of chunks) {
+        let done = 0;
+        while (done < chunk.byteLength) {
+          done += fs.writeSync(fd, chunk, done, chunk.byteLength - done, position + done);
+        }
+        position += chunk.byteLength;
+      }
+      if (options.fsync) fs.fsyncSync(fd);
+      fs.closeSync(fd);
+    } catch (error) {
+      try {
+        fs.closeSync(fd);
+      } catch {}
+      try {
+        fs.unlinkSync(path);
+      } catch {}
+      throw error;
+    }
+  },
+  rename: (from, to) => fs.renameSync(from, to),
+  link: (existing, newPath) => fs.linkSync(existing, newPath),
+  unlink(path) {
+    try {
+      fs.unlinkSync(path);
+      return true;
+    } catch (error) {
+      if (isMissing(error)) return false;
+      throw error;
+    }
+  },
+  stat(path) {
+    const s = fs.statSync(path, { throwIfNoEntry: false });
+    return s === undefined ? undefined : toInfo(s);
+  },
+  mkdir: (path, mode) => void fs.mkdirSync(path, { recursive: true, mode }),
+  readdir(path) {
+    try {
+      return fs.readdirSync(path);
+    } catch (error) {
+      if (isMissing(error)) return [];
+      throw error;
+    }
+  },
+  rmdir(path) {
+    try {
+      fs.rmdirSync(path);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  openForUpdate: (path, mode) => fs.openSync(path, fs.constants.O_RDWR | fs.constants.O_CREAT, mode),
+  writeAt: (fd, data, position) => void fs.writeSync(fd, data, 0, data.byteLength, position),
+  close: (fd) => fs.closeSync(fd),
+  fsyncDir(path) {
+    let fd: number | undefined;
+    try {
+      fd = fs.openSync(path, 'r');
+      fs.fsyncSync(fd);
+    } catch {
+      // Some file systems cannot fsync a directory; the rename is then as durable as they allow.
+    } finally {
+      if (fd !== undefined) fs.closeSync(fd);
+    }
+  },
+  sleep: (ms) => void Atomics.wait(sleeper, 0, 0, ms),
+};
+
+const fsp = fs.promises;
+
+async function asyncOrMissing<T>(work: () => Promise<T>, missing: T): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (isMissing(error)) return missing;
+    throw error;
+  }
+}
+
+/** The asynchronous primitives over `fs.promises`: each call runs on libuv's thread pool. */
+export const nodeAsyncFileSystem: AsyncFileSystem = {
+  readFile: (path) => asyncOrMissing<Buffer | undefined>(() => fsp.readFile(path), undefined),
+  readHead: (path, length) =>
+    asyncOrMissing<Buffer | undefined>(async () => {
+      const handle = await fsp.open(path, 'r');
+      try {
+        const buffer = Buffer.allocUnsafe(length);
+        const { bytesRead } = await handle.read(buffer, 0, length, 0);
+        return buffer.subarray(0, bytesRead);
+      } finally {
+        await handle.close();
+      }
+    }, undefined),
+  async writeFile(path, chunks, options) {
+    const handle = await fsp.open(path, 'wx', options.mode);
+    try {
+      await handle.writev(chunks as Uint8Array[], 0);
+      if (options.fsync) await handle.sync();
+      await handle.close();
+    } catch (error) {
+      await handle.close().catch(() => {});
+      await fsp.unlink(path).catch(() => {});
+      throw error;
+    }
+  },
+  rename: (from, to) => fsp.rename(from, to),
+  link: (existing, newPath) => fsp.link(existing, newPath),
+  unlink: (path) =>
+    asyncOrMissing(async () => {
+      await fsp.unlink(path);
+      return true;
+    }, false),
+  stat: (path) => asyncOrMissing<FileInfo | undefined>(async () => toInfo(await fsp.stat(path)), undefined),
+  mkdir: async (path, mode) => void (await fsp.mkdir(path, { recursive: true, mode })),
+  readdir: (path) => asyncOrMissing(() => fsp.readdir(path), []),
+  rmdir: (path) =>
+    fsp.rmdir(path).then(
+      () => true,
+      () => false,
+    ),
+  openForUpdate: (path, mode) =>
+    new Promise((resolve, reject) =>
+      fs.open(path, fs.constants.O_RDWR | fs.constants.O_CREAT, mode, (e, fd) =>
+        e ? reject(e) : resolve(fd),
+      ),
+    ),
+  writeAt: (fd, data, position) =>
+    new Promise((resolve, reject) =>
+      fs.write(fd, data, 0, data.byteLength, position, (e) => (e ? reject(e) : resolve())),
+    ),
+  close: (fd) => new Promise((resolve, reject) => fs.close(fd, (e) => (e ? reject(e) : resolve()))),
+  fsyncDir: async (path) => nodeSyncFileSystem.fsyncDir(path),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
+
+/** The default file system: `node:fs`, synchronous and on the thread pool. */
+export const nodeFileSystem: FileSystem = { sync: nodeSyncFileSystem, async: nodeAsyncFileSystem };

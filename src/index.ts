@@ -1,0 +1,12 @@
+export { Cache, type CacheMethods, type ResolvedOptions } from './cache/cache.js';
+export type { CheckReport } from './cache/check.js';
+export type { WriteOptions } from './cache/context.js';
+export type { CacheOptions, Clock, EvictionPolicy } from './cache/options.js';
+export type { CacheEntry } from './cache/single.js';
+export type { Stats, StatsOptions } from './cache/totals.js';
+export { CacheError, type CacheErrorCode, LockTimeoutError } from './errors.js';
+export type { Codec, CodecName } from './format/codec.js';
+export type { CompressionName } from './format/compression.js';
+export type { Key } from './format/key.js';
+export type { AsyncFileSystem, FileInfo, FileSystem, SyncFileSystem } from './fs/backend.js';
+export { nodeFileSystem } from './fs/backend.js';

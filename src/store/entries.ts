@@ -1,0 +1,181 @@
+import { basename, join } from 'node:path';
+import { type Entry, type EntryHeader, parseEntry, parseHeader } from '../format/entry.js';
+import { io, type Op } from '../fs/runner.js';
+import { type Layout, uniqueSuffix } from './layout.js';
+
+/** What reading an entry file found. */
+export type ReadResult<T> =
+  | { state: 'missing' }
+  | { state: 'corrupt'; reason: string; size: number }
+  | { state: 'ok'; entry: T };
+
+const MISSING = { state: 'missing' } as const;
+/** Enough to hold the header of any entry whose key and tag fit in 64 KiB together. */
+const HEAD_BYTES = 64 * 1024;
+
+/** How the store writes. */
+export interface StoreSettings {
+  layout: Layout;
+  fileMode: number;
+  dirMode: number;
+  /** fsync files and their directory on every write. */
+  fsync: boolean;
+  /** Hard links work here; cleared the first time the file system refuses one. */
+  linkWorks: boolean;
+}
+
+/** Reads and fully verifies an entry file. */
+export function* readEntry(path: string): Op<ReadResult<Entry>> {
+  const bytes = yield* io('readFile', path);
+  if (bytes === undefined) return MISSING;
+  const parsed = parseEntry(bytes);
+  return parsed.ok
+    ? { state: 'ok', entry: parsed.entry }
+    : { state: 'corrupt', reason: parsed.reason, size: bytes.length };
+}
+
+/** Reads and verifies only the header of an entry file (the value is not read). */
+export function* readHeader(path: string): Op<ReadResult<EntryHeader>> {
+  const head = yield* io('readHead', path, HEAD_BYTES);
+  if (head === undefined) return MISSING;
+  let size = head.length;
+  if (size === HEAD_BYTES) {
+    const info = yield* io('stat', path);
+    if (info === undefined) return MISSING;
+    size = info.size;
+  }
+  const parsed = parseHeader(head, size);
+  return parsed.ok ? { state: 'ok', entry: parsed.entry } : { state: 'corrupt', reason: parsed.reason, size };
+}
+
+/** Writes `chunks` to a new private temporary file beside `final`, creating the shard directory if needed. */
+export function* writeTemp(store: StoreSettings, final: string, chunks: readonly Uint8Array[]): Op<string> {
+  const temp = `${final}${uniqueSuffix()}.tmp`;
+  const options = { mode: store.fileMode, fsync: store.fsync };
+  try {
+    yield* io('writeFile', temp, chunks, options);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    yield* io('mkdir', join(final, '..'), store.dirMode);
+    yield* io('writeFile', temp, chunks, options);
+  }
+  return temp;
+}
+
+/** What publishing replaced. */
+export interface Published {
+  /** No entry was at the path before. */
+  created: boolean;
+  /** Size of the file that was replaced (0 if none). */
+  replacedSize: number;
+}
+
+const LINK_UNSUPPORTED = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EMLINK', 'EXDEV']);
+
+/**
+ * Link `temp` in as `final` if nothing is there. `true`: published; `false`: something is there;
+ * `undefined`: the file system has no hard links (and `store.linkWorks` is now false).
+ */
+export function* linkIfAbsent(store: StoreSettings, temp: string, final: string): Op<boolean | undefined> {
+  if (!store.linkWorks) return undefined;
+  try {
+    yield* io('link', temp, final);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? '';
+    if (code === 'EEXIST') return false;
+    if (!LINK_UNSUPPORTED.has(code)) throw error;
+    store.linkWorks = false;
+    return undefined;
+  }
+  yield* io('unlink', temp);
+  return true;
+}
+
+/**
+ * Makes the temporary file `temp` the entry at `final`, atomically: readers see the old entry or the
+ * new one, never a mix. A hard link tells exactly whether an entry was created; where links are
+ * missing, a `stat` before the rename tells it (racy only against a concurrent writer of the same key).
+ */
+export function* publish(store: StoreSettings, temp: string, final: string): Op<Published> {
+  try {
+    const linked = yield* linkIfAbsent(store, temp, final);
+    if (linked === true) return { created: true, replacedSize: 0 };
+    const old = yield* io('stat', final);
+    yield* io('rename', temp, final);
+    return { created: old === undefined, replacedSize: old?.size ?? 0 };
+  } catch (error) {
+    yield* io('unlink', temp);
+    throw error;
+  } finally {
+    if (store.fsync) yield* io('fsyncDir', join(final, '..'));
+  }
+}
+
+/** Moves the entry at `path` to a private name, so that no one else can take it; `undefined` if it is gone. */
+export function* claim(path: string): Op<string | undefined> {
+  const claimed = `${path}${uniqueSuffix()}.claim`;
+  try {
+    yield* io('rename', path, claimed);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw error;
+  }
+  return claimed;
+}
+
+/** What a conditional removal did. */
+export interface Removal {
+  /** The entry was removed (or moved aside, if corrupt). */
+  removed: boolean;
+  /** Its size, when removed. */
+  size: number;
+}
+
+/**
+ * Removes the entry at `path` if `shouldRemove` still holds for it once claimed, so that a fresh entry
+ * written in the meantime is never removed by mistake; corrupt entries are moved to `corruptDir`.
+ */
+export function* removeIf(
+  path: string,
+  corruptDir: string,
+  shouldRemove: (found: ReadResult<EntryHeader>) => boolean,
+  verify: 'header' | 'full' = 'header',
+): Op<Removal> {
+  const claimed = yield* claim(path);
+  if (claimed === undefined) return { removed: false, size: 0 };
+  const found: ReadResult<EntryHeader> =
+    verify === 'full' ? yield* readEntry(claimed) : yield* readHeader(claimed);
+  if (!shouldRemove(found)) {
+    if (yield* putBack(claimed, path)) return { removed: false, size: 0 };
+    // A newer entry took the place; ours is superseded and goes.
+    const info = yield* io('stat', claimed);
+    yield* io('unlink', claimed);
+    return { removed: true, size: info?.size ?? 0 };
+  }
+  const size = found.state === 'ok' ? found.entry.fileSize : found.state === 'corrupt' ? found.size : 0;
+  if (found.state === 'corrupt') {
+    yield* io('mkdir', corruptDir, 0o777);
+    const name = basename(claimed).replace(/\.claim$/, '.corrupt');
+    yield* io('rename', claimed, join(corruptDir, name));
+  } else {
+    yield* io('unlink', claimed);
+  }
+  return { removed: true, size };
+}
+
+/** Returns a claimed entry to `path` unless a newer entry is there; `true` if it went back. */
+function* putBack(claimed: string, path: string): Op<boolean> {
+  try {
+    yield* io('link', claimed, path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? '';
+    if (code === 'EEXIST') return false;
+    if (!LINK_UNSUPPORTED.has(code)) throw error;
+    if ((yield* io('stat', path)) !== undefined) return false;
+    yield* io('rename', claimed, path);
+    return true;
+  }
+  yield* io('unlink', claimed);
+  return true;
+}

@@ -1,0 +1,82 @@
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+
+/** Name of the settings file that marks a directory as a diskcache-ts cache. */
+export const SETTINGS_FILE = 'diskcache.json';
+/** Number of shard directories entries are spread over (named `00` … `ff`). */
+export const SHARD_COUNT = 256;
+
+const HEX32 = /^[0-9a-f]{32}$/;
+
+/** This host's name, reduced to characters that are safe in file names. */
+export const HOST =
+  hostname()
+    .replace(/[^A-Za-z0-9-]/g, '-')
+    .slice(0, 64) || 'host';
+
+/**
+ * Who writes a private file: `host~pid~nonce`. The nonce tells apart two loads of this module in one
+ * process, and a later process that reuses the pid.
+ */
+export const OWNER = `${HOST}~${process.pid}~${Math.random().toString(36).slice(2, 8)}`;
+
+let sequence = 0;
+
+/** A file name suffix that no other writer, anywhere, uses: `.host~pid~nonce~seq`. */
+export function uniqueSuffix(): string {
+  sequence = (sequence + 1) % Number.MAX_SAFE_INTEGER;
+  return `.${OWNER}~${sequence.toString(36)}`;
+}
+
+/** The parts of an owner tag, or `undefined` if `name` carries none. */
+export function parseOwner(name: string): { host: string; pid: number } | undefined {
+  const match = /\.([A-Za-z0-9-]+)~(\d+)~[a-z0-9]+~[a-z0-9]+\.[a-z]+$/.exec(name);
+  return match ? { host: match[1] as string, pid: Number(match[2]) } : undefined;
+}
+
+/** Paths inside one cache directory. */
+export class Layout {
+  readonly settings: string;
+  readonly entries: string;
+  readonly counters: string;
+  readonly corrupt: string;
+
+  constructor(readonly directory: string) {
+    this.settings = join(directory, SETTINGS_FILE);
+    this.entries = join(directory, 'entries');
+    this.counters = join(directory, 'counters');
+    this.corrupt = join(directory, 'corrupt');
+  }
+
+  /** The shard directory of a key hash. */
+  shardOf(hash: string): string {
+    return join(this.entries, hash.slice(0, 2));
+  }
+
+  /** The shard directory with index `n` (0 … 255). */
+  shard(n: number): string {
+    return join(this.entries, n.toString(16).padStart(2, '0'));
+  }
+
+  /** The entry file of a key hash. */
+  entry(hash: string): string {
+    return join(this.entries, hash.slice(0, 2), hash);
+  }
+
+  /** The lock file that serialises read-modify-write operations on one key. */
+  keyLock(hash: string): string {
+    return `${this.entry(hash)}.lock`;
+  }
+}
+
+/** What a file found in a shard directory is. */
+export type ShardFileKind = 'entry' | 'temp' | 'claim' | 'lock' | 'other';
+
+/** Classifies a file name found in a shard directory. */
+export function shardFileKind(name: string): ShardFileKind {
+  if (HEX32.test(name)) return 'entry';
+  if (name.endsWith('.tmp')) return 'temp';
+  if (name.endsWith('.claim')) return 'claim';
+  if (name.endsWith('.lock')) return 'lock';
+  return 'other';
+}
