@@ -257,5 +257,4 @@ export class Cache<V = unknown> {
 }
 
 // The methods installed from OPERATIONS, for the type checker.
-// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: see the class.
 export interface Cache<V> extends AsyncMethods<V>, SyncMethods<V> {}
