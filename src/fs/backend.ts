@@ -112,6 +112,21 @@ function readRestSync(fd: number, head: Buffer, have: number): Buffer {
   return offset === size ? whole : whole.subarray(0, offset);
 }
 
+/** Writes `chunks` from the start of a new file: one `writev` call, unless the kernel takes less. */
+function writeAllSync(fd: number, chunks: readonly Uint8Array[]): void {
+  const total = chunks.reduce((sum, chunk) => sum + chunk.byteLength, 0);
+  let written = fs.writevSync(fd, chunks as Uint8Array[], 0);
+  if (written === total) return;
+  let start = 0;
+  for (const chunk of chunks) {
+    const end = start + chunk.byteLength;
+    while (written < end) {
+      written += fs.writeSync(fd, chunk, written - start, end - written, written);
+    }
+    start = end;
+  }
+}
+
 /** The synchronous primitives over `node:fs`. */
 export const nodeSyncFileSystem: SyncFileSystem = {
   readFile(path) {
@@ -139,14 +154,7 @@ export const nodeSyncFileSystem: SyncFileSystem = {
   writeFile(path, chunks, options) {
     const fd = fs.openSync(path, 'wx', options.mode);
     try {
-      let position = 0;
-      for (const chunk of chunks) {
-        let done = 0;
-        while (done < chunk.byteLength) {
-          done += fs.writeSync(fd, chunk, done, chunk.byteLength - done, position + done);
-        }
-        position += chunk.byteLength;
-      }
+      writeAllSync(fd, chunks);
       if (options.fsync) fs.fsyncSync(fd);
       fs.closeSync(fd);
     } catch (error) {
@@ -236,7 +244,12 @@ export const nodeAsyncFileSystem: AsyncFileSystem = {
   async writeFile(path, chunks, options) {
     const handle = await fsp.open(path, 'wx', options.mode);
     try {
-      await handle.writev(chunks as Uint8Array[], 0);
+      const { bytesWritten } = await handle.writev(chunks as Uint8Array[], 0);
+      const total = chunks.reduce((sum, chunk) => sum + chunk.byteLength, 0);
+      const rest = bytesWritten < total ? Buffer.concat(chunks as Uint8Array[]).subarray(bytesWritten) : Buffer.alloc(0);
+      for (let done = 0; done < rest.length; ) {
+        done += (await handle.write(rest, done, rest.length - done, bytesWritten + done)).bytesWritten;
+      }
       if (options.fsync) await handle.sync();
       await handle.close();
     } catch (error) {
