@@ -5,7 +5,7 @@ import { type CheckReport, check } from './check.js';
 import type { CacheContext, WriteOptions } from './context.js';
 import { type OpenCache, openCache, releaseCounters } from './open.js';
 import type { CacheOptions, Settings } from './options.js';
-import { clear, evict, expire, type IterationKind, iterate } from './scan.js';
+import { clear, cull, evict, expire, type IterationKind, iterate, peekItem } from './scan.js';
 import { add, type CacheEntry, get, getEntry, has, incr, pop, remove, set, touch } from './single.js';
 import { count, type Stats, type StatsOptions, stats, volume } from './totals.js';
 
@@ -43,6 +43,10 @@ export interface CacheMethods<V> {
   expire(now?: number): number;
   /** Removes the entries with this tag; returns how many. */
   evict(tag: Key): number;
+  /** Removes expired entries, then evicts by the policy until `volume() <= sizeLimit`; returns how many. */
+  cull(): number;
+  /** The most recently stored live entry as `[key, value]` (`last: false`: the least recently stored). O(n). */
+  peekItem(options?: { last?: boolean }): [Key, V] | undefined;
   /** Entries stored, including expired ones not yet removed. O(1). */
   count(): number;
   /** Bytes the entries take on disk. O(1). */
@@ -93,6 +97,8 @@ const OPERATIONS: OperationTable = {
   clear,
   expire,
   evict,
+  cull,
+  peekItem,
   count,
   volume,
   stats,

@@ -6,6 +6,7 @@ import type { CompressionKind } from '../format/compression.js';
 import type { EntryHeader } from '../format/entry.js';
 import { assertKey, type EncodedKey, encodeKey, type Key, keyHash, sameKey } from '../format/key.js';
 import type { Op } from '../fs/runner.js';
+import type { Evictor } from '../policy/evict.js';
 import type { StoreSettings } from '../store/entries.js';
 import { removeIf } from '../store/entries.js';
 import type { Layout } from '../store/layout.js';
@@ -21,6 +22,7 @@ export interface CacheContext {
   clock: Clock;
   counters: Counters;
   lock: LockOptions;
+  evictor: Evictor;
 }
 
 /** Where a key lives. */

@@ -10,6 +10,7 @@ import { type FileSystem, nodeFileSystem } from '../fs/backend.js';
 import { inlineFileSystem } from '../fs/inline.js';
 import { isRemoteFileSystem } from '../fs/kind.js';
 import { io, runSync } from '../fs/runner.js';
+import { Evictor } from '../policy/evict.js';
 import { Layout } from '../store/layout.js';
 import { readSettingsFile, writeSettingsFile } from '../store/settings-file.js';
 import type { CacheContext } from './context.js';
@@ -116,6 +117,7 @@ export function openCache(
     clock,
     counters,
     lock,
+    evictor: new Evictor(),
   };
   runSync(base, counters.fold(lock, false));
   const asyncIO =

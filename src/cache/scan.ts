@@ -102,3 +102,38 @@ export function* iterate(ctx: CacheContext, what: IterationKind): Op<void> {
 export function storedUnderItsName(name: string, header: EntryHeader): boolean {
   return keyHash({ type: header.keyType, bytes: header.key }) === name;
 }
+
+/** `cull()`: removes expired entries, then evicts by the policy until `volume() <= sizeLimit`; returns how many. */
+export function* cull(ctx: CacheContext): Op<number> {
+  const expired = yield* expire(ctx);
+  return expired + (yield* ctx.evictor.evict(ctx, Number.POSITIVE_INFINITY, true));
+}
+
+/**
+ * `peekItem({ last })`: the live entry stored most recently (or, with `last: false`, least recently)
+ * as `[key, value]`. Reads every entry header: O(n).
+ */
+export function* peekItem(
+  ctx: CacheContext,
+  options: { last?: boolean } = {},
+): Op<[Key, unknown] | undefined> {
+  const last = options.last ?? true;
+  const now = ctx.clock.now();
+  let best: { path: string; storedAt: number } | undefined;
+  yield* forEachFile(ctx, function* (path, _name, kind) {
+    if (kind !== 'entry') return;
+    const found = yield* readHeader(path);
+    if (found.state !== 'ok') return;
+    const h = found.entry;
+    if (h.expiresAt !== null && h.expiresAt <= now) return;
+    if (best === undefined || (last ? h.storedAt > best.storedAt : h.storedAt < best.storedAt)) {
+      best = { path, storedAt: h.storedAt };
+    }
+  });
+  if (best === undefined) return undefined;
+  const found = yield* readEntry(best.path);
+  if (found.state !== 'ok') return undefined;
+  const key = decodeKey(found.entry.keyType, found.entry.key);
+  if (key === undefined) return undefined;
+  return [key, ctx.codec.decode(found.entry.valueKind, found.entry.value, found.entry.codecName)];
+}

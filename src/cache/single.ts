@@ -5,6 +5,7 @@ import { type EncodedValue, ValueKind } from '../format/codec.js';
 import { type Entry, encodeEntry } from '../format/entry.js';
 import { decodeKey, type EncodedKey, type Key } from '../format/key.js';
 import { io, type Op } from '../fs/runner.js';
+import { POLICIES } from '../policy/policies.js';
 import {
   claim,
   linkIfAbsent,
@@ -45,6 +46,8 @@ function* lookup(ctx: CacheContext, at: Located): Op<Entry | undefined> {
   let entry: Entry | undefined;
   if (found.state === 'corrupt') yield* quarantine(ctx, at.path);
   else if (found.state === 'ok' && isLiveFor(found.entry, at, ctx.clock.now())) entry = found.entry;
+  const policy = POLICIES[ctx.settings.evictionPolicy];
+  if (entry !== undefined && policy.onRead !== undefined) yield* policy.onRead(at.path, ctx.clock.now());
   if (ctx.settings.statistics) yield* count(ctx, entry ? { hits: 1 } : { misses: 1 });
   return entry;
 }
@@ -116,10 +119,18 @@ function* replace(ctx: CacheContext, at: Located, prepared: Prepared): Op<void> 
   yield* publishCounted(ctx, temp, at, prepared);
 }
 
-/** Publishes a written temp file over whatever is at `at` and counts the change. */
+/** Publishes a written temp file over whatever is at `at`. */
 function* publishCounted(ctx: CacheContext, temp: string, at: Located, prepared: Prepared): Op<void> {
   const published = yield* publish(ctx.store, temp, at.path);
-  yield* count(ctx, { count: published.created ? 1 : 0, volume: prepared.size - published.replacedSize });
+  yield* afterPublish(ctx, at, published.created, prepared.size - published.replacedSize);
+}
+
+/** What follows every write: counting it, the policy's bookkeeping, and eviction if over the limit. */
+function* afterPublish(ctx: CacheContext, at: Located, created: boolean, growth: number): Op<void> {
+  yield* count(ctx, { count: created ? 1 : 0, volume: growth });
+  const policy = POLICIES[ctx.settings.evictionPolicy];
+  if (policy.onWrite !== undefined) yield* policy.onWrite(at.path, ctx.clock.now());
+  yield* ctx.evictor.afterWrite(ctx);
 }
 
 /** `set(key, value, { ttl, tag })`: stores the value, replacing any other; last writer wins. */
@@ -145,7 +156,7 @@ export function* add(ctx: CacheContext, key: Key, value: unknown, options?: Writ
     const linked = yield* linkIfAbsent(ctx.store, temp, at.path);
     if (linked === true) {
       settled = true;
-      yield* count(ctx, { count: 1, volume: prepared.size });
+      yield* afterPublish(ctx, at, true, prepared.size);
       return true;
     }
     return yield* withLock(ctx.layout.keyLock(at.hash), ctx.lock, function* () {
@@ -159,8 +170,11 @@ export function* add(ctx: CacheContext, key: Key, value: unknown, options?: Writ
       const relinked = yield* linkIfAbsent(ctx.store, temp, at.path);
       if (relinked === false) return false;
       settled = true;
-      if (relinked === true) yield* count(ctx, { count: 1, volume: prepared.size });
-      else yield* publishCounted(ctx, temp, at, prepared);
+      if (relinked === undefined) {
+        yield* publishCounted(ctx, temp, at, prepared);
+        return true;
+      }
+      yield* afterPublish(ctx, at, true, prepared.size);
       return true;
     });
   } finally {

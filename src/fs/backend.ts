@@ -5,6 +5,7 @@ export interface FileInfo {
   size: number;
   ino: number;
   dev: number;
+  atimeMs: number;
   mtimeMs: number;
   ctimeMs: number;
   nlink: number;
@@ -40,6 +41,8 @@ export interface SyncFileSystem {
   mkdir(path: string, mode: number): void;
   /** Names in a directory; `[]` if it does not exist. */
   readdir(path: string): string[];
+  /** Sets a file's access and modification times (epoch milliseconds); `false` if it does not exist. */
+  utimes(path: string, atimeMs: number, mtimeMs: number): boolean;
   /** Removes an empty directory; `false` if it is not empty or absent. */
   rmdir(path: string): boolean;
   /** Opens (creating if needed) a small file for in-place updates. */
@@ -80,6 +83,7 @@ function toInfo(s: fs.Stats): FileInfo {
     size: s.size,
     ino: s.ino,
     dev: s.dev,
+    atimeMs: s.atimeMs,
     mtimeMs: s.mtimeMs,
     ctimeMs: s.ctimeMs,
     nlink: s.nlink,
@@ -191,6 +195,15 @@ export const nodeSyncFileSystem: SyncFileSystem = {
       throw error;
     }
   },
+  utimes(path, atimeMs, mtimeMs) {
+    try {
+      fs.utimesSync(path, atimeMs / 1000, mtimeMs / 1000);
+      return true;
+    } catch (error) {
+      if (isMissing(error)) return false;
+      throw error;
+    }
+  },
   rmdir(path) {
     try {
       fs.rmdirSync(path);
@@ -246,7 +259,8 @@ export const nodeAsyncFileSystem: AsyncFileSystem = {
     try {
       const { bytesWritten } = await handle.writev(chunks as Uint8Array[], 0);
       const total = chunks.reduce((sum, chunk) => sum + chunk.byteLength, 0);
-      const rest = bytesWritten < total ? Buffer.concat(chunks as Uint8Array[]).subarray(bytesWritten) : Buffer.alloc(0);
+      const rest =
+        bytesWritten < total ? Buffer.concat(chunks as Uint8Array[]).subarray(bytesWritten) : Buffer.alloc(0);
       for (let done = 0; done < rest.length; ) {
         done += (await handle.write(rest, done, rest.length - done, bytesWritten + done)).bytesWritten;
       }
@@ -268,6 +282,11 @@ export const nodeAsyncFileSystem: AsyncFileSystem = {
   stat: (path) => asyncOrMissing<FileInfo | undefined>(async () => toInfo(await fsp.stat(path)), undefined),
   mkdir: async (path, mode) => void (await fsp.mkdir(path, { recursive: true, mode })),
   readdir: (path) => asyncOrMissing(() => fsp.readdir(path), []),
+  utimes: (path, atimeMs, mtimeMs) =>
+    asyncOrMissing(async () => {
+      await fsp.utimes(path, atimeMs / 1000, mtimeMs / 1000);
+      return true;
+    }, false),
   rmdir: (path) =>
     fsp.rmdir(path).then(
       () => true,

@@ -1,0 +1,163 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Cache, type CacheOptions } from '../src/index.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+function open(options: CacheOptions = {}): {
+  cache: Cache;
+  clock: { now: () => number; advance(ms: number): void };
+} {
+  const dir = mkdtempSync(join(tmpdir(), 'dct-evict-'));
+  dirs.push(dir);
+  let t = 1_700_000_000_000;
+  const clock = { now: () => t, advance: (ms: number) => void (t += ms) };
+  return { cache: new Cache(dir, { ...options, clock }), clock };
+}
+
+const MB = Buffer.alloc(1_000_000, 1);
+
+describe('size limits and eviction policies', () => {
+  it('least-recently-stored evicts the oldest entries, at most cullLimit per write', () => {
+    const { cache, clock } = open({ sizeLimit: 10.1e6, cullLimit: 2 });
+    for (let i = 0; i < 10; i++) {
+      clock.advance(1);
+      cache.setSync(i, MB);
+    }
+    expect(cache.countSync()).toBe(10);
+    for (let i = 10; i < 20; i++) {
+      clock.advance(1);
+      cache.setSync(i, MB);
+    }
+    expect(cache.countSync()).toBe(10);
+    expect([...cache.keysSync()].sort((a, b) => Number(a) - Number(b))).toEqual([
+      10, 11, 12, 13, 14, 15, 16, 17, 18, 19,
+    ]);
+    // Larger values push out more entries, but never more than cullLimit per write.
+    clock.advance(1);
+    cache.setSync('big', Buffer.alloc(3_000_000, 2));
+    expect(cache.countSync()).toBe(9);
+    expect(cache.hasSync('big')).toBe(true);
+  });
+
+  it('least-recently-used keeps what was read', () => {
+    const { cache, clock } = open({ sizeLimit: 10.1e6, cullLimit: 5, evictionPolicy: 'least-recently-used' });
+    for (let i = 0; i < 10; i++) {
+      clock.advance(1);
+      cache.setSync(i, MB);
+    }
+    clock.advance(1000);
+    for (const i of [0, 1, 7, 8, 9]) cache.getSync(i);
+    clock.advance(1);
+    cache.setSync(10, MB);
+    expect(cache.countSync()).toBe(6);
+    expect(new Set(cache.keysSync())).toEqual(new Set([0, 1, 7, 8, 9, 10]));
+  });
+
+  it('least-frequently-used keeps what was read most often', () => {
+    const { cache, clock } = open({
+      sizeLimit: 10.1e6,
+      cullLimit: 5,
+      evictionPolicy: 'least-frequently-used',
+    });
+    for (let i = 0; i < 10; i++) cache.setSync(i, MB);
+    const reads: Record<number, number> = { 0: 5, 1: 4, 7: 3, 8: 2, 9: 1 };
+    for (const [key, times] of Object.entries(reads)) {
+      for (let n = 0; n < times; n++) cache.getSync(Number(key));
+    }
+    clock.advance(1);
+    cache.setSync(10, MB);
+    expect(cache.countSync()).toBe(6);
+    expect(new Set(cache.keysSync())).toEqual(new Set([0, 1, 7, 8, 9, 10]));
+  });
+
+  it("'none' never evicts by size; cull() then only removes expired entries", () => {
+    const { cache, clock } = open({ sizeLimit: 5e6, evictionPolicy: 'none' });
+    for (let i = 0; i < 8; i++) cache.setSync(i, MB, { ttl: i < 2 ? 10 : null });
+    expect(cache.countSync()).toBe(8);
+    clock.advance(20);
+    expect(cache.cullSync()).toBe(2);
+    expect(cache.countSync()).toBe(6);
+    expect(cache.volumeSync()).toBeGreaterThan(5e6);
+  });
+
+  it('cullLimit 0 never evicts on write; cull() brings the cache under the limit', () => {
+    const { cache } = open({ sizeLimit: 20_000, cullLimit: 0 });
+    for (let i = 0; i < 100; i++) cache.setSync(i, Buffer.alloc(1000, i));
+    expect(cache.countSync()).toBe(100);
+    expect(cache.volumeSync()).toBeGreaterThan(20_000);
+    expect(cache.cullSync()).toBeGreaterThan(0);
+    expect(cache.volumeSync()).toBeLessThanOrEqual(20_000);
+    expect(cache.checkSync().problems).toEqual([]);
+  });
+
+  it('cullLimit 0 also leaves expired entries alone until expire() or cull()', () => {
+    const { cache, clock } = open({ cullLimit: 0 });
+    for (let i = 0; i < 40; i++) cache.setSync(i, i, { ttl: 1 });
+    clock.advance(5);
+    for (let i = 40; i < 80; i++) cache.setSync(i, i);
+    expect(cache.countSync()).toBe(80);
+    expect(cache.expireSync()).toBe(40);
+  });
+
+  it('a cache that is only written to does not fill up with expired entries', () => {
+    const { cache, clock } = open({ cullLimit: 10 });
+    for (let i = 0; i < 400; i++) {
+      cache.setSync(i, i, { ttl: 1 });
+      clock.advance(2);
+    }
+    // Every write sweeps a few sampled entries now and then; most expired entries are gone.
+    expect(cache.countSync()).toBeLessThan(400);
+  });
+
+  it('volume stays within sizeLimit plus one cullLimit window during a long write loop', () => {
+    const { cache } = open({ sizeLimit: 200_000, cullLimit: 10 });
+    const value = Buffer.alloc(2000, 3);
+    let max = 0;
+    for (let i = 0; i < 1500; i++) {
+      cache.setSync(i, value);
+      max = Math.max(max, cache.volumeSync());
+    }
+    const entrySize = cache.getEntrySync(1499)?.size ?? 0;
+    expect(max).toBeLessThanOrEqual(200_000 + entrySize);
+    expect(cache.volumeSync()).toBeLessThanOrEqual(200_000);
+  });
+
+  it('sampled eviction takes its victims from the oldest entries (statistical bound)', () => {
+    const { cache, clock } = open({ sizeLimit: 3000 * 120, cullLimit: 1 });
+    for (let i = 0; i < 3000; i++) {
+      clock.advance(1);
+      cache.setSync(i, Buffer.alloc(50, 1));
+    }
+    const before = new Set(cache.keysSync() as Iterable<number>);
+    const entrySize = cache.getEntrySync(2999)?.size ?? 0;
+    // Shrink the limit so that 200 entries must go, then check who went.
+    const smaller = new Cache(cache.directory, { sizeLimit: (before.size - 200) * entrySize, clock });
+    smaller.cullSync();
+    const after = new Set(smaller.keysSync() as Iterable<number>);
+    const victims = [...before].filter((k) => !after.has(k));
+    const sortedBefore = [...before].sort((a, b) => a - b);
+    const oldestQuarter = sortedBefore[Math.floor(sortedBefore.length / 4)] as number;
+    const fromOldestQuarter = victims.filter((k) => k <= oldestQuarter).length;
+    expect(victims.length).toBeGreaterThanOrEqual(200);
+    expect(fromOldestQuarter / victims.length).toBeGreaterThanOrEqual(0.9);
+    smaller.closeSync();
+  });
+
+  it('peekItem returns the most and least recently stored live entries', () => {
+    const { cache, clock } = open();
+    expect(cache.peekItemSync()).toBeUndefined();
+    for (const [i, key] of ['a', 'b', 'c', 'd'].entries()) {
+      clock.advance(1);
+      cache.setSync(key, i, key === 'd' ? { ttl: 1 } : {});
+    }
+    clock.advance(5);
+    expect(cache.peekItemSync()).toEqual(['c', 2]);
+    expect(cache.peekItemSync({ last: false })).toEqual(['a', 0]);
+  });
+});
