@@ -1,13 +1,16 @@
+import { acquireLock, type HeldLock, type LockOptions, releaseLock } from '../coordination/lock.js';
 import { CacheError, toCacheError } from '../errors.js';
 import type { Key } from '../format/key.js';
-import { iterateAsync, iterateSync, type Op, runAsync, runSync } from '../fs/runner.js';
+import { io, iterateAsync, iterateSync, type Op, runAsync, runSync } from '../fs/runner.js';
 import { type CheckReport, check } from './check.js';
 import type { CacheContext, WriteOptions } from './context.js';
 import { type OpenCache, openCache, releaseCounters } from './open.js';
 import type { CacheOptions, Settings } from './options.js';
+import { type PullOptions, type PushOptions, peek, pull, push } from './queue.js';
 import { clear, cull, evict, expire, type IterationKind, iterate, peekItem } from './scan.js';
 import { add, type CacheEntry, get, getEntry, has, incr, pop, remove, set, touch } from './single.js';
 import { count, type Stats, type StatsOptions, stats, volume } from './totals.js';
+import { Transaction } from './transaction.js';
 
 /**
  * The operations of a {@link Cache}, in their synchronous form. Each is installed twice: as
@@ -45,6 +48,12 @@ export interface CacheMethods<V> {
   evict(tag: Key): number;
   /** Removes expired entries, then evicts by the policy until `volume() <= sizeLimit`; returns how many. */
   cull(): number;
+  /** Appends `value` to the queue named by `prefix` (at the `side` end) and returns its key. */
+  push(value: V, options?: PushOptions): Key;
+  /** Removes and returns `[key, value]` from one end of a queue; each item goes to exactly one caller. */
+  pull(options?: PullOptions): [Key, V] | undefined;
+  /** `[key, value]` at one end of a queue, without removing it. */
+  peek(options?: PullOptions): [Key, V] | undefined;
   /** The most recently stored live entry as `[key, value]` (`last: false`: the least recently stored). O(n). */
   peekItem(options?: { last?: boolean }): [Key, V] | undefined;
   /** Entries stored, including expired ones not yet removed. O(1). */
@@ -99,11 +108,20 @@ const OPERATIONS: OperationTable = {
   evict,
   cull,
   peekItem,
+  push,
+  pull,
+  peek,
   count,
   volume,
   stats,
   check: (ctx, options = {}) => check(ctx, options.fix === true),
 };
+
+/** Set only while `transact` constructs the cache it hands to its function. */
+let openingView: OpenCache | undefined;
+
+/** A transaction's lock is broken by other hosts only after this long (same-host holders: when dead). */
+const TRANSACTION_LEASE_MS = 10 * 60 * 1000;
 
 /** The options in force for an open cache. */
 export type ResolvedOptions = Readonly<
@@ -123,24 +141,32 @@ export type ResolvedOptions = Readonly<
 export class Cache<V = unknown> {
   /** The absolute path of the cache directory. */
   readonly directory: string;
-  /** The options in force: stored settings merged with those passed to the constructor. */
-  readonly options: ResolvedOptions;
+
   #open: OpenCache;
+  #asyncIO: 'inline' | 'threadpool';
   #closed = false;
+  /** Set on the cache that `transact` hands to its function: its writes are staged. */
+  #transaction: Transaction | undefined;
 
   /**
    * Opens the cache in `directory` (created if needed; a new temporary directory if omitted).
    * Options passed here are stored in the directory and apply to later opens that do not pass their own.
    */
   constructor(directory?: string, options: CacheOptions = {}) {
-    this.#open = openCache(directory, options);
+    this.#open = openingView ?? openCache(directory, options);
     const { ctx, asyncIO } = this.#open;
     this.directory = ctx.layout.directory;
-    this.options = Object.freeze({
-      ...ctx.settings,
-      fileMode: ctx.store.fileMode,
-      dirMode: ctx.store.dirMode,
-      asyncIO,
+    this.#asyncIO = asyncIO;
+  }
+
+  /** The options in force: stored settings merged with those passed to the constructor (a snapshot). */
+  get options(): ResolvedOptions {
+    const { settings, store } = this.#open.ctx;
+    return Object.freeze({
+      ...settings,
+      fileMode: store.fileMode,
+      dirMode: store.dirMode,
+      asyncIO: this.#asyncIO,
     });
   }
 
@@ -226,6 +252,70 @@ export class Cache<V = unknown> {
     return this.keysSync();
   }
 
+  /**
+   * Runs `fn` with a cache whose writes are staged, holding the directory's transaction lock (one
+   * transaction at a time across processes). When `fn` returns, its writes become visible together
+   * and durable all together, also across a crash: a journal is written first, and if the process
+   * dies while applying it, the next process to open the cache completes it. If `fn` throws, nothing
+   * it wrote is kept. Inside, use the cache passed to `fn`: reads see the transaction's own writes.
+   * Plain readers outside see either none of the writes, or, during the brief apply, some of them.
+   * Single-key methods (get, set, add, delete, pop, incr, decr, touch, has, getEntry) are staged;
+   * bulk methods (clear, expire, evict, cull) and queues apply directly.
+   */
+  async transact<T>(fn: (cache: Cache<V>) => Promise<T> | T): Promise<T> {
+    if (this.#transaction !== undefined) return fn(this);
+    const { lock, tx, view } = await runAsync(this.#open.asyncFs, this.#beginTransaction());
+    const fs = this.#open.asyncFs;
+    try {
+      const result = await fn(view);
+      await runAsync(fs, tx.commit());
+      return result;
+    } catch (error) {
+      await runAsync(fs, tx.rollback());
+      throw error;
+    } finally {
+      view.#closed = true;
+      await runAsync(fs, releaseLock(lock));
+    }
+  }
+
+  /** {@link transact}, synchronously: `fn` must not return a Promise. */
+  transactSync<T>(fn: (cache: Cache<V>) => T): T {
+    if (this.#transaction !== undefined) return fn(this);
+    const fs = this.#open.syncFs;
+    const { lock, tx, view } = runSync(fs, this.#beginTransaction());
+    try {
+      const result = fn(view);
+      if (result instanceof Promise) {
+        throw new TypeError(
+          'diskcache-ts: transactSync(fn) got a Promise from fn; use transact() for async functions',
+        );
+      }
+      runSync(fs, tx.commit());
+      return result;
+    } catch (error) {
+      runSync(fs, tx.rollback());
+      throw error;
+    } finally {
+      view.#closed = true;
+      runSync(fs, releaseLock(lock));
+    }
+  }
+
+  *#beginTransaction(): Op<{ lock: HeldLock; tx: Transaction; view: Cache<V> }> {
+    const ctx = this.#context();
+    const lock = yield* acquireLock(ctx.layout.transactLock, { ...ctx.lock, leaseMs: TRANSACTION_LEASE_MS });
+    const tx = new Transaction(ctx);
+    openingView = { ...this.#open, ctx: tx.context() };
+    try {
+      const view = new Cache<V>();
+      view.#transaction = tx;
+      return { lock, tx, view };
+    } finally {
+      openingView = undefined;
+    }
+  }
+
   /** Whether {@link close} was called. */
   get closed(): boolean {
     return this.#closed;
@@ -233,22 +323,30 @@ export class Cache<V = unknown> {
 
   /** Releases the cache's file handles; later calls throw a `CacheError` (`'ECLOSED'`). Idempotent. */
   async close(): Promise<void> {
-    const ctx = this.#beginClose();
-    if (ctx !== undefined) await runAsync(this.#open.syncFs, ctx.counters.fold(ctx.lock, true));
+    const lock = this.#beginClose();
+    if (lock !== undefined) await runAsync(this.#open.asyncFs, this.#releaseProcessState(lock));
   }
 
   /** {@link close}, synchronously. */
   closeSync(): void {
-    const ctx = this.#beginClose();
-    if (ctx !== undefined) runSync(this.#open.syncFs, ctx.counters.fold(ctx.lock, true));
+    const lock = this.#beginClose();
+    if (lock !== undefined) runSync(this.#open.syncFs, this.#releaseProcessState(lock));
   }
 
-  /** Marks the cache closed; returns its context if this was the last user of the process's counters. */
-  #beginClose(): CacheContext | undefined {
-    if (this.#closed) return undefined;
+  /** Folds this process's counters and removes its private directory (if empty). */
+  *#releaseProcessState(lock: LockOptions): Op<void> {
+    yield* this.#open.counters.fold(lock, true);
+    yield* io('rmdir', this.#open.ctx.layout.ownTemp);
+  }
+
+  /**
+   * Marks the cache closed. If it was the process's last user of the directory's counters, returns
+   * the lock options for folding them (without waiting: another process may be folding).
+   */
+  #beginClose(): LockOptions | undefined {
+    if (this.#closed || this.#transaction !== undefined) return undefined;
     this.#closed = true;
-    const ctx = this.#open.ctx;
-    return releaseCounters(this.directory) ? { ...ctx, lock: { ...ctx.lock, timeout: 0 } } : undefined;
+    return releaseCounters(this.directory) ? { ...this.#open.ctx.lock, timeout: 0 } : undefined;
   }
 
   /** `using cache = new Cache(dir)` closes it at the end of the scope. */

@@ -1,10 +1,10 @@
-import { basename, join, relative } from 'node:path';
+import { join, relative } from 'node:path';
 import { provablyDead } from '../coordination/liveness.js';
 import { describeHolder, type LockOwner } from '../coordination/lock.js';
 import { io, type Op } from '../fs/runner.js';
 import { readEntry, removeIf } from '../store/entries.js';
-import { parseOwner } from '../store/layout.js';
 import type { CacheContext } from './context.js';
+import { ABANDONED_MS, recoverDeadWriters } from './recovery.js';
 import { forEachFile, storedUnderItsName } from './scan.js';
 
 /** What `check()` found and, with `fix`, repaired. */
@@ -15,23 +15,16 @@ export interface CheckReport {
   fixed: number;
 }
 
-/** Temp files of writers on other hosts are presumed abandoned after this long. */
-const ABANDONED_MS = 24 * 60 * 60 * 1000;
-
-function* isAbandoned(ctx: CacheContext, path: string, name: string): Op<boolean> {
-  const owner = parseOwner(name);
-  if (owner !== undefined && provablyDead(owner.host, owner.pid)) return true;
-  const info = yield* io('stat', path);
-  return info !== undefined && ctx.clock.now() - info.mtimeMs > ABANDONED_MS;
-}
-
 function* isStaleLock(ctx: CacheContext, path: string): Op<LockOwner | false | undefined> {
   const bytes = yield* io('readFile', path);
   let holder: LockOwner | undefined;
   try {
     holder = bytes === undefined ? undefined : (JSON.parse(bytes.toString('utf8')) as LockOwner);
   } catch {}
-  if (holder === undefined) return (yield* isAbandoned(ctx, path, basename(path))) ? undefined : false;
+  if (holder === undefined) {
+    const info = yield* io('stat', path);
+    return info !== undefined && ctx.clock.now() - info.mtimeMs > ABANDONED_MS ? undefined : false;
+  }
   const stale = provablyDead(holder.host, holder.pid) || ctx.clock.now() > holder.acquiredAt + holder.leaseMs;
   return stale ? holder : false;
 }
@@ -48,9 +41,13 @@ export function* check(ctx: CacheContext, fix = false): Op<CheckReport> {
   let volume = 0;
   const where = (path: string) => relative(ctx.layout.directory, path);
   const moveAside = function* (path: string) {
-    const removal = yield* removeIf(path, ctx.layout.corrupt, () => true, 'full');
+    const removal = yield* removeIf(ctx.store, path, () => true, 'full');
     if (removal.removed) fixed++;
   };
+
+  const recovered = yield* recoverDeadWriters(ctx, fix);
+  problems.push(...recovered.problems);
+  if (fix) fixed += recovered.problems.length;
 
   yield* forEachFile(ctx, function* (path, name, kind) {
     switch (kind) {
@@ -69,12 +66,6 @@ export function* check(ctx: CacheContext, fix = false): Op<CheckReport> {
         }
         return;
       }
-      case 'temp':
-      case 'claim':
-        if (!(yield* isAbandoned(ctx, path, name))) return;
-        problems.push(`${where(path)}: ${kind} file left by a writer that is gone`);
-        if (fix && (yield* io('unlink', path))) fixed++;
-        return;
       case 'lock': {
         const stale = yield* isStaleLock(ctx, path);
         if (stale === false) return;

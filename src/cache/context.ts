@@ -1,4 +1,4 @@
-import type { Counters, Totals } from '../coordination/counters.js';
+import type { CounterStore, Totals } from '../coordination/counters.js';
 import type { LockOptions } from '../coordination/lock.js';
 import { CacheError } from '../errors.js';
 import type { ValueCodec } from '../format/codec.js';
@@ -10,6 +10,7 @@ import type { Evictor } from '../policy/evict.js';
 import type { StoreSettings } from '../store/entries.js';
 import { removeIf } from '../store/entries.js';
 import type { Layout } from '../store/layout.js';
+import type { Slots } from '../store/slots.js';
 import type { Clock, Settings } from './options.js';
 
 /** Everything an operation needs to know about the cache it runs on. */
@@ -20,9 +21,11 @@ export interface CacheContext {
   compression: CompressionKind;
   settings: Settings;
   clock: Clock;
-  counters: Counters;
+  counters: CounterStore;
   lock: LockOptions;
-  evictor: Evictor;
+  evictor: Pick<Evictor, 'afterWrite' | 'evict'>;
+  /** Entry-file operations: direct, or staged in a transaction. */
+  slots: Slots;
 }
 
 /** Where a key lives. */
@@ -90,7 +93,7 @@ export function* count(ctx: CacheContext, change: Partial<Totals>): Op<void> {
 
 /** Moves a corrupt entry aside (if it still is corrupt once claimed) and forgets it in the counters. */
 export function* quarantine(ctx: CacheContext, path: string): Op<void> {
-  const removal = yield* removeIf(path, ctx.layout.corrupt, (found) => found.state === 'corrupt', 'full');
+  const removal = yield* removeIf(ctx.store, path, (found) => found.state === 'corrupt', 'full');
   if (removal.removed) yield* count(ctx, { count: -1, volume: -removal.size });
 }
 

@@ -4,15 +4,17 @@ import { join, resolve } from 'node:path';
 import { Counters } from '../coordination/counters.js';
 import type { LockOptions } from '../coordination/lock.js';
 import { CacheError } from '../errors.js';
-import { resolveCodec } from '../format/codec.js';
+import { type CodecName, resolveCodec } from '../format/codec.js';
 import { compressionKind } from '../format/compression.js';
 import { type FileSystem, nodeFileSystem } from '../fs/backend.js';
 import { inlineFileSystem } from '../fs/inline.js';
 import { isRemoteFileSystem } from '../fs/kind.js';
 import { io, runSync } from '../fs/runner.js';
 import { Evictor } from '../policy/evict.js';
+import type { StoreSettings } from '../store/entries.js';
 import { Layout } from '../store/layout.js';
 import { readSettingsFile, writeSettingsFile } from '../store/settings-file.js';
+import { directSlots } from '../store/slots.js';
 import type { CacheContext } from './context.js';
 import {
   type CacheOptions,
@@ -22,10 +24,13 @@ import {
   type Settings,
   validateOptions,
 } from './options.js';
+import { recoverDeadWriters } from './recovery.js';
 
 /** An open cache directory: the context for operations and the file systems to run them on. */
 export interface OpenCache {
   ctx: CacheContext;
+  counters: Counters;
+  evictor: Evictor;
   syncFs: FileSystem;
   asyncFs: FileSystem;
   asyncIO: 'inline' | 'threadpool';
@@ -39,11 +44,12 @@ interface Shared {
 /** Counters are per process and directory, whatever the number of `Cache` objects on it. */
 const shared = new Map<string, Shared>();
 
-/** Takes a reference to the process's counters of `directory`. */
-function acquireCounters(directory: string, fileMode: number): Counters {
+/** Takes a reference to the process's counters of a directory. */
+function acquireCounters(store: StoreSettings): Counters {
+  const directory = store.layout.directory;
   let entry = shared.get(directory);
   if (entry === undefined) {
-    entry = { counters: new Counters(join(directory, 'counters'), fileMode), refs: 0 };
+    entry = { counters: new Counters(store), refs: 0 };
     shared.set(directory, entry);
   }
   entry.refs++;
@@ -64,9 +70,12 @@ function changed(stored: Record<string, unknown> | undefined, settings: Settings
   return stored === undefined || PERSISTED.some((name) => stored[name] !== settings[name]);
 }
 
+const BUILTIN_CODECS = new Set<string>(['structured', 'json', 'raw']);
+
 /**
  * Opens (creating if needed) a cache directory. O(1) in the number of entries: it reads the settings
- * file, writes it if the options changed it, and folds a bounded number of dead writers' counters.
+ * file, writes it if the options changed it, and recovers what dead writers left (their journals,
+ * private directories and counters), which is proportional to the number of writers, not entries.
  */
 export function openCache(
   directory: string | undefined,
@@ -78,47 +87,56 @@ export function openCache(
   }
   validateOptions(options, extraOptions);
   const dir = resolve(directory ?? mkdtempSync(join(tmpdir(), 'diskcache-')));
-  const fileMode = options.fileMode ?? 0o644;
-  const dirMode = options.dirMode ?? 0o755;
   const base = options.fileSystem ?? nodeFileSystem;
   const layout = new Layout(dir);
+  const store: StoreSettings = {
+    layout,
+    fileMode: options.fileMode ?? 0o644,
+    dirMode: options.dirMode ?? 0o755,
+    fsync: false,
+    linkWorks: true,
+  };
   try {
-    runSync(base, io('mkdir', dir, dirMode));
+    runSync(base, io('mkdir', dir, store.dirMode));
   } catch (cause) {
     throw new CacheError('ENOTCACHE', `cache directory "${dir}" does not exist and could not be created`, {
       directory: dir,
       cause,
     });
   }
+  if (options.codec !== undefined) resolveCodec(options.codec);
+  if (options.compression !== undefined) compressionKind(options.compression);
   const stored = runSync(base, readSettingsFile(layout));
   const settings = mergeSettings((stored?.settings ?? {}) as Partial<Settings>, options);
-  if (changed(stored?.settings, settings)) runSync(base, writeSettingsFile(layout, settings, fileMode));
+  if (changed(stored?.settings, settings)) runSync(base, writeSettingsFile(store, settings));
+  store.fsync = settings.durability === 'fsync';
 
-  const codecOption =
-    options.codec ??
-    (settings.codec in { structured: 1, json: 1, raw: 1 } ? settings.codec : DEFAULT_SETTINGS.codec);
-  const codec = resolveCodec(codecOption as Parameters<typeof resolveCodec>[0]);
-  const compression = compressionKind(settings.compression);
+  const codecName = BUILTIN_CODECS.has(settings.codec)
+    ? (settings.codec as CodecName)
+    : DEFAULT_SETTINGS.codec;
+  const codec = resolveCodec(options.codec ?? (codecName as CodecName));
   const clock = options.clock ?? Date;
   const lock: LockOptions = {
     timeout: settings.timeout,
     leaseMs: Math.max(settings.timeout, 10_000),
-    fileMode,
-    dirMode,
+    store,
     now: () => clock.now(),
   };
-  const counters = acquireCounters(dir, fileMode);
+  const counters = acquireCounters(store);
+  const evictor = new Evictor();
   const ctx: CacheContext = {
     layout,
-    store: { layout, fileMode, dirMode, fsync: settings.durability === 'fsync', linkWorks: true },
+    store,
     codec,
-    compression,
+    compression: compressionKind(settings.compression),
     settings,
     clock,
     counters,
     lock,
-    evictor: new Evictor(),
+    evictor,
+    slots: directSlots(store),
   };
+  runSync(base, recoverDeadWriters(ctx));
   runSync(base, counters.fold(lock, false));
   const asyncIO =
     options.asyncIO === 'inline' || options.asyncIO === 'threadpool'
@@ -126,5 +144,12 @@ export function openCache(
       : isRemoteFileSystem(dir)
         ? 'threadpool'
         : 'inline';
-  return { ctx, syncFs: base, asyncFs: asyncIO === 'inline' ? inlineFileSystem(base) : base, asyncIO };
+  return {
+    ctx,
+    counters,
+    evictor,
+    syncFs: base,
+    asyncFs: asyncIO === 'inline' ? inlineFileSystem(base) : base,
+    asyncIO,
+  };
 }

@@ -4,7 +4,7 @@ import { assertKey, decodeKey, encodeKey, type Key, keyHash } from '../format/ke
 import { emit, io, type Op } from '../fs/runner.js';
 import { readEntry, readHeader, removeIf } from '../store/entries.js';
 import { SHARD_COUNT, type ShardFileKind, shardFileKind } from '../store/layout.js';
-import { type CacheContext, count } from './context.js';
+import { type CacheContext, count, quarantine } from './context.js';
 
 /** Calls `visit` for every file in every shard directory, shard by shard, in name order. */
 export function* forEachFile(
@@ -41,11 +41,7 @@ function* removeWhere(ctx: CacheContext, matches: (header: EntryHeader) => boole
     if (kind !== 'entry') return;
     const found = yield* readHeader(path);
     if (found.state !== 'ok' || !matches(found.entry)) return;
-    const removal = yield* removeIf(
-      path,
-      ctx.layout.corrupt,
-      (again) => again.state === 'ok' && matches(again.entry),
-    );
+    const removal = yield* removeIf(ctx.store, path, (again) => again.state === 'ok' && matches(again.entry));
     if (!removal.removed) return;
     removed++;
     yield* count(ctx, { count: -1, volume: -removal.size });
@@ -80,10 +76,10 @@ export type IterationKind = 'keys' | 'values' | 'entries';
  * that stays live throughout is emitted once; entries written during the iteration may or may not be.
  */
 export function* iterate(ctx: CacheContext, what: IterationKind): Op<void> {
-  yield* forEachFile(ctx, function* (path, _name, kind) {
+  yield* forEachFile(ctx, function* (path, name, kind) {
     if (kind !== 'entry') return;
     const found = what === 'keys' ? yield* readHeader(path) : yield* readEntry(path);
-    if (found.state !== 'ok') return;
+    if (found.state !== 'ok' || !storedUnderItsName(name, found.entry)) return;
     const header = found.entry;
     if (header.expiresAt !== null && header.expiresAt <= ctx.clock.now()) return;
     const key = decodeKey(header.keyType, header.key);
@@ -118,22 +114,28 @@ export function* peekItem(
   options: { last?: boolean } = {},
 ): Op<[Key, unknown] | undefined> {
   const last = options.last ?? true;
-  const now = ctx.clock.now();
-  let best: { path: string; storedAt: number } | undefined;
-  yield* forEachFile(ctx, function* (path, _name, kind) {
-    if (kind !== 'entry') return;
-    const found = yield* readHeader(path);
-    if (found.state !== 'ok') return;
-    const h = found.entry;
-    if (h.expiresAt !== null && h.expiresAt <= now) return;
-    if (best === undefined || (last ? h.storedAt > best.storedAt : h.storedAt < best.storedAt)) {
-      best = { path, storedAt: h.storedAt };
+  const bad = new Set<string>();
+  for (;;) {
+    const now = ctx.clock.now();
+    let best: { path: string; storedAt: number } | undefined;
+    yield* forEachFile(ctx, function* (path, name, kind) {
+      if (kind !== 'entry' || bad.has(path)) return;
+      const found = yield* readHeader(path);
+      if (found.state !== 'ok' || !storedUnderItsName(name, found.entry)) return;
+      const h = found.entry;
+      if (h.expiresAt !== null && h.expiresAt <= now) return;
+      if (best === undefined || (last ? h.storedAt > best.storedAt : h.storedAt < best.storedAt)) {
+        best = { path, storedAt: h.storedAt };
+      }
+    });
+    if (best === undefined) return undefined;
+    const found = yield* readEntry(best.path);
+    const key = found.state === 'ok' ? decodeKey(found.entry.keyType, found.entry.key) : undefined;
+    if (found.state === 'ok' && key !== undefined) {
+      return [key, ctx.codec.decode(found.entry.valueKind, found.entry.value, found.entry.codecName)];
     }
-  });
-  if (best === undefined) return undefined;
-  const found = yield* readEntry(best.path);
-  if (found.state !== 'ok') return undefined;
-  const key = decodeKey(found.entry.keyType, found.entry.key);
-  if (key === undefined) return undefined;
-  return [key, ctx.codec.decode(found.entry.valueKind, found.entry.value, found.entry.codecName)];
+    // Corrupt (or gone) since its header was read: set it aside and look again.
+    bad.add(best.path);
+    if (found.state === 'corrupt') yield* quarantine(ctx, best.path);
+  }
 }

@@ -6,15 +6,7 @@ import { type Entry, encodeEntry } from '../format/entry.js';
 import { decodeKey, type EncodedKey, type Key } from '../format/key.js';
 import { io, type Op } from '../fs/runner.js';
 import { POLICIES } from '../policy/policies.js';
-import {
-  claim,
-  linkIfAbsent,
-  publish,
-  readEntry,
-  readHeader,
-  removeIf,
-  writeTemp,
-} from '../store/entries.js';
+import { type Published, writeTemp } from '../store/entries.js';
 import {
   type CacheContext,
   count,
@@ -42,7 +34,7 @@ export interface CacheEntry<V = unknown> {
 
 /** The live entry for `at`, or `undefined`; moves a corrupt file aside and counts hits and misses. */
 function* lookup(ctx: CacheContext, at: Located): Op<Entry | undefined> {
-  const found = yield* readEntry(at.path);
+  const found = yield* ctx.slots.read(at.path);
   let entry: Entry | undefined;
   if (found.state === 'corrupt') yield* quarantine(ctx, at.path);
   else if (found.state === 'ok' && isLiveFor(found.entry, at, ctx.clock.now())) entry = found.entry;
@@ -52,7 +44,7 @@ function* lookup(ctx: CacheContext, at: Located): Op<Entry | undefined> {
   return entry;
 }
 
-function decodeValue(ctx: CacheContext, entry: Entry): unknown {
+export function decodeValue(ctx: CacheContext, entry: Entry): unknown {
   return ctx.codec.decode(entry.valueKind, entry.value, entry.codecName);
 }
 
@@ -84,17 +76,19 @@ export function* getEntry(ctx: CacheContext, key: Key): Op<CacheEntry | undefine
 /** `has(key)`. */
 export function* has(ctx: CacheContext, key: Key): Op<boolean> {
   const at = locate(ctx, key);
-  const found = yield* readEntry(at.path);
+  const found = yield* ctx.slots.read(at.path);
   if (found.state === 'corrupt') yield* quarantine(ctx, at.path);
   return found.state === 'ok' && isLiveFor(found.entry, at, ctx.clock.now());
 }
 
-interface Prepared {
+/** An entry laid out for writing. */
+export interface Prepared {
   chunks: Uint8Array[];
   size: number;
+  expiresAt: number | null;
 }
 
-function prepare(
+export function prepare(
   ctx: CacheContext,
   at: Located,
   value: EncodedValue,
@@ -102,7 +96,7 @@ function prepare(
   tag: EncodedKey | undefined,
   storedAt = ctx.clock.now(),
 ): Prepared {
-  return encodeEntry({
+  const encoded = encodeEntry({
     key: at.encoded,
     tag,
     value,
@@ -111,6 +105,7 @@ function prepare(
     compression: ctx.compression,
     compressThreshold: ctx.settings.compressThreshold,
   });
+  return { ...encoded, expiresAt };
 }
 
 /** Writes a prepared entry over whatever is at `at` and counts the change. */
@@ -120,17 +115,22 @@ function* replace(ctx: CacheContext, at: Located, prepared: Prepared): Op<void> 
 }
 
 /** Publishes a written temp file over whatever is at `at`. */
-function* publishCounted(ctx: CacheContext, temp: string, at: Located, prepared: Prepared): Op<void> {
-  const published = yield* publish(ctx.store, temp, at.path);
-  yield* afterPublish(ctx, at, published.created, prepared.size - published.replacedSize);
+export function* publishCounted(ctx: CacheContext, temp: string, at: Located, prepared: Prepared): Op<void> {
+  const published = yield* ctx.slots.publish(temp, at.path);
+  yield* afterPublish(ctx, at, prepared, published);
 }
 
 /** What follows every write: counting it, the policy's bookkeeping, and eviction if over the limit. */
-function* afterPublish(ctx: CacheContext, at: Located, created: boolean, growth: number): Op<void> {
-  yield* count(ctx, { count: created ? 1 : 0, volume: growth });
+export function* afterPublish(
+  ctx: CacheContext,
+  at: Located,
+  prepared: Prepared,
+  published: Published = { created: true, replacedSize: 0 },
+): Op<void> {
+  yield* count(ctx, { count: published.created ? 1 : 0, volume: prepared.size - published.replacedSize });
   const policy = POLICIES[ctx.settings.evictionPolicy];
   if (policy.onWrite !== undefined) yield* policy.onWrite(at.path, ctx.clock.now());
-  yield* ctx.evictor.afterWrite(ctx);
+  yield* ctx.evictor.afterWrite(ctx, prepared.expiresAt);
 }
 
 /** `set(key, value, { ttl, tag })`: stores the value, replacing any other; last writer wins. */
@@ -153,28 +153,28 @@ export function* add(ctx: CacheContext, key: Key, value: unknown, options?: Writ
   const temp = yield* writeTemp(ctx.store, at.path, prepared.chunks);
   let settled = false;
   try {
-    const linked = yield* linkIfAbsent(ctx.store, temp, at.path);
+    const linked = yield* ctx.slots.publishIfAbsent(temp, at.path);
     if (linked === true) {
       settled = true;
-      yield* afterPublish(ctx, at, true, prepared.size);
+      yield* afterPublish(ctx, at, prepared);
       return true;
     }
     return yield* withLock(ctx.layout.keyLock(at.hash), ctx.lock, function* () {
       const now = ctx.clock.now();
-      const removal = yield* removeIf(
+      const removal = yield* ctx.slots.removeIf(
         at.path,
-        ctx.layout.corrupt,
         (found) => !(found.state === 'ok' && isLiveFor(found.entry, at, now)),
+        'full',
       );
       if (removal.removed) yield* count(ctx, { count: -1, volume: -removal.size });
-      const relinked = yield* linkIfAbsent(ctx.store, temp, at.path);
+      const relinked = yield* ctx.slots.publishIfAbsent(temp, at.path);
       if (relinked === false) return false;
       settled = true;
       if (relinked === undefined) {
         yield* publishCounted(ctx, temp, at, prepared);
         return true;
       }
-      yield* afterPublish(ctx, at, true, prepared.size);
+      yield* afterPublish(ctx, at, prepared);
       return true;
     });
   } finally {
@@ -185,9 +185,9 @@ export function* add(ctx: CacheContext, key: Key, value: unknown, options?: Writ
 /** `delete(key)`: `true` if a live entry was removed (an expired one is removed too, but reports `false`). */
 export function* remove(ctx: CacheContext, key: Key): Op<boolean> {
   const at = locate(ctx, key);
-  const found = yield* readHeader(at.path);
+  const found = yield* ctx.slots.readHeader(at.path);
   if (found.state === 'missing') return false;
-  if (!(yield* io('unlink', at.path))) return false;
+  if (!(yield* ctx.slots.remove(at.path))) return false;
   const size = found.state === 'ok' ? found.entry.fileSize : found.size;
   yield* count(ctx, { count: -1, volume: -size });
   return found.state === 'ok' && isLiveFor(found.entry, at, ctx.clock.now());
@@ -197,19 +197,12 @@ export function* remove(ctx: CacheContext, key: Key): Op<boolean> {
 export function* pop(ctx: CacheContext, key: Key, defaultValue?: unknown): Op<unknown> {
   const at = locate(ctx, key);
   return yield* withLock(ctx.layout.keyLock(at.hash), ctx.lock, function* () {
-    const claimed = yield* claim(at.path);
-    if (claimed === undefined) return defaultValue;
-    const found = yield* readEntry(claimed);
-    if (found.state === 'ok') {
-      yield* io('unlink', claimed);
-      yield* count(ctx, { count: -1, volume: -found.entry.fileSize });
-      return isLiveFor(found.entry, at, ctx.clock.now()) ? decodeValue(ctx, found.entry) : defaultValue;
-    }
-    if (found.state === 'corrupt') {
-      yield* io('rename', claimed, at.path);
-      yield* quarantine(ctx, at.path);
-    }
-    return defaultValue;
+    const found = yield* ctx.slots.take(at.path);
+    if (found.state === 'missing') return defaultValue;
+    yield* count(ctx, { count: -1, volume: found.state === 'ok' ? -found.entry.fileSize : -found.size });
+    return found.state === 'ok' && isLiveFor(found.entry, at, ctx.clock.now())
+      ? decodeValue(ctx, found.entry)
+      : defaultValue;
   });
 }
 
@@ -251,7 +244,7 @@ export function* incr(
     throw new TypeError('diskcache-ts: defaultValue must be a number, a bigint or null');
   }
   return yield* withLock(ctx.layout.keyLock(at.hash), ctx.lock, function* () {
-    const found = yield* readEntry(at.path);
+    const found = yield* ctx.slots.read(at.path);
     const live =
       found.state === 'ok' && isLiveFor(found.entry, at, ctx.clock.now()) ? found.entry : undefined;
     let current: unknown = defaultValue;
@@ -281,7 +274,7 @@ export function* touch(ctx: CacheContext, key: Key, options?: Pick<WriteOptions,
   const at = locate(ctx, key);
   const { expiresAt } = writeTerms(ctx, options);
   return yield* withLock(ctx.layout.keyLock(at.hash), ctx.lock, function* () {
-    const found = yield* readEntry(at.path);
+    const found = yield* ctx.slots.read(at.path);
     if (found.state !== 'ok' || !isLiveFor(found.entry, at, ctx.clock.now())) return false;
     const e = found.entry;
     const value: EncodedValue = { kind: e.valueKind, bytes: e.value, codecName: e.codecName };

@@ -37,7 +37,7 @@ export function* stats(ctx: CacheContext, options: StatsOptions = {}): Op<Stats>
   if (options.reset) yield* record(ctx, { hits: -totals.hits, misses: -totals.misses });
   if (options.enable !== undefined && options.enable !== ctx.settings.statistics) {
     ctx.settings.statistics = options.enable;
-    yield* writeSettingsFile(ctx.layout, ctx.settings, ctx.store.fileMode);
+    yield* writeSettingsFile(ctx.store, ctx.settings);
   }
   return { hits: totals.hits, misses: totals.misses };
 }

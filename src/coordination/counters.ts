@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import { LockTimeoutError } from '../errors.js';
 import { crc32 } from '../format/crc32.js';
 import { io, type Op } from '../fs/runner.js';
-import { OWNER, uniqueSuffix } from '../store/layout.js';
+import { type StoreSettings, writePrivate } from '../store/entries.js';
+import { OWNER } from '../store/layout.js';
 import { provablyDead } from './liveness.js';
 import { acquireLock, type HeldLock, type LockOptions, releaseLock } from './lock.js';
 
@@ -76,23 +77,35 @@ function decodeBase(b: Buffer | undefined): Base {
   }
 }
 
+/** The counter operations the cache's operations use. */
+export interface CounterStore {
+  /** Records a change made by this process. */
+  add(change: Partial<Totals>): Op<void>;
+  /** The totals over every process. */
+  read(): Op<Totals>;
+  /** The totals, possibly up to `maxAgeMs` late for other processes' changes. */
+  estimate(maxAgeMs: number): Op<Totals>;
+  /** Sets the count and volume to those of a scan of the entries. */
+  reconcile(actual: Pick<Totals, 'count' | 'volume'>, lock: LockOptions): Op<void>;
+}
+
 /**
  * The cache's counters, kept without a lock on the hot path: every process adds its own changes to
  * one small delta file of its own (`counters/<owner>.delta`, rewritten in place), and the totals are
  * the base (`counters/base.json`) plus every delta file. Delta files of dead processes are folded
  * into the base under a lock, so the directory stays small.
  */
-export class Counters {
+export class Counters implements CounterStore {
   private readonly own: string;
   private delta: Totals = { ...ZERO };
   private fd: number | undefined;
   private recent: { totals: Totals; ownAtRead: Totals; at: number } | undefined;
 
-  constructor(
-    private readonly directory: string,
-    private readonly fileMode: number,
-  ) {
-    this.own = join(directory, `${OWNER}.delta`);
+  private readonly directory: string;
+
+  constructor(private readonly store: StoreSettings) {
+    this.directory = store.layout.counters;
+    this.own = join(this.directory, `${OWNER}.delta`);
   }
 
   /** Records a change made by this process. */
@@ -105,8 +118,8 @@ export class Counters {
       misses: d.misses + (change.misses ?? 0),
     };
     if (this.fd === undefined) {
-      yield* io('mkdir', this.directory, 0o755);
-      this.fd = yield* io('openForUpdate', this.own, this.fileMode);
+      yield* io('mkdir', this.directory, this.store.dirMode);
+      this.fd = yield* io('openForUpdate', this.own, this.store.fileMode);
     }
     yield* io('writeAt', this.fd, encodeRecord(this.delta), 0);
   }
@@ -204,14 +217,12 @@ export class Counters {
   }
 
   private *writeBase(base: Base): Op<void> {
-    const path = join(this.directory, BASE);
-    const temp = `${path}${uniqueSuffix()}.tmp`;
-    yield* io('writeFile', temp, [Buffer.from(JSON.stringify(base))], { mode: this.fileMode, fsync: false });
-    yield* io('rename', temp, path);
+    const temp = yield* writePrivate(this.store, BASE, [Buffer.from(JSON.stringify(base))]);
+    yield* io('rename', temp, join(this.directory, BASE));
   }
 
   private *underFoldLock(lock: LockOptions, body: (this: Counters) => Op<void>): Op<void> {
-    yield* io('mkdir', this.directory, 0o777);
+    yield* io('mkdir', this.directory, this.store.dirMode);
     let held: HeldLock;
     try {
       held = yield* acquireLock(join(this.directory, FOLD_LOCK), lock);

@@ -1,7 +1,8 @@
 import { dirname } from 'node:path';
 import { LockTimeoutError } from '../errors.js';
 import { io, type Op } from '../fs/runner.js';
-import { HOST, OWNER, uniqueSuffix } from '../store/layout.js';
+import { claim, type StoreSettings } from '../store/entries.js';
+import { HOST, OWNER, uniqueToken } from '../store/layout.js';
 import { provablyDead } from './liveness.js';
 
 /** What a lock file records about its holder. */
@@ -20,10 +21,8 @@ export interface LockOptions {
   timeout: number;
   /** A holder that has not released after this many milliseconds may be presumed dead. */
   leaseMs: number;
-  /** Permission bits of the lock file. */
-  fileMode: number;
-  /** Permission bits of a directory created for the lock file. */
-  dirMode: number;
+  /** Where lock files are created (permissions) and broken locks are moved aside. */
+  store: StoreSettings;
   /** Wall clock, for leases. */
   now: () => number;
 }
@@ -59,13 +58,9 @@ function* isStale(path: string, holder: LockOwner | undefined, now: number): Op<
  * Breaks a stale lock: moves it aside, checks that what was moved is the stale holder judged, and
  * puts it back if a live holder took the lock in between.
  */
-function* breakLock(path: string, judged: LockOwner | undefined): Op<void> {
-  const aside = `${path}${uniqueSuffix()}.stale`;
-  try {
-    yield* io('rename', path, aside);
-  } catch {
-    return; // Someone else broke or released it first.
-  }
+function* breakLock(store: StoreSettings, path: string, judged: LockOwner | undefined): Op<void> {
+  const aside = yield* claim(store, path);
+  if (aside === undefined) return; // Someone else broke or released it first.
   const moved = parseOwner(yield* io('readFile', aside));
   if (moved !== undefined && moved.token !== judged?.token) {
     try {
@@ -88,7 +83,7 @@ export function describeHolder(holder: LockOwner | undefined): string {
  * Waits with jittered backoff; breaks the lock only when its holder is provably dead or its lease ran out.
  */
 export function* acquireLock(path: string, options: LockOptions): Op<HeldLock> {
-  const token = `${OWNER}${uniqueSuffix()}`;
+  const token = uniqueToken();
   const start = options.now();
   let delay = 0.05;
   for (;;) {
@@ -104,12 +99,12 @@ export function* acquireLock(path: string, options: LockOptions): Op<HeldLock> {
     const bytes = Buffer.from(JSON.stringify(record));
     let created = false;
     try {
-      yield* io('writeFile', path, [bytes], { mode: options.fileMode, fsync: false });
+      yield* io('writeFile', path, [bytes], { mode: options.store.fileMode, fsync: false });
       created = true;
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') {
-        yield* io('mkdir', dirname(path), options.dirMode);
+        yield* io('mkdir', dirname(path), options.store.dirMode);
         continue;
       }
       if (code !== 'EEXIST') throw error;
@@ -117,7 +112,7 @@ export function* acquireLock(path: string, options: LockOptions): Op<HeldLock> {
     const holder = parseOwner(yield* io('readFile', path));
     if (created && holder?.token === token) return { path, token };
     if (!created && (yield* isStale(path, holder, now))) {
-      yield* breakLock(path, holder);
+      yield* breakLock(options.store, path, holder);
       continue;
     }
     if (now - start >= options.timeout) {

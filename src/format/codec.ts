@@ -58,9 +58,14 @@ function view(bytes: Uint8Array): Buffer {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
+/** Whether UTF-8 keeps a string as it is (it replaces lone surrogates). */
+export function isWellFormed(text: string): boolean {
+  return (text as string & { isWellFormed(): boolean }).isWellFormed();
+}
+
 function structuredEncode(value: unknown): EncodedValue {
   if (value instanceof Uint8Array) return raw(value);
-  if (typeof value === 'string') return utf8(value);
+  if (typeof value === 'string' && isWellFormed(value)) return utf8(value);
   if (typeof value === 'number') return float(value);
   try {
     return { kind: ValueKind.Structured, bytes: v8.serialize(value), codecName: '' };
@@ -82,7 +87,7 @@ function jsonEncode(value: unknown): EncodedValue {
 
 function rawEncode(value: unknown): EncodedValue {
   if (value instanceof Uint8Array) return raw(value);
-  if (typeof value === 'string') return utf8(value);
+  if (typeof value === 'string' && isWellFormed(value)) return utf8(value);
   return refuse('raw', value);
 }
 

@@ -110,6 +110,12 @@ function isLength(n: number, max: number): boolean {
   return Number.isInteger(n) && n >= 0 && n <= max;
 }
 
+/** The length of the whole header (fixed part, key, tag and codec name), if `bytes` start one. */
+export function headerLength(bytes: Buffer): number | undefined {
+  if (bytes.length < FIXED_HEADER || bytes.readUInt32LE(0) !== ENTRY_MAGIC) return undefined;
+  return FIXED_HEADER + bytes.readUInt32LE(12) + bytes.readUInt32LE(16) + bytes.readUInt16LE(10);
+}
+
 /**
  * Parses and verifies the header at the start of `bytes`. `fileSize` is the size of the whole file
  * (at least `bytes.length`); every length is checked against it before anything is allocated.
@@ -132,6 +138,9 @@ export function parseHeader(bytes: Buffer, fileSize: number): Parsed<EntryHeader
     return { ok: false, reason: `lengths do not add up to the file size ${fileSize} (truncated or torn)` };
   }
   if (!isLength(rawLength, Number.MAX_SAFE_INTEGER)) return { ok: false, reason: 'raw length out of bounds' };
+  if (bytes[9] === CompressionKind.None && rawLength !== valueLength) {
+    return { ok: false, reason: 'raw length differs from the stored length of an uncompressed value' };
+  }
   if (bytes.length < valueOffset) return { ok: false, reason: 'header cut short' };
   if (headerCrc(bytes, valueOffset) !== bytes.readUInt32LE(60)) {
     return { ok: false, reason: 'header checksum mismatch' };

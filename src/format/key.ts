@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { isWellFormed } from './codec.js';
 
 /** A cache key. Keys of different types never collide: `1`, `1n`, `'1'` and `Buffer.from('1')` are four keys. */
 export type Key = string | number | bigint | Uint8Array;
@@ -9,6 +10,8 @@ export enum KeyType {
   Number = 2,
   BigInt = 3,
   Bytes = 4,
+  /** A string with lone surrogates, which UTF-8 cannot keep: stored as UTF-16LE. */
+  Utf16 = 5,
 }
 
 /** A key in stored form. */
@@ -29,7 +32,9 @@ export function assertKey(key: unknown, what = 'key'): asserts key is Key {
 export function encodeKey(key: Key): EncodedKey {
   switch (typeof key) {
     case 'string':
-      return { type: KeyType.String, bytes: Buffer.from(key, 'utf8') };
+      return isWellFormed(key)
+        ? { type: KeyType.String, bytes: Buffer.from(key, 'utf8') }
+        : { type: KeyType.Utf16, bytes: Buffer.from(key, 'utf16le') };
     case 'number': {
       const bytes = Buffer.allocUnsafe(8);
       bytes.writeDoubleBE(Object.is(key, -0) ? 0 : Number.isNaN(key) ? Number.NaN : key);
@@ -56,6 +61,8 @@ export function decodeKey(type: number, bytes: Uint8Array): Key | undefined {
     }
     case KeyType.Bytes:
       return Buffer.from(bytes);
+    case KeyType.Utf16:
+      return bytes.byteLength % 2 === 0 ? buffer.toString('utf16le') : undefined;
     default:
       return undefined;
   }

@@ -1,3 +1,4 @@
+import * as buffer from 'node:buffer';
 import * as fs from 'node:fs';
 
 /** What `stat` reports about a file. */
@@ -101,9 +102,22 @@ function openOrMissing(path: string): number | undefined {
   }
 }
 
+/** The largest file `readFile` reads; larger ones fail with `EFBIG` instead of exhausting memory. */
+export const MAX_READ_BYTES = Math.min(buffer.constants.MAX_LENGTH, 2 ** 31 - 1);
+
+function tooLarge(path: string, size: number): NodeJS.ErrnoException {
+  const error: NodeJS.ErrnoException = new Error(
+    `EFBIG: file of ${size} bytes is too large to read, '${path}'`,
+  );
+  error.code = 'EFBIG';
+  error.path = path;
+  return error;
+}
+
 /** Reads the rest of a file whose first `have` bytes are in `head`, up to its current size. */
-function readRestSync(fd: number, head: Buffer, have: number): Buffer {
+function readRestSync(fd: number, head: Buffer, have: number, path: string): Buffer {
   const size = fs.fstatSync(fd).size;
+  if (size > MAX_READ_BYTES) throw tooLarge(path, size);
   if (size <= have) return Buffer.from(head.subarray(0, have));
   const whole = Buffer.allocUnsafe(size);
   head.copy(whole, 0, 0, have);
@@ -139,7 +153,7 @@ export const nodeSyncFileSystem: SyncFileSystem = {
     try {
       const n = fs.readSync(fd, scratch, 0, SCRATCH_SIZE, 0);
       if (n < SCRATCH_SIZE) return Buffer.from(scratch.subarray(0, n));
-      return readRestSync(fd, scratch, n);
+      return readRestSync(fd, scratch, n, path);
     } finally {
       fs.closeSync(fd);
     }
@@ -242,7 +256,17 @@ async function asyncOrMissing<T>(work: () => Promise<T>, missing: T): Promise<T>
 
 /** The asynchronous primitives over `fs.promises`: each call runs on libuv's thread pool. */
 export const nodeAsyncFileSystem: AsyncFileSystem = {
-  readFile: (path) => asyncOrMissing<Buffer | undefined>(() => fsp.readFile(path), undefined),
+  readFile: (path) =>
+    asyncOrMissing<Buffer | undefined>(async () => {
+      const handle = await fsp.open(path, 'r');
+      try {
+        const { size } = await handle.stat();
+        if (size > MAX_READ_BYTES) throw tooLarge(path, size);
+        return await handle.readFile();
+      } finally {
+        await handle.close();
+      }
+    }, undefined),
   readHead: (path, length) =>
     asyncOrMissing<Buffer | undefined>(async () => {
       const handle = await fsp.open(path, 'r');

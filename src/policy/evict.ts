@@ -11,6 +11,8 @@ interface Candidate {
   path: string;
   rank: number;
   storedAt: number;
+  /** Epoch ms, `Infinity` if the entry never expires. */
+  expiresAt: number;
   expired: boolean;
   sampledAt: number;
 }
@@ -48,20 +50,30 @@ export class Evictor {
   private names: string[] = [];
   private pool: Candidate[] = [];
   private writes = 0;
+  /** No entry expires before this, as far as this process knows (`-Infinity`: unknown). */
+  private earliestExpiry = Number.NEGATIVE_INFINITY;
 
   /**
-   * Runs after each write that may have grown the cache. As in python-diskcache, a write that finds
-   * the cache over its limit evicts `cullLimit` entries, expired ones first; and now and then a write
-   * removes the expired entries among a few sampled ones, so that dead entries do not pile up.
+   * Runs after each write that may have grown the cache (`expiresAt`: the written entry's expiry).
+   * As in python-diskcache, a write removes up to `cullLimit` expired entries, and one that finds the
+   * cache over its limit evicts `cullLimit` entries, expired ones first. In a small cache this is exact
+   * (every entry is read, but only while some entry may have expired); in a large one, expired entries
+   * are found by sampling a few entries every {@link SWEEP_EVERY} writes.
    */
-  *afterWrite(ctx: CacheContext): Op<void> {
+  *afterWrite(ctx: CacheContext, expiresAt: number | null = null): Op<void> {
     const { cullLimit, sizeLimit } = ctx.settings;
+    if (expiresAt !== null) this.earliestExpiry = Math.min(this.earliestExpiry, expiresAt);
     if (cullLimit === 0) return;
     this.writes++;
     const policy = POLICIES[ctx.settings.evictionPolicy];
-    const over = policy.evicts && (yield* ctx.counters.estimate(TOTALS_MAX_AGE_MS)).volume > sizeLimit;
-    if (over) yield* this.evict(ctx, cullLimit, false);
-    else if (this.writes % SWEEP_EVERY === 0) yield* this.removeExpired(ctx, cullLimit);
+    const totals = yield* ctx.counters.estimate(TOTALS_MAX_AGE_MS);
+    if (policy.evicts && totals.volume > sizeLimit) {
+      yield* this.evict(ctx, cullLimit, false);
+    } else if (totals.count < EXACT_BELOW) {
+      if (this.earliestExpiry < ctx.clock.now()) yield* this.removeExpired(ctx, cullLimit, true);
+    } else if (this.writes % SWEEP_EVERY === 0) {
+      yield* this.removeExpired(ctx, cullLimit, false);
+    }
   }
 
   /**
@@ -84,19 +96,26 @@ export class Evictor {
     return removed;
   }
 
-  /** Removes the expired entries among a fresh sample (at most `budget`). */
-  private *removeExpired(ctx: CacheContext, budget: number): Op<void> {
-    yield* this.sample(ctx, false);
-    const expired = this.pool.filter((c) => c.expired).slice(0, budget);
-    this.pool = this.pool.filter((c) => !expired.includes(c));
-    for (const victim of expired) yield* this.remove(ctx, victim);
+  /**
+   * Removes up to `budget` expired entries, soonest expiry first, among a fresh sample (or among all
+   * entries, with `everything`: then also learns the earliest expiry left).
+   */
+  private *removeExpired(ctx: CacheContext, budget: number, everything: boolean): Op<void> {
+    yield* this.sample(ctx, everything);
+    const expired = this.pool.filter((c) => c.expired).sort((a, b) => a.expiresAt - b.expiresAt);
+    const victims = expired.slice(0, budget);
+    this.pool = this.pool.filter((c) => !victims.includes(c));
+    for (const victim of victims) yield* this.remove(ctx, victim);
+    if (everything) {
+      this.earliestExpiry = Math.min(...this.pool.map((c) => c.expiresAt), Number.POSITIVE_INFINITY);
+    }
   }
 
   /** Removes a candidate if it is still the entry that was sampled. */
   private *remove(ctx: CacheContext, victim: Candidate): Op<boolean> {
     const removal = yield* removeIf(
+      ctx.store,
       victim.path,
-      ctx.layout.corrupt,
       (found) => found.state === 'ok' && found.entry.storedAt === victim.storedAt,
     );
     if (removal.removed) yield* count(ctx, { count: -1, volume: -removal.size });
@@ -124,8 +143,10 @@ export class Evictor {
   }
 
   private candidate(path: string, header: EntryHeader, rank: number, now: number, fresh: number): Candidate {
-    const expired = header.expiresAt !== null && header.expiresAt <= now;
-    return { path, rank, storedAt: header.storedAt, expired, sampledAt: fresh };
+    const expiresAt = header.expiresAt ?? Number.POSITIVE_INFINITY;
+    // As in python-diskcache, culling takes entries that expired before now, so that an entry just
+    // written with a time to live of 0 stays until expire() or a later write.
+    return { path, rank, storedAt: header.storedAt, expiresAt, expired: expiresAt < now, sampledAt: fresh };
   }
 
   /** `count` entry paths drawn at random from a random shard's listing (kept between calls). */

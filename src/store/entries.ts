@@ -1,7 +1,7 @@
-import { basename, join } from 'node:path';
-import { type Entry, type EntryHeader, parseEntry, parseHeader } from '../format/entry.js';
+import { basename, dirname, join } from 'node:path';
+import { type Entry, type EntryHeader, headerLength, parseEntry, parseHeader } from '../format/entry.js';
 import { io, type Op } from '../fs/runner.js';
-import { type Layout, uniqueSuffix } from './layout.js';
+import type { Layout } from './layout.js';
 
 /** What reading an entry file found. */
 export type ReadResult<T> =
@@ -26,7 +26,13 @@ export interface StoreSettings {
 
 /** Reads and fully verifies an entry file. */
 export function* readEntry(path: string): Op<ReadResult<Entry>> {
-  const bytes = yield* io('readFile', path);
+  let bytes: Buffer | undefined;
+  try {
+    bytes = yield* io('readFile', path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EFBIG') throw error;
+    return { state: 'corrupt', reason: 'too large to be an entry', size: 0 };
+  }
   if (bytes === undefined) return MISSING;
   const parsed = parseEntry(bytes);
   return parsed.ok
@@ -36,30 +42,40 @@ export function* readEntry(path: string): Op<ReadResult<Entry>> {
 
 /** Reads and verifies only the header of an entry file (the value is not read). */
 export function* readHeader(path: string): Op<ReadResult<EntryHeader>> {
-  const head = yield* io('readHead', path, HEAD_BYTES);
+  let head = yield* io('readHead', path, HEAD_BYTES);
   if (head === undefined) return MISSING;
   let size = head.length;
   if (size === HEAD_BYTES) {
     const info = yield* io('stat', path);
     if (info === undefined) return MISSING;
     size = info.size;
+    const needed = headerLength(head);
+    if (needed !== undefined && needed > head.length && needed <= size) {
+      head = yield* io('readHead', path, needed);
+      if (head === undefined) return MISSING;
+    }
   }
   const parsed = parseHeader(head, size);
   return parsed.ok ? { state: 'ok', entry: parsed.entry } : { state: 'corrupt', reason: parsed.reason, size };
 }
 
-/** Writes `chunks` to a new private temporary file beside `final`, creating the shard directory if needed. */
-export function* writeTemp(store: StoreSettings, final: string, chunks: readonly Uint8Array[]): Op<string> {
-  const temp = `${final}${uniqueSuffix()}.tmp`;
+/** Writes `chunks` to a new file in this process's private directory (created on first use). */
+export function* writePrivate(store: StoreSettings, name: string, chunks: readonly Uint8Array[]): Op<string> {
+  const temp = store.layout.privatePath(name, 'tmp');
   const options = { mode: store.fileMode, fsync: store.fsync };
   try {
     yield* io('writeFile', temp, chunks, options);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    yield* io('mkdir', join(final, '..'), store.dirMode);
+    yield* io('mkdir', store.layout.ownTemp, store.dirMode);
     yield* io('writeFile', temp, chunks, options);
   }
   return temp;
+}
+
+/** Writes `chunks` to a new private temporary file, to be published as `final`. */
+export function writeTemp(store: StoreSettings, final: string, chunks: readonly Uint8Array[]): Op<string> {
+  return writePrivate(store, final, chunks);
 }
 
 /** What publishing replaced. */
@@ -70,6 +86,16 @@ export interface Published {
   replacedSize: number;
 }
 
+const knownDirectories = new Set<string>();
+
+/** Creates the directory that will hold `path`, once per process and directory. */
+export function* ensureParent(store: StoreSettings, path: string): Op<void> {
+  const parent = dirname(path);
+  if (knownDirectories.has(parent)) return;
+  yield* io('mkdir', parent, store.dirMode);
+  knownDirectories.add(parent);
+}
+
 const LINK_UNSUPPORTED = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EMLINK', 'EXDEV']);
 
 /**
@@ -78,6 +104,7 @@ const LINK_UNSUPPORTED = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'E
  */
 export function* linkIfAbsent(store: StoreSettings, temp: string, final: string): Op<boolean | undefined> {
   if (!store.linkWorks) return undefined;
+  yield* ensureParent(store, final);
   try {
     yield* io('link', temp, final);
   } catch (error) {
@@ -98,30 +125,47 @@ export function* linkIfAbsent(store: StoreSettings, temp: string, final: string)
  */
 export function* publish(store: StoreSettings, temp: string, final: string): Op<Published> {
   try {
-    const linked = yield* linkIfAbsent(store, temp, final);
-    if (linked === true) return { created: true, replacedSize: 0 };
-    const old = yield* io('stat', final);
-    yield* io('rename', temp, final);
-    return { created: old === undefined, replacedSize: old?.size ?? 0 };
+    yield* ensureParent(store, final);
+    try {
+      return yield* publishOnce(store, temp, final);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      // The shard directory was removed behind our back: create it again.
+      knownDirectories.delete(dirname(final));
+      yield* ensureParent(store, final);
+      return yield* publishOnce(store, temp, final);
+    }
   } catch (error) {
     yield* io('unlink', temp);
     throw error;
   } finally {
-    if (store.fsync) yield* io('fsyncDir', join(final, '..'));
+    if (store.fsync) yield* io('fsyncDir', dirname(final));
   }
 }
 
+function* publishOnce(store: StoreSettings, temp: string, final: string): Op<Published> {
+  const linked = yield* linkIfAbsent(store, temp, final);
+  if (linked === true) return { created: true, replacedSize: 0 };
+  const old = yield* io('stat', final);
+  yield* io('rename', temp, final);
+  return { created: old === undefined, replacedSize: old?.size ?? 0 };
+}
+
 /** Moves the entry at `path` to a private name, so that no one else can take it; `undefined` if it is gone. */
-export function* claim(path: string): Op<string | undefined> {
-  const claimed = `${path}${uniqueSuffix()}.claim`;
-  try {
-    yield* io('rename', path, claimed);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
-    throw error;
+export function* claim(store: StoreSettings, path: string): Op<string | undefined> {
+  const claimed = store.layout.privatePath(path, 'claim');
+  for (let attempt = 0; ; attempt++) {
+    try {
+      yield* io('rename', path, claimed);
+      return claimed;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw error;
+      // Either the entry is gone, or this process's private directory does not exist yet.
+      if (attempt > 0 || (yield* io('stat', store.layout.ownTemp)) !== undefined) return undefined;
+      yield* io('mkdir', store.layout.ownTemp, store.dirMode);
+    }
   }
-  return claimed;
 }
 
 /** What a conditional removal did. */
@@ -137,12 +181,12 @@ export interface Removal {
  * written in the meantime is never removed by mistake; corrupt entries are moved to `corruptDir`.
  */
 export function* removeIf(
+  store: StoreSettings,
   path: string,
-  corruptDir: string,
   shouldRemove: (found: ReadResult<EntryHeader>) => boolean,
   verify: 'header' | 'full' = 'header',
 ): Op<Removal> {
-  const claimed = yield* claim(path);
+  const claimed = yield* claim(store, path);
   if (claimed === undefined) return { removed: false, size: 0 };
   const found: ReadResult<EntryHeader> =
     verify === 'full' ? yield* readEntry(claimed) : yield* readHeader(claimed);
@@ -155,9 +199,7 @@ export function* removeIf(
   }
   const size = found.state === 'ok' ? found.entry.fileSize : found.state === 'corrupt' ? found.size : 0;
   if (found.state === 'corrupt') {
-    yield* io('mkdir', corruptDir, 0o777);
-    const name = basename(claimed).replace(/\.claim$/, '.corrupt');
-    yield* io('rename', claimed, join(corruptDir, name));
+    yield* moveToCorrupt(store, claimed);
   } else {
     yield* io('unlink', claimed);
   }
@@ -178,4 +220,10 @@ function* putBack(claimed: string, path: string): Op<boolean> {
   }
   yield* io('unlink', claimed);
   return true;
+}
+
+/** Moves a file that failed verification into `corrupt/`, for inspection. */
+export function* moveToCorrupt(store: StoreSettings, path: string): Op<void> {
+  yield* io('mkdir', store.layout.corrupt, store.dirMode);
+  yield* io('rename', path, join(store.layout.corrupt, `${basename(path)}.corrupt`));
 }

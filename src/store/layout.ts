@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 
 /** Name of the settings file that marks a directory as a diskcache-ts cache. */
 export const SETTINGS_FILE = 'diskcache.json';
@@ -22,15 +22,19 @@ export const OWNER = `${HOST}~${process.pid}~${Math.random().toString(36).slice(
 
 let sequence = 0;
 
-/** A file name suffix that no other writer, anywhere, uses: `.host~pid~nonce~seq`. */
-export function uniqueSuffix(): string {
+function nextSequence(): string {
   sequence = (sequence + 1) % Number.MAX_SAFE_INTEGER;
-  return `.${OWNER}~${sequence.toString(36)}`;
+  return sequence.toString(36);
 }
 
-/** The parts of an owner tag, or `undefined` if `name` carries none. */
+/** A token that no other writer, anywhere, uses: `host~pid~nonce~seq`. */
+export function uniqueToken(): string {
+  return `${OWNER}~${nextSequence()}`;
+}
+
+/** The host and pid of an owner tag (`host~pid~nonce`), or `undefined` if `name` is not one. */
 export function parseOwner(name: string): { host: string; pid: number } | undefined {
-  const match = /\.([A-Za-z0-9-]+)~(\d+)~[a-z0-9]+~[a-z0-9]+\.[a-z]+$/.exec(name);
+  const match = /^([A-Za-z0-9-]+)~(\d+)~[a-z0-9]+$/.exec(name);
   return match ? { host: match[1] as string, pid: Number(match[2]) } : undefined;
 }
 
@@ -40,12 +44,28 @@ export class Layout {
   readonly entries: string;
   readonly counters: string;
   readonly corrupt: string;
+  /** Holds one private directory per writer process, named by its owner tag. */
+  readonly temp: string;
+  /** This process's private directory: its temp files and the entries it has claimed. */
+  readonly ownTemp: string;
+  readonly journal: string;
+  /** The lock that transactions hold. */
+  readonly transactLock: string;
 
   constructor(readonly directory: string) {
     this.settings = join(directory, SETTINGS_FILE);
     this.entries = join(directory, 'entries');
     this.counters = join(directory, 'counters');
     this.corrupt = join(directory, 'corrupt');
+    this.temp = join(directory, 'tmp');
+    this.ownTemp = join(this.temp, OWNER);
+    this.journal = join(directory, 'journal');
+    this.transactLock = join(directory, 'transact.lock');
+  }
+
+  /** A new path in this process's private directory, for a file derived from `path`. */
+  privatePath(path: string, extension: string): string {
+    return join(this.ownTemp, `${basename(path)}.${nextSequence()}.${extension}`);
   }
 
   /** The shard directory of a key hash. */
@@ -70,13 +90,11 @@ export class Layout {
 }
 
 /** What a file found in a shard directory is. */
-export type ShardFileKind = 'entry' | 'temp' | 'claim' | 'lock' | 'other';
+export type ShardFileKind = 'entry' | 'lock' | 'other';
 
 /** Classifies a file name found in a shard directory. */
 export function shardFileKind(name: string): ShardFileKind {
   if (HEX32.test(name)) return 'entry';
-  if (name.endsWith('.tmp')) return 'temp';
-  if (name.endsWith('.claim')) return 'claim';
   if (name.endsWith('.lock')) return 'lock';
   return 'other';
 }

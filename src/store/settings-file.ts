@@ -1,6 +1,7 @@
 import { CacheError } from '../errors.js';
 import { io, type Op } from '../fs/runner.js';
-import { type Layout, SHARD_COUNT, uniqueSuffix } from './layout.js';
+import { type StoreSettings, writePrivate } from './entries.js';
+import { type Layout, SHARD_COUNT } from './layout.js';
 
 /** The format name written in the settings file. */
 export const FORMAT_NAME = 'diskcache-ts';
@@ -49,20 +50,17 @@ export function* readSettingsFile(layout: Layout): Op<SettingsFile | undefined> 
 }
 
 /** Writes the settings file atomically. */
-export function* writeSettingsFile(layout: Layout, settings: object, fileMode: number): Op<void> {
+export function* writeSettingsFile(store: StoreSettings, settings: object): Op<void> {
   const content: SettingsFile = {
     format: FORMAT_NAME,
     version: FORMAT_VERSION,
     shards: SHARD_COUNT,
     settings: { ...settings },
   };
-  const temp = `${layout.settings}${uniqueSuffix()}.tmp`;
-  yield* io('writeFile', temp, [Buffer.from(`${JSON.stringify(content, null, 2)}\n`)], {
-    mode: fileMode,
-    fsync: false,
-  });
+  const bytes = Buffer.from(`${JSON.stringify(content, null, 2)}\n`);
+  const temp = yield* writePrivate(store, store.layout.settings, [bytes]);
   try {
-    yield* io('rename', temp, layout.settings);
+    yield* io('rename', temp, store.layout.settings);
   } catch (error) {
     yield* io('unlink', temp);
     throw error;

@@ -1,0 +1,92 @@
+import { join, relative, resolve, sep } from 'node:path';
+import { io, type Op } from '../fs/runner.js';
+import { ensureParent, readHeader, writePrivate } from '../store/entries.js';
+import { uniqueToken } from '../store/layout.js';
+import type { CacheContext } from './context.js';
+
+/** An entry a transaction removes, with what identified it when it was removed. */
+export interface JournalDelete {
+  path: string;
+  /** The removed entry's store time and value checksum; a replay removes only that entry. */
+  storedAt?: number;
+  valueCrc?: number;
+}
+
+/** What a committed transaction makes visible: paths relative to the cache directory. */
+export interface Journal {
+  /** `[temp, entry]`: rename the temp file over the entry. */
+  writes: [string, string][];
+  deletes: JournalDelete[];
+}
+
+/**
+ * Writes the journal of a transaction: the commit point. Once it exists, the transaction is
+ * completed, by its writer or, if that writer dies, by the next process to open the cache.
+ */
+export function* writeJournal(ctx: CacheContext, journal: Journal): Op<string> {
+  const temp = yield* writePrivate(ctx.store, 'journal', [Buffer.from(JSON.stringify(journal))]);
+  const path = join(ctx.layout.journal, `${uniqueToken()}.json`);
+  yield* ensureParent(ctx.store, path);
+  yield* io('rename', temp, path);
+  if (ctx.store.fsync) yield* io('fsyncDir', ctx.layout.journal);
+  return path;
+}
+
+/** The journal entry for a write or a delete, with paths made relative to the cache directory. */
+export function relativeTo(ctx: CacheContext, path: string): string {
+  return relative(ctx.layout.directory, path);
+}
+
+/** The absolute path of a journal path, or `undefined` if it would leave the cache directory. */
+function inside(ctx: CacheContext, path: unknown): string | undefined {
+  if (typeof path !== 'string') return undefined;
+  const absolute = resolve(ctx.layout.directory, path);
+  return absolute.startsWith(ctx.layout.directory + sep) ? absolute : undefined;
+}
+
+/** Applies a journal (idempotently: steps already done are skipped), then removes it. */
+export function* applyJournal(ctx: CacheContext, journal: Journal, journalPath: string): Op<void> {
+  for (const removal of journal.deletes) {
+    const path = inside(ctx, removal.path);
+    if (path === undefined) continue;
+    if (removal.storedAt !== undefined) {
+      const found = yield* readHeader(path);
+      const same =
+        found.state === 'ok' &&
+        found.entry.storedAt === removal.storedAt &&
+        found.entry.valueCrc === removal.valueCrc;
+      if (!same) continue;
+    }
+    yield* io('unlink', path);
+  }
+  for (const [temp, entry] of journal.writes) {
+    const from = inside(ctx, temp);
+    const to = inside(ctx, entry);
+    if (from === undefined || to === undefined || (yield* io('stat', from)) === undefined) continue;
+    yield* ensureParent(ctx.store, to);
+    yield* io('rename', from, to);
+  }
+  yield* io('unlink', journalPath);
+}
+
+function isJournal(value: unknown): value is Journal {
+  const j = value as Journal;
+  return Array.isArray(j?.writes) && Array.isArray(j?.deletes);
+}
+
+/** Completes the transaction of a writer that died after committing it. */
+export function* replayJournal(ctx: CacheContext, journalPath: string): Op<void> {
+  const bytes = yield* io('readFile', journalPath);
+  if (bytes === undefined) return;
+  let journal: unknown;
+  try {
+    journal = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    journal = undefined;
+  }
+  if (!isJournal(journal)) {
+    yield* io('unlink', journalPath);
+    return;
+  }
+  yield* applyJournal(ctx, journal, journalPath);
+}

@@ -1,0 +1,211 @@
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { withLock } from '../coordination/lock.js';
+import { crc32 } from '../format/crc32.js';
+import { decodeKey, type Key } from '../format/key.js';
+import { io, type Op } from '../fs/runner.js';
+import { writeTemp } from '../store/entries.js';
+import { type CacheContext, count, isLiveFor, locate, type WriteOptions, writeTerms } from './context.js';
+import { forEachFile } from './scan.js';
+import { afterPublish, decodeValue, prepare, publishCounted } from './single.js';
+
+/** The index of the first item pushed to an empty queue, as in python-diskcache. */
+export const QUEUE_START = 500_000_000_000_000;
+const INDEX_DIGITS = 15;
+const STATE_MAGIC = 0x31514344; // "DCQ1"
+const STATE_SIZE = 32;
+/** Keys found occupied in a row before a push gives up (left by writers that crashed mid-push). */
+const MAX_OCCUPIED = 1000;
+
+/** Options of `push`. */
+export interface PushOptions extends WriteOptions {
+  /** The queue's name; its keys are then `prefix-` and a zero-padded index (strings), else integers. */
+  prefix?: string | null;
+  /** Where to add the value. @default 'back' */
+  side?: 'back' | 'front';
+}
+
+/** Options of `pull` and `peek`. */
+export interface PullOptions {
+  prefix?: string | null;
+  /** Which end to take from. @default 'front' */
+  side?: 'front' | 'back';
+}
+
+interface QueueState {
+  /** Index of the first item. */
+  head: number;
+  /** Index after the last item. */
+  tail: number;
+}
+
+function checkPrefix(prefix: unknown): string | null {
+  if (prefix === undefined || prefix === null) return null;
+  if (typeof prefix !== 'string') throw new TypeError('diskcache-ts: prefix must be a string');
+  return prefix;
+}
+
+function checkSide(side: unknown, allowed: readonly string[], fallback: string): string {
+  if (side === undefined) return fallback;
+  if (!allowed.includes(side as string)) {
+    throw new RangeError(`diskcache-ts: side must be ${allowed.map((s) => `'${s}'`).join(' or ')}`);
+  }
+  return side as string;
+}
+
+/** The key of a queue item: an integer, or `prefix-` and the zero-padded index. */
+export function queueKey(prefix: string | null, index: number): Key {
+  return prefix === null ? index : `${prefix}-${String(index).padStart(INDEX_DIGITS, '0')}`;
+}
+
+function statePaths(ctx: CacheContext, prefix: string | null): { state: string; lock: string } {
+  const name = createHash('sha256')
+    .update(prefix === null ? '\u0000' : `\u0001${prefix}`)
+    .digest('hex')
+    .slice(0, 32);
+  const base = join(ctx.layout.directory, 'queues', name);
+  return { state: `${base}.state`, lock: `${base}.lock` };
+}
+
+function decodeState(bytes: Buffer | undefined): QueueState | undefined {
+  if (bytes === undefined || bytes.length !== STATE_SIZE || bytes.readUInt32LE(0) !== STATE_MAGIC)
+    return undefined;
+  if (crc32(bytes.subarray(0, 24)) !== bytes.readUInt32LE(24)) return undefined;
+  const head = bytes.readDoubleLE(8);
+  const tail = bytes.readDoubleLE(16);
+  return Number.isSafeInteger(head) && Number.isSafeInteger(tail) && head <= tail
+    ? { head, tail }
+    : undefined;
+}
+
+function encodeState(state: QueueState): Buffer {
+  const bytes = Buffer.alloc(STATE_SIZE);
+  bytes.writeUInt32LE(STATE_MAGIC, 0);
+  bytes.writeDoubleLE(state.head, 8);
+  bytes.writeDoubleLE(state.tail, 16);
+  bytes.writeUInt32LE(crc32(bytes.subarray(0, 24)), 24);
+  return bytes;
+}
+
+/** The index of a queue item's key, or `undefined` if the key is not one of the queue's. */
+function indexOf(prefix: string | null, key: Key): number | undefined {
+  if (prefix === null)
+    return typeof key === 'number' && Number.isSafeInteger(key) && key >= 0 ? key : undefined;
+  if (typeof key !== 'string' || !key.startsWith(`${prefix}-`)) return undefined;
+  const digits = key.slice(prefix.length + 1);
+  return /^\d{15}$/.test(digits) ? Number(digits) : undefined;
+}
+
+/** Finds the queue's bounds from its items, when its state file is missing or damaged. O(n). */
+function* rebuildState(ctx: CacheContext, prefix: string | null): Op<QueueState> {
+  let head = Number.POSITIVE_INFINITY;
+  let tail = Number.NEGATIVE_INFINITY;
+  yield* forEachFile(ctx, function* (path, _name, kind) {
+    if (kind !== 'entry') return;
+    const found = yield* ctx.slots.readHeader(path);
+    if (found.state !== 'ok') return;
+    const key = decodeKey(found.entry.keyType, found.entry.key);
+    const index = key === undefined ? undefined : indexOf(prefix, key);
+    if (index === undefined) return;
+    head = Math.min(head, index);
+    tail = Math.max(tail, index + 1);
+  });
+  return head <= tail ? { head, tail } : { head: QUEUE_START, tail: QUEUE_START };
+}
+
+/** Runs `body` on the queue's state under its lock, and stores the state it leaves. */
+function* withQueue<T>(ctx: CacheContext, prefix: string | null, body: (state: QueueState) => Op<T>): Op<T> {
+  const paths = statePaths(ctx, prefix);
+  return yield* withLock(paths.lock, ctx.lock, function* () {
+    const bytes = yield* io('readFile', paths.state);
+    const state =
+      bytes === undefined
+        ? { head: QUEUE_START, tail: QUEUE_START }
+        : (decodeState(bytes) ?? (yield* rebuildState(ctx, prefix)));
+    const before = { ...state };
+    const result = yield* body(state);
+    if (state.head !== before.head || state.tail !== before.tail) {
+      const fd = yield* io('openForUpdate', paths.state, ctx.store.fileMode);
+      try {
+        yield* io('writeAt', fd, encodeState(state), 0);
+      } finally {
+        yield* io('close', fd);
+      }
+    }
+    return result;
+  });
+}
+
+/**
+ * `push(value, { prefix, side, ttl, tag })`: appends to the queue and returns the item's key. O(1):
+ * the queue's bounds live in a small state file, updated under the queue's lock.
+ */
+export function* push(ctx: CacheContext, value: unknown, options: PushOptions = {}): Op<Key> {
+  const { prefix: rawPrefix, side: rawSide, ...write } = options ?? {};
+  const prefix = checkPrefix(rawPrefix);
+  const side = checkSide(rawSide, ['back', 'front'], 'back');
+  const { expiresAt, tag } = writeTerms(ctx, write);
+  const encoded = ctx.codec.encode(value);
+  return yield* withQueue(ctx, prefix, function* (state) {
+    for (let tries = 0; tries < MAX_OCCUPIED; tries++) {
+      const index = side === 'back' ? state.tail : state.head - 1;
+      if (side === 'back') state.tail++;
+      else state.head--;
+      const at = locate(ctx, queueKey(prefix, index));
+      const prepared = prepare(ctx, at, encoded, expiresAt, tag);
+      const temp = yield* writeTemp(ctx.store, at.path, prepared.chunks);
+      const published = yield* ctx.slots.publishIfAbsent(temp, at.path);
+      if (published === false) {
+        // An item left by a push that crashed before updating the state: it stays in the queue.
+        yield* io('unlink', temp);
+        continue;
+      }
+      if (published === undefined) yield* publishCounted(ctx, temp, at, prepared);
+      else yield* afterPublish(ctx, at, prepared);
+      return at.key;
+    }
+    throw new RangeError(
+      `diskcache-ts: queue ${prefix ?? '(default)'} has ${MAX_OCCUPIED} stray items in a row`,
+    );
+  });
+}
+
+/** Takes (or, with `remove: false`, looks at) the live item at one end of the queue, skipping gaps. */
+function* takeEnd(ctx: CacheContext, options: PullOptions, remove: boolean): Op<[Key, unknown] | undefined> {
+  const prefix = checkPrefix(options?.prefix);
+  const side = checkSide(options?.side, ['front', 'back'], 'front');
+  return yield* withQueue(ctx, prefix, function* (state) {
+    while (state.head < state.tail) {
+      const index = side === 'front' ? state.head : state.tail - 1;
+      const at = locate(ctx, queueKey(prefix, index));
+      const now = ctx.clock.now();
+      const found = remove ? yield* ctx.slots.take(at.path) : yield* ctx.slots.read(at.path);
+      const live = found.state === 'ok' && isLiveFor(found.entry, at, now);
+      if (live && !remove) return [at.key, decodeValue(ctx, found.entry)] as [Key, unknown];
+      if (!live && !remove && found.state !== 'missing') {
+        const removal = yield* ctx.slots.removeIf(
+          at.path,
+          (again) => !(again.state === 'ok' && isLiveFor(again.entry, at, now)),
+        );
+        if (removal.removed) yield* count(ctx, { count: -1, volume: -removal.size });
+      }
+      if (remove && found.state !== 'missing') {
+        yield* count(ctx, { count: -1, volume: found.state === 'ok' ? -found.entry.fileSize : -found.size });
+      }
+      if (side === 'front') state.head++;
+      else state.tail--;
+      if (live) return [at.key, decodeValue(ctx, found.entry)] as [Key, unknown];
+    }
+    return undefined;
+  });
+}
+
+/** `pull({ prefix, side })`: removes and returns `[key, value]` from one end; exactly once across processes. */
+export function pull(ctx: CacheContext, options: PullOptions = {}): Op<[Key, unknown] | undefined> {
+  return takeEnd(ctx, options, true);
+}
+
+/** `peek({ prefix, side })`: `[key, value]` at one end, without removing it (expired items are removed). */
+export function peek(ctx: CacheContext, options: PullOptions = {}): Op<[Key, unknown] | undefined> {
+  return takeEnd(ctx, options, false);
+}
