@@ -1,0 +1,102 @@
+import { afterEach, beforeEach, describe } from 'vitest';
+import type { CacheOptions } from '../../src/index.js';
+import { type ManualClock, manualClock } from './clock.js';
+import { bookkeepingTests } from './contract/bookkeeping.js';
+import { evictionTests } from './contract/eviction.js';
+import { expiryTests } from './contract/expiry.js';
+import { keyAndValueTests } from './contract/keys-values.js';
+import { lifecycleTests } from './contract/lifecycle.js';
+import { operationTests } from './contract/operations.js';
+import { queueTests } from './contract/queue.js';
+import {
+  asyncSurface,
+  type CacheFactory,
+  type Surface,
+  type SurfaceFactory,
+  surfaceFactory,
+  syncSurface,
+} from './surface.js';
+import { makeTempDir, removeDir } from './tmp.js';
+
+/** What each group of contract tests gets: fresh caches on fresh directories, and the clock they share. */
+export interface ContractContext {
+  /** `'async'` or `'sync'`: the surface under test. */
+  readonly kind: Surface['kind'];
+  /** The manual clock passed to every cache this test opens (unless the options say otherwise). */
+  readonly clock: ManualClock;
+  /** A new empty directory, removed after the test. */
+  tempDir(): string;
+  /** Opens the variant under test on `dir`, with the test's clock; closed after the test. */
+  openAt(dir: string, options?: CacheOptions): Surface;
+  /** Opens the variant under test on a new directory. */
+  fresh(options?: CacheOptions): Surface;
+  /** The factory itself, without the clock (to test what it throws). */
+  rawOpen(dir: string, options?: CacheOptions): Surface;
+}
+
+/**
+ * Registers the contract suite for one surface of one cache variant. The same tests run over every
+ * variant (Cache, FanoutCache, the memory tier, …) and over both the async and the sync surface.
+ */
+export function registerContractSuite(name: string, open: SurfaceFactory): void {
+  describe(name, () => {
+    let clock = manualClock();
+    const dirs: string[] = [];
+    const opened: Surface[] = [];
+    let kind: Surface['kind'] | undefined;
+
+    beforeEach(() => {
+      clock = manualClock();
+    });
+    afterEach(async () => {
+      for (const surface of opened.splice(0)) {
+        try {
+          await surface.close();
+        } catch {
+          // A test may have broken the cache on purpose; the directory goes anyway.
+        }
+      }
+      for (const dir of dirs.splice(0)) removeDir(dir);
+    });
+
+    const tempDir = () => {
+      const dir = makeTempDir();
+      dirs.push(dir);
+      return dir;
+    };
+    const rawOpen = (dir: string, options?: CacheOptions) => {
+      const surface = open(dir, options);
+      kind = surface.kind;
+      opened.push(surface);
+      return surface;
+    };
+    const openAt = (dir: string, options: CacheOptions = {}) => rawOpen(dir, { clock, ...options });
+    const ctx: ContractContext = {
+      get kind() {
+        if (kind === undefined) throw new Error('open a cache first');
+        return kind;
+      },
+      get clock() {
+        return clock;
+      },
+      tempDir,
+      openAt,
+      fresh: (options) => openAt(tempDir(), options),
+      rawOpen,
+    };
+
+    lifecycleTests(ctx);
+    keyAndValueTests(ctx);
+    operationTests(ctx);
+    expiryTests(ctx);
+    bookkeepingTests(ctx);
+    evictionTests(ctx);
+    queueTests(ctx);
+  });
+}
+
+/** Registers the contract suite twice for a cache variant: over its async and over its sync surface. */
+export function registerContractSuites(name: string, factory: CacheFactory): void {
+  registerContractSuite(`${name} (async surface)`, surfaceFactory(factory, asyncSurface));
+  registerContractSuite(`${name} (sync surface)`, surfaceFactory(factory, syncSurface));
+}

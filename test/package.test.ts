@@ -1,0 +1,80 @@
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { makeTempDir, removeDir } from './helpers/tmp.js';
+
+/**
+ * Tests what ships: builds dist/ once, then imports it by the package's name, through its `exports`
+ * map, from ESM and from CommonJS (Node resolves a package's own name from files inside it).
+ */
+const run = promisify(execFile);
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const FIXTURES = path.join(ROOT, 'test', 'fixtures');
+const packageJson = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+
+async function smoke(fixture: string, dir: string): Promise<Record<string, unknown>> {
+  const { stdout } = await run(process.execPath, [path.join(FIXTURES, fixture), dir], {
+    cwd: ROOT,
+    timeout: 30_000,
+    killSignal: 'SIGKILL',
+  });
+  return JSON.parse(stdout.trim().split('\n').pop() as string);
+}
+
+describe('the built package', () => {
+  let dir: string;
+
+  beforeAll(async () => {
+    await run('npm', ['run', 'build'], { cwd: ROOT, timeout: 170_000, killSignal: 'SIGKILL' });
+  }, 180_000);
+  beforeEach(() => {
+    dir = makeTempDir();
+  });
+  afterEach(() => removeDir(dir));
+
+  it('has every file its package.json points to', () => {
+    const targets: string[] = [packageJson.main, packageJson.module, packageJson.types];
+    const walk = (node: unknown): void => {
+      if (typeof node === 'string') targets.push(node);
+      else if (node && typeof node === 'object') for (const child of Object.values(node)) walk(child);
+    };
+    walk(packageJson.exports);
+    for (const target of targets) expect(fs.existsSync(path.join(ROOT, target)), target).toBe(true);
+    expect(packageJson.name).toBe('diskcache-ts');
+  });
+
+  it('imports as ESM and round-trips a value', async () => {
+    const result = await smoke('package-smoke.mjs', dir);
+    expect(result).toEqual({
+      resolved: expect.stringMatching(/\/dist\/esm\/index\.js$/),
+      own: { flavor: 'esm', when: '1970-01-01T00:00:00.000Z' },
+      counter: 1,
+      closedIsCacheError: true,
+      closedCode: 'ECLOSED',
+    });
+  });
+
+  it('requires as CommonJS and round-trips a value', async () => {
+    const result = await smoke('package-smoke.cjs', dir);
+    expect(result).toEqual({
+      resolved: expect.stringMatching(/\/dist\/cjs\/index\.js$/),
+      own: { flavor: 'cjs', when: '1970-01-01T00:00:00.000Z' },
+      counter: 1,
+      closedIsCacheError: true,
+      closedCode: 'ECLOSED',
+    });
+  });
+
+  it('shares one directory between the ESM and the CommonJS builds', async () => {
+    await smoke('package-smoke.mjs', dir);
+    const cjs = await smoke('package-smoke.cjs', dir);
+    expect(cjs.other).toEqual({ flavor: 'esm', when: '1970-01-01T00:00:00.000Z' });
+    expect(cjs.counter).toBe(2);
+    const esm = await smoke('package-smoke.mjs', dir);
+    expect(esm.other).toEqual({ flavor: 'cjs', when: '1970-01-01T00:00:00.000Z' });
+    expect(esm.counter).toBe(3);
+  });
+});
