@@ -62,7 +62,8 @@ LockTimeoutError.prototype.name = 'LockTimeoutError';
 export function toCacheError(error: unknown, directory: string, key?: unknown): unknown {
   if (error instanceof CacheError || error instanceof TypeError || error instanceof RangeError) return error;
   const errno = error as NodeJS.ErrnoException;
-  if (typeof errno?.code !== 'string') return error;
+  // Only errors from the file system (they name a syscall); user code's errors pass through as they are.
+  if (typeof errno?.code !== 'string' || typeof errno.syscall !== 'string') return error;
   const where = errno.path ?? directory;
   return new CacheError(errno.code, `${errno.code} on ${where}: ${errno.message}`, {
     directory,

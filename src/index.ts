@@ -1,10 +1,19 @@
-export { Cache, type CacheMethods, type ResolvedOptions } from './cache/cache.js';
+export {
+  type AsyncMethods,
+  Cache,
+  type CacheMethods,
+  type ResolvedOptions,
+  type SyncMethods,
+} from './cache/cache.js';
 export type { CheckReport } from './cache/check.js';
 export type { WriteOptions } from './cache/context.js';
+export type { Memoized, MemoizedSync, MemoizeOptions } from './cache/memoize.js';
 export type { CacheOptions, Clock, EvictionPolicy } from './cache/options.js';
+export type { PullOptions, PushOptions } from './cache/queue.js';
 export type { CacheEntry } from './cache/single.js';
 export type { Stats, StatsOptions } from './cache/totals.js';
 export { CacheError, type CacheErrorCode, LockTimeoutError } from './errors.js';
+export { FanoutCache, type FanoutOptions } from './fanout/fanout-cache.js';
 export type { Codec, CodecName } from './format/codec.js';
 export type { CompressionName } from './format/compression.js';
 export type { Key } from './format/key.js';

@@ -4,6 +4,14 @@ import type { Key } from '../format/key.js';
 import { io, iterateAsync, iterateSync, type Op, runAsync, runSync } from '../fs/runner.js';
 import { type CheckReport, check } from './check.js';
 import type { CacheContext, WriteOptions } from './context.js';
+import {
+  callKey,
+  type Memoized,
+  type MemoizedSync,
+  type MemoizeOptions,
+  memoizedCall,
+  planMemo,
+} from './memoize.js';
 import { type OpenCache, openCache, releaseCounters } from './open.js';
 import type { CacheOptions, Settings } from './options.js';
 import { type PullOptions, type PushOptions, peek, pull, push } from './queue.js';
@@ -194,14 +202,14 @@ export class Cache<V = unknown> {
   static {
     for (const [name, operation] of Object.entries(OPERATIONS)) {
       const op = operation as (ctx: CacheContext, ...args: unknown[]) => Op<unknown>;
-      Object.defineProperty(Cache.prototype, name, {
+      Object.defineProperty(this.prototype, name, {
         value: function (this: Cache, ...args: unknown[]) {
           return this.#runAsync((ctx) => op(ctx, ...args));
         },
         writable: true,
         configurable: true,
       });
-      Object.defineProperty(Cache.prototype, `${name}Sync`, {
+      Object.defineProperty(this.prototype, `${name}Sync`, {
         value: function (this: Cache, ...args: unknown[]) {
           return this.#runSync((ctx) => op(ctx, ...args));
         },
@@ -314,6 +322,38 @@ export class Cache<V = unknown> {
     } finally {
       openingView = undefined;
     }
+  }
+
+  /**
+   * Wraps `fn` so that its results are stored in the cache under a key derived from `options.name`
+   * and the arguments (see {@link MemoizeOptions}). Concurrent calls with the same arguments in this
+   * process share one computation; across processes at most one computes while the others wait for
+   * its result. Errors are not cached. The wrapper returns a Promise and has `cacheKey(...args)`.
+   */
+  memoize<A extends unknown[], R>(fn: (...args: A) => R, options?: MemoizeOptions): Memoized<A, R> {
+    const plan = planMemo(fn, options);
+    const inflight = new Map<string, Promise<Awaited<R>>>();
+    const memoized = (...args: A): Promise<Awaited<R>> => {
+      const key = callKey(plan, args);
+      let pending = inflight.get(key);
+      if (pending === undefined) {
+        const op = (ctx: CacheContext) => memoizedCall(ctx, plan, key, () => fn(...args));
+        pending = (this.#runAsync(op) as Promise<Awaited<R>>).finally(() => inflight.delete(key));
+        inflight.set(key, pending);
+      }
+      return pending;
+    };
+    return Object.assign(memoized, { cacheKey: (...args: A) => callKey(plan, args) });
+  }
+
+  /** {@link memoize} for synchronous functions: the wrapper returns the result itself. */
+  memoizeSync<A extends unknown[], R>(fn: (...args: A) => R, options?: MemoizeOptions): MemoizedSync<A, R> {
+    const plan = planMemo(fn, options);
+    const memoized = (...args: A): R => {
+      const key = callKey(plan, args);
+      return this.#runSync((ctx) => memoizedCall(ctx, plan, key, () => fn(...args))) as R;
+    };
+    return Object.assign(memoized, { cacheKey: (...args: A) => callKey(plan, args) });
   }
 
   /** Whether {@link close} was called. */

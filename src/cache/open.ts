@@ -104,8 +104,6 @@ export function openCache(
       cause,
     });
   }
-  if (options.codec !== undefined) resolveCodec(options.codec);
-  if (options.compression !== undefined) compressionKind(options.compression);
   const stored = runSync(base, readSettingsFile(layout));
   const settings = mergeSettings((stored?.settings ?? {}) as Partial<Settings>, options);
   if (changed(stored?.settings, settings)) runSync(base, writeSettingsFile(store, settings));

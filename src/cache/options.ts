@@ -1,5 +1,5 @@
-import type { Codec, CodecName } from '../format/codec.js';
-import type { CompressionName } from '../format/compression.js';
+import { type Codec, type CodecName, resolveCodec } from '../format/codec.js';
+import { type CompressionName, compressionKind } from '../format/compression.js';
 import type { FileSystem } from '../fs/backend.js';
 
 /** Eviction policies: which entries go first when the cache is over its size limit. */
@@ -142,7 +142,6 @@ const KNOWN = new Set<string>([
   'asyncIO',
   'fileSystem',
   'memory',
-  'shards',
 ]);
 
 const HINTS: Record<string, string> = {
@@ -209,6 +208,8 @@ export function validateOptions(options: CacheOptions, extra: readonly string[] 
   }
   if (o.durability !== undefined) oneOf('durability', o.durability, ['normal', 'fsync']);
   if (o.asyncIO !== undefined) oneOf('asyncIO', o.asyncIO, ['auto', 'inline', 'threadpool']);
+  if (o.codec !== undefined) resolveCodec(o.codec as CodecName | Codec);
+  if (o.compression !== undefined) compressionKind(o.compression as string);
   if (o.clock !== undefined && typeof (o.clock as Clock)?.now !== 'function') {
     throw new TypeError('diskcache-ts: options.clock must have a now() method');
   }

@@ -87,6 +87,15 @@ function encodeState(state: QueueState): Buffer {
   return bytes;
 }
 
+/** The queue a key looks like an item of (`null`: the default queue), or `undefined`. */
+export function queueOf(key: Key): string | null | undefined {
+  if (typeof key === 'number')
+    return Number.isSafeInteger(key) && key >= 1e14 && key < 1e15 ? null : undefined;
+  if (typeof key !== 'string') return undefined;
+  const match = /^(.*)-\d{15}$/s.exec(key);
+  return match ? (match[1] as string) : undefined;
+}
+
 /** The index of a queue item's key, or `undefined` if the key is not one of the queue's. */
 function indexOf(prefix: string | null, key: Key): number | undefined {
   if (prefix === null)

@@ -14,8 +14,13 @@ export interface EmitEffect {
   readonly emit: unknown;
 }
 
+/** A request to run a function that is not file-system I/O (user code), awaited by the async runner. */
+export interface CallEffect {
+  readonly call: () => unknown;
+}
+
 /** What operations yield. */
-export type Effect = IoEffect | EmitEffect;
+export type Effect = IoEffect | EmitEffect | CallEffect;
 
 /**
  * An operation: a generator that yields file-system effects and returns `T`. Written once, it is
@@ -29,6 +34,14 @@ export function* io<K extends IoName>(
   ...args: Parameters<SyncFileSystem[K]>
 ): Op<ReturnType<SyncFileSystem[K]>> {
   return (yield { io: name, args }) as ReturnType<SyncFileSystem[K]>;
+}
+
+/**
+ * Runs `fn` from inside an operation; the async runner awaits what it returns. This is how an
+ * operation calls user code (a memoized function) in both the sync and the async form.
+ */
+export function* call<T>(fn: () => T): Op<Awaited<T>> {
+  return (yield { call: fn }) as Awaited<T>;
 }
 
 /** Hands `item` to whoever iterates the operation. */
@@ -91,7 +104,7 @@ export function* iterateSync<T, R = void>(fs: FileSystem, op: Op<R>): Generator<
     }
     let result: unknown;
     try {
-      result = callSync(fs.sync, effect);
+      result = 'call' in effect ? effect.call() : callSync(fs.sync, effect);
     } catch (error) {
       step = op.throw(error);
       continue;
@@ -113,7 +126,7 @@ export async function* iterateAsync<T, R = void>(fs: FileSystem, op: Op<R>): Asy
     }
     let result: unknown;
     try {
-      result = await callAsync(fs.async, effect);
+      result = 'call' in effect ? await effect.call() : await callAsync(fs.async, effect);
     } catch (error) {
       step = op.throw(error);
       continue;

@@ -1,0 +1,133 @@
+import { withLock } from '../coordination/lock.js';
+import { encodeKey, keyHash } from '../format/key.js';
+import { call, type Op } from '../fs/runner.js';
+import type { CacheContext } from './context.js';
+import { memoKey } from './memo-key.js';
+import { add, getEntry, set } from './single.js';
+
+/** Options of `memoize` and `memoizeSync`. */
+export interface MemoizeOptions {
+  /** Names the function in its cache keys. @default fn.name (required for anonymous functions) */
+  name?: string;
+  /** Time to live of each result, in milliseconds; `0` looks results up but never stores them. */
+  ttl?: number | null;
+  /** Tag stored with each result. */
+  tag?: string;
+  /** Tell arguments of different types apart (`1` from `'1'`). @default false */
+  typed?: boolean;
+  /**
+   * Recompute a result early, before it expires, with a probability that rises as expiry nears
+   * (XFetch): one caller recomputes while the others keep getting the stored result, so a hot key
+   * never stampedes. 0 turns it off; 1 is the usual choice. Needs `ttl`. @default 0
+   */
+  beta?: number;
+}
+
+/** A memoized function: same parameters, a Promise of the result, and `cacheKey(...args)`. */
+export type Memoized<A extends unknown[], R> = ((...args: A) => Promise<Awaited<R>>) & {
+  /** The cache key that a call with these arguments uses. */
+  cacheKey(...args: A): string;
+};
+
+/** A synchronously memoized function. */
+export type MemoizedSync<A extends unknown[], R> = ((...args: A) => R) & {
+  /** The cache key that a call with these arguments uses. */
+  cacheKey(...args: A): string;
+};
+
+/** What is stored per call: the result and how long computing it took. */
+interface Stored {
+  result: unknown;
+  computeMs: number;
+}
+
+function isStored(value: unknown): value is Stored {
+  return typeof value === 'object' && value !== null && 'result' in value && 'computeMs' in value;
+}
+
+/** Validated options with the function's name. */
+export interface MemoPlan {
+  name: string;
+  ttl: number | null;
+  tag: string | undefined;
+  typed: boolean;
+  beta: number;
+}
+
+const MEMOIZE_OPTIONS = new Set(['name', 'ttl', 'tag', 'typed', 'beta']);
+
+/** Validates `memoize` arguments. */
+export function planMemo(fn: unknown, options: MemoizeOptions = {}): MemoPlan {
+  if (typeof fn !== 'function') throw new TypeError('diskcache-ts: memoize needs a function');
+  for (const name of Object.keys(options)) {
+    if (!MEMOIZE_OPTIONS.has(name)) {
+      const hint = name === 'expire' ? '; use ttl, in milliseconds' : '';
+      throw new TypeError(`diskcache-ts: unknown memoize option "${name}"${hint}`);
+    }
+  }
+  const name = options.name ?? fn.name;
+  if (typeof name !== 'string' || name === '') {
+    throw new TypeError('diskcache-ts: memoize needs options.name for an anonymous function');
+  }
+  const beta = options.beta ?? 0;
+  if (typeof beta !== 'number' || !(beta >= 0))
+    throw new RangeError('diskcache-ts: beta must be a number >= 0');
+  const ttl = options.ttl ?? null;
+  if (ttl !== null && (typeof ttl !== 'number' || Number.isNaN(ttl))) {
+    throw new TypeError('diskcache-ts: ttl must be a number of milliseconds');
+  }
+  return { name, ttl, tag: options.tag, typed: options.typed === true, beta };
+}
+
+/** The key of a call. */
+export function callKey(plan: MemoPlan, args: readonly unknown[]): string {
+  return memoKey(plan.name, args, plan.typed);
+}
+
+/** XFetch: whether to recompute a result that expires in `remainingMs` and took `computeMs` to compute. */
+function recomputeEarly(plan: MemoPlan, remainingMs: number, computeMs: number): boolean {
+  if (plan.beta === 0) return false;
+  return computeMs * plan.beta * -Math.log(Math.random()) >= remainingMs;
+}
+
+/** Computes and stores a result. */
+function* compute(ctx: CacheContext, plan: MemoPlan, key: string, run: () => unknown): Op<unknown> {
+  const start = performance.now();
+  const result = yield* call(run);
+  if (result instanceof Promise) {
+    throw new TypeError(
+      'diskcache-ts: memoizeSync got a Promise from the function; use memoize() for async functions',
+    );
+  }
+  const stored: Stored = { result, computeMs: performance.now() - start };
+  if (plan.ttl === null || plan.ttl > 0)
+    yield* set(ctx, key, stored, { ttl: plan.ttl, tag: plan.tag ?? null });
+  return result;
+}
+
+/**
+ * One memoized call: a stored result if there is one (recomputed early by one elected caller when
+ * XFetch says so), else computed under the key's cross-process lock, so that across processes at
+ * most one computes while the others wait and then read its result.
+ */
+export function* memoizedCall(
+  ctx: CacheContext,
+  plan: MemoPlan,
+  key: string,
+  run: () => unknown,
+): Op<unknown> {
+  const found = yield* getEntry(ctx, key);
+  if (found !== undefined && isStored(found.value)) {
+    const { result, computeMs } = found.value;
+    const remaining = found.expiresAt === null ? Number.POSITIVE_INFINITY : found.expiresAt - ctx.clock.now();
+    if (!recomputeEarly(plan, remaining, computeMs)) return result;
+    const elected = yield* add(ctx, `${key}:recompute`, true, { ttl: Math.max(1, computeMs) });
+    return elected ? yield* compute(ctx, plan, key, run) : result;
+  }
+  const lockPath = ctx.layout.keyLock(keyHash(encodeKey(key)));
+  return yield* withLock(lockPath, ctx.lock, function* () {
+    const again = yield* getEntry(ctx, key);
+    if (again !== undefined && isStored(again.value)) return again.value.result;
+    return yield* compute(ctx, plan, key, run);
+  });
+}

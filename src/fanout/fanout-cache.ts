@@ -1,0 +1,338 @@
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import {
+  type AsyncMethods,
+  Cache,
+  type CacheMethods,
+  type ResolvedOptions,
+  type SyncMethods,
+} from '../cache/cache.js';
+import type { CheckReport } from '../cache/check.js';
+import type { Memoized, MemoizedSync, MemoizeOptions } from '../cache/memoize.js';
+import { callKey, planMemo } from '../cache/memoize.js';
+import { type CacheOptions, DEFAULT_SETTINGS, validateOptions } from '../cache/options.js';
+import type { PushOptions } from '../cache/queue.js';
+import { queueOf } from '../cache/queue.js';
+import type { Stats } from '../cache/totals.js';
+import { CacheError } from '../errors.js';
+import { assertKey, encodeKey, type Key, keyHash } from '../format/key.js';
+import { SETTINGS_FILE } from '../store/layout.js';
+
+/** Options of `new FanoutCache(directory, options)`. */
+export interface FanoutOptions extends CacheOptions {
+  /**
+   * Number of shards (sub-caches) keys are spread over; stored in the directory on first use, and a
+   * different number later is refused (it would move every key).
+   * @default 8
+   */
+  shards?: number;
+}
+
+type MethodName = Exclude<keyof CacheMethods<unknown>, 'peekItem'>;
+
+/** How a method is spread over the shards: which shards run it, and how their results combine. */
+interface Route {
+  targets(fanout: FanoutCache, args: unknown[]): Cache[];
+  combine(results: unknown[]): unknown;
+}
+
+const first = (results: unknown[]) => results[0];
+const sum = (results: unknown[]) => (results as number[]).reduce((a, b) => a + b, 0);
+const byKey: Route = { targets: (f, args) => [f.shardOf(args[0] as Key)], combine: first };
+const everyShard = (combine: (results: unknown[]) => unknown): Route => ({
+  targets: (f) => [...f.shards],
+  combine,
+});
+const byPrefix: Route = {
+  targets: (f, args) => [
+    f.shardOf(((args[args.length - 1] as PushOptions | undefined)?.prefix ?? '') as string),
+  ],
+  combine: first,
+};
+
+/** Every method of {@link CacheMethods}, routed. */
+const ROUTES: Record<MethodName, Route> = {
+  get: byKey,
+  getEntry: byKey,
+  set: byKey,
+  add: byKey,
+  has: byKey,
+  delete: byKey,
+  pop: byKey,
+  incr: byKey,
+  decr: byKey,
+  touch: byKey,
+  clear: everyShard(sum),
+  expire: everyShard(sum),
+  evict: everyShard(sum),
+  cull: everyShard(sum),
+  count: everyShard(sum),
+  volume: everyShard(sum),
+  push: byPrefix,
+  pull: byPrefix,
+  peek: byPrefix,
+  stats: everyShard((results) => ({
+    hits: (results as Stats[]).reduce((a, s) => a + s.hits, 0),
+    misses: (results as Stats[]).reduce((a, s) => a + s.misses, 0),
+  })),
+  check: everyShard((results) => ({
+    problems: (results as CheckReport[]).flatMap((r) => r.problems),
+    fixed: (results as CheckReport[]).reduce((a, r) => a + r.fixed, 0),
+  })),
+};
+
+/** The item whose entry was stored last (or first). */
+function pickLatest<V>(
+  items: ([Key, V] | undefined)[],
+  entries: ({ storedAt: number } | undefined)[],
+  last: boolean,
+): [Key, V] | undefined {
+  let best: number | undefined;
+  entries.forEach((entry, i) => {
+    if (entry === undefined) return;
+    const current = best === undefined ? undefined : (entries[best] as { storedAt: number }).storedAt;
+    if (current === undefined || (last ? entry.storedAt > current : entry.storedAt < current)) best = i;
+  });
+  return best === undefined ? undefined : items[best];
+}
+
+/** Set only while `transact` builds the fan-out over its shards' transaction views. */
+let openingOver: Cache[] | undefined;
+
+function storedShardCount(directory: string, wanted: number | undefined): number {
+  const file = join(directory, 'fanout.json');
+  let stored: number | undefined;
+  try {
+    stored = (JSON.parse(readFileSync(file, 'utf8')) as { shards?: number }).shards;
+  } catch {}
+  if (stored !== undefined && wanted !== undefined && stored !== wanted) {
+    throw new CacheError(
+      'EOPTION',
+      `${directory} was created with ${stored} shards, not ${wanted}; open it without options.shards`,
+      { directory },
+    );
+  }
+  const shards = stored ?? wanted ?? 8;
+  if (!Number.isInteger(shards) || shards < 1 || shards > 1024) {
+    throw new RangeError('diskcache-ts: options.shards must be an integer from 1 to 1024');
+  }
+  if (stored === undefined) writeFileSync(file, `${JSON.stringify({ shards })}\n`);
+  return shards;
+}
+
+/**
+ * A cache spread over `shards` sub-caches (`<directory>/000`, `001`, …), each a {@link Cache} with its
+ * share of `sizeLimit`; a key's shard is chosen by a stable hash of the key. It has the API of
+ * {@link Cache} (every method as `name()` and `nameSync()`); counts, volumes, statistics and checks
+ * add up over the shards, and iteration goes shard by shard. Queues live in the shard of their prefix.
+ */
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the merged interface declares the methods the static block installs.
+export class FanoutCache<V = unknown> {
+  /** The absolute path of the cache directory. */
+  readonly directory: string;
+  /** The sub-caches, in shard order. */
+  readonly shards: readonly Cache<V>[];
+
+  constructor(directory?: string, options: FanoutOptions = {}) {
+    if (openingOver !== undefined) {
+      this.shards = openingOver as Cache<V>[];
+      this.directory = (openingOver[0] as Cache).directory;
+      return;
+    }
+    validateOptions(options, ['shards']);
+    const { shards: wanted, ...cacheOptions } = options;
+    const dir = resolve(directory ?? mkdtempSync(join(tmpdir(), 'diskcache-fanout-')));
+    mkdirSync(dir, { recursive: true, mode: cacheOptions.dirMode ?? 0o755 });
+    const count = storedShardCount(dir, wanted);
+    // Each shard gets its share of the total; without a sizeLimit, shards keep the one they stored.
+    const shardOptions =
+      cacheOptions.sizeLimit === undefined
+        ? cacheOptions
+        : { ...cacheOptions, sizeLimit: cacheOptions.sizeLimit / count };
+    const fresh = !existsSync(join(dir, '000', SETTINGS_FILE));
+    this.directory = dir;
+    this.shards = Array.from({ length: count }, (_, i) => {
+      const defaults =
+        fresh && shardOptions.sizeLimit === undefined
+          ? { sizeLimit: DEFAULT_SETTINGS.sizeLimit / count }
+          : {};
+      return new Cache<V>(join(dir, String(i).padStart(3, '0')), { ...defaults, ...shardOptions });
+    });
+  }
+
+  /**
+   * The shard that holds `key`. Keys shaped like queue items (integers from 1e14 to 1e15, and
+   * `prefix-` plus 15 digits) live in the shard of their queue, so that `get` finds what `push` stored.
+   */
+  shardOf(key: Key): Cache<V> {
+    assertKey(key);
+    const queue = queueOf(key);
+    return queue === undefined ? this.#shardByHash(key) : this.queueShard(queue);
+  }
+
+  /** The shard that holds the queue named `prefix`. */
+  queueShard(prefix: string | null | undefined): Cache<V> {
+    return this.#shardByHash(`queue:${prefix ?? ''}`);
+  }
+
+  #shardByHash(key: Key): Cache<V> {
+    const hash = Number.parseInt(keyHash(encodeKey(key)).slice(0, 8), 16);
+    return this.shards[hash % this.shards.length] as Cache<V>;
+  }
+
+  /** The options in force (those of the shards, with `sizeLimit` the total over them). */
+  get options(): ResolvedOptions & { shards: number } {
+    const first = (this.shards[0] as Cache<V>).options;
+    return Object.freeze({
+      ...first,
+      sizeLimit: first.sizeLimit * this.shards.length,
+      shards: this.shards.length,
+    });
+  }
+
+  static {
+    for (const [name, route] of Object.entries(ROUTES)) {
+      const method = name as MethodName;
+      Object.defineProperty(this.prototype, method, {
+        value: async function (this: FanoutCache, ...args: unknown[]) {
+          const targets = route.targets(this, args);
+          const results = await Promise.all(
+            targets.map((shard) => (shard[method] as (...a: unknown[]) => Promise<unknown>)(...args)),
+          );
+          return route.combine(results);
+        },
+        writable: true,
+        configurable: true,
+      });
+      Object.defineProperty(this.prototype, `${method}Sync`, {
+        value: function (this: FanoutCache, ...args: unknown[]) {
+          const targets = route.targets(this, args);
+          const sync = `${method}Sync` as keyof SyncMethods<unknown>;
+          return route.combine(
+            targets.map((shard) => (shard[sync] as (...a: unknown[]) => unknown)(...args)),
+          );
+        },
+        writable: true,
+        configurable: true,
+      });
+    }
+  }
+
+  /** The most (or, with `last: false`, least) recently stored live entry over all shards. O(n). */
+  async peekItem(options: { last?: boolean } = {}): Promise<[Key, V] | undefined> {
+    const items = await Promise.all(this.shards.map((shard) => shard.peekItem(options)));
+    const entries = await Promise.all(
+      items.map((item, i) => item && (this.shards[i] as Cache<V>).getEntry(item[0])),
+    );
+    return pickLatest(items, entries, options.last ?? true);
+  }
+
+  /** {@link peekItem}, synchronously. */
+  peekItemSync(options: { last?: boolean } = {}): [Key, V] | undefined {
+    const items = this.shards.map((shard) => shard.peekItemSync(options));
+    const entries = items.map((item, i) => item && (this.shards[i] as Cache<V>).getEntrySync(item[0]));
+    return pickLatest(items, entries, options.last ?? true);
+  }
+
+  /** Every live key, shard by shard. */
+  async *keys(): AsyncGenerator<Key> {
+    for (const shard of this.shards) yield* shard.keys();
+  }
+  /** {@link keys}, synchronously. */
+  *keysSync(): Generator<Key> {
+    for (const shard of this.shards) yield* shard.keysSync();
+  }
+  /** Every live value, in the order of {@link keys}. */
+  async *values(): AsyncGenerator<V> {
+    for (const shard of this.shards) yield* shard.values();
+  }
+  /** {@link values}, synchronously. */
+  *valuesSync(): Generator<V> {
+    for (const shard of this.shards) yield* shard.valuesSync();
+  }
+  /** Every live `[key, value]`, in the order of {@link keys}. */
+  async *entries(): AsyncGenerator<[Key, V]> {
+    for (const shard of this.shards) yield* shard.entries();
+  }
+  /** {@link entries}, synchronously. */
+  *entriesSync(): Generator<[Key, V]> {
+    for (const shard of this.shards) yield* shard.entriesSync();
+  }
+  /** `for await (const key of cache)`. */
+  [Symbol.asyncIterator](): AsyncGenerator<Key> {
+    return this.keys();
+  }
+  /** `for (const key of cache)`. */
+  [Symbol.iterator](): Generator<Key> {
+    return this.keysSync();
+  }
+
+  /**
+   * Runs `fn` with a fan-out whose writes are staged, holding every shard's transaction lock (taken in
+   * shard order, so two transactions never deadlock). Each shard commits its own journal when `fn`
+   * returns: a crash between two shards' commits keeps the shards that committed.
+   */
+  transact<T>(fn: (cache: FanoutCache<V>) => Promise<T> | T): Promise<T> {
+    const enter = (i: number, views: Cache<V>[]): Promise<T> =>
+      i === this.shards.length
+        ? Promise.resolve(fn(FanoutCache.#over(views)))
+        : (this.shards[i] as Cache<V>).transact((view) => enter(i + 1, [...views, view]));
+    return enter(0, []);
+  }
+
+  /** {@link transact}, synchronously. */
+  transactSync<T>(fn: (cache: FanoutCache<V>) => T): T {
+    const enter = (i: number, views: Cache<V>[]): T =>
+      i === this.shards.length
+        ? fn(FanoutCache.#over(views))
+        : (this.shards[i] as Cache<V>).transactSync((view) => enter(i + 1, [...views, view]));
+    return enter(0, []);
+  }
+
+  static #over<V>(shards: Cache<V>[]): FanoutCache<V> {
+    openingOver = shards as Cache[];
+    try {
+      return new FanoutCache<V>();
+    } finally {
+      openingOver = undefined;
+    }
+  }
+
+  /** As {@link Cache.memoize}; each call's result lives in the shard of its key. */
+  memoize<A extends unknown[], R>(fn: (...args: A) => R, options?: MemoizeOptions): Memoized<A, R> {
+    const plan = planMemo(fn, options);
+    const perShard = this.shards.map((shard) => shard.memoize(fn, { ...options, name: plan.name }));
+    const memoized = (...args: A) =>
+      (perShard[this.shards.indexOf(this.shardOf(callKey(plan, args)))] as Memoized<A, R>)(...args);
+    return Object.assign(memoized, { cacheKey: (...args: A) => callKey(plan, args) });
+  }
+
+  /** As {@link Cache.memoizeSync}. */
+  memoizeSync<A extends unknown[], R>(fn: (...args: A) => R, options?: MemoizeOptions): MemoizedSync<A, R> {
+    const plan = planMemo(fn, options);
+    const perShard = this.shards.map((shard) => shard.memoizeSync(fn, { ...options, name: plan.name }));
+    const memoized = (...args: A) =>
+      (perShard[this.shards.indexOf(this.shardOf(callKey(plan, args)))] as MemoizedSync<A, R>)(...args);
+    return Object.assign(memoized, { cacheKey: (...args: A) => callKey(plan, args) });
+  }
+
+  /** Closes every shard. */
+  async close(): Promise<void> {
+    await Promise.all(this.shards.map((shard) => shard.close()));
+  }
+  /** {@link close}, synchronously. */
+  closeSync(): void {
+    for (const shard of this.shards) shard.closeSync();
+  }
+  /** `using cache = new FanoutCache(dir)`. */
+  [Symbol.dispose](): void {
+    this.closeSync();
+  }
+  /** `await using cache = new FanoutCache(dir)`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
+
+export interface FanoutCache<V> extends AsyncMethods<V>, SyncMethods<V> {}
