@@ -19,7 +19,18 @@ import {
 import { makeTempDir, removeDir } from './tmp.js';
 
 /** What each group of contract tests gets: fresh caches on fresh directories, and the clock they share. */
+/** What sets a cache variant apart, where the contract allows it. */
+export interface Traits {
+  /**
+   * Size limits apply to the cache as a whole, so eviction picks victims over all entries. `false`
+   * for FanoutCache, where (as in python-diskcache) each shard evicts within its share of the limit.
+   */
+  globalEviction: boolean;
+}
+
 export interface ContractContext {
+  /** What sets the variant under test apart. */
+  readonly traits: Traits;
   /** `'async'` or `'sync'`: the surface under test. */
   readonly kind: Surface['kind'];
   /** The manual clock passed to every cache this test opens (unless the options say otherwise). */
@@ -38,7 +49,11 @@ export interface ContractContext {
  * Registers the contract suite for one surface of one cache variant. The same tests run over every
  * variant (Cache, FanoutCache, the memory tier, …) and over both the async and the sync surface.
  */
-export function registerContractSuite(name: string, open: SurfaceFactory): void {
+export function registerContractSuite(
+  name: string,
+  open: SurfaceFactory,
+  traits: Traits = { globalEviction: true },
+): void {
   describe(name, () => {
     let clock = manualClock();
     const dirs: string[] = [];
@@ -72,6 +87,7 @@ export function registerContractSuite(name: string, open: SurfaceFactory): void 
     };
     const openAt = (dir: string, options: CacheOptions = {}) => rawOpen(dir, { clock, ...options });
     const ctx: ContractContext = {
+      traits,
       get kind() {
         if (kind === undefined) throw new Error('open a cache first');
         return kind;
@@ -96,7 +112,7 @@ export function registerContractSuite(name: string, open: SurfaceFactory): void 
 }
 
 /** Registers the contract suite twice for a cache variant: over its async and over its sync surface. */
-export function registerContractSuites(name: string, factory: CacheFactory): void {
-  registerContractSuite(`${name} (async surface)`, surfaceFactory(factory, asyncSurface));
-  registerContractSuite(`${name} (sync surface)`, surfaceFactory(factory, syncSurface));
+export function registerContractSuites(name: string, factory: CacheFactory, traits?: Traits): void {
+  registerContractSuite(`${name} (async surface)`, surfaceFactory(factory, asyncSurface), traits);
+  registerContractSuite(`${name} (sync surface)`, surfaceFactory(factory, syncSurface), traits);
 }
