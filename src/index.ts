@@ -12,6 +12,8 @@ export type { CacheOptions, Clock, EvictionPolicy } from './cache/options.js';
 export type { PullOptions, PushOptions } from './cache/queue.js';
 export type { CacheEntry } from './cache/single.js';
 export type { Stats, StatsOptions } from './cache/totals.js';
+export { Deque, type DequeMethods } from './collections/deque.js';
+export { Index, type IndexMethods } from './collections/index-map.js';
 export { CacheError, type CacheErrorCode, LockTimeoutError } from './errors.js';
 export { FanoutCache, type FanoutOptions } from './fanout/fanout-cache.js';
 export type { Codec, CodecName } from './format/codec.js';
@@ -19,3 +21,19 @@ export type { CompressionName } from './format/compression.js';
 export type { Key } from './format/key.js';
 export type { AsyncFileSystem, FileInfo, FileSystem, SyncFileSystem } from './fs/backend.js';
 export { nodeFileSystem } from './fs/backend.js';
+export { MemoryCache, type MemoryCacheMethods } from './memory/memory-cache.js';
+export { Averager } from './recipes/averager.js';
+export {
+  type BarrierOptions,
+  barrier,
+  barrierSync,
+  type Lockable,
+  type LockClass,
+} from './recipes/barrier.js';
+export type { AcquireOptions, LeaseOptions } from './recipes/lease.js';
+export { Lock } from './recipes/lock.js';
+export { RLock } from './recipes/rlock.js';
+export { BoundedSemaphore } from './recipes/semaphore.js';
+export type { AnyCache } from './recipes/steps.js';
+export { type ThrottleOptions, throttle, throttleSync } from './recipes/throttle.js';
+export type { MemoryTierOptions } from './store/memory-tier.js';

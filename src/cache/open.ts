@@ -13,6 +13,7 @@ import { io, runSync } from '../fs/runner.js';
 import { Evictor } from '../policy/evict.js';
 import type { StoreSettings } from '../store/entries.js';
 import { Layout } from '../store/layout.js';
+import { withMemoryTier } from '../store/memory-tier.js';
 import { readSettingsFile, writeSettingsFile } from '../store/settings-file.js';
 import { directSlots } from '../store/slots.js';
 import type { CacheContext } from './context.js';
@@ -132,7 +133,8 @@ export function openCache(
     counters,
     lock,
     evictor,
-    slots: directSlots(store),
+    slots:
+      options.memory === undefined ? directSlots(store) : withMemoryTier(directSlots(store), options.memory),
   };
   runSync(base, recoverDeadWriters(ctx));
   runSync(base, counters.fold(lock, false));

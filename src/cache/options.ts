@@ -1,6 +1,7 @@
 import { type Codec, type CodecName, resolveCodec } from '../format/codec.js';
 import { type CompressionName, compressionKind } from '../format/compression.js';
 import type { FileSystem } from '../fs/backend.js';
+import { type MemoryTierOptions, validateMemoryTier } from '../store/memory-tier.js';
 
 /** Eviction policies: which entries go first when the cache is over its size limit. */
 export type EvictionPolicy =
@@ -87,6 +88,12 @@ export interface CacheOptions {
    * @default 'auto'
    */
   asyncIO?: 'auto' | 'inline' | 'threadpool';
+  /**
+   * Keep recently read entries in this process's memory, bounded by entries and bytes. A kept entry
+   * is served only while its file is unchanged (one `stat` per read instead of a read), so a value
+   * replaced or deleted by another process on this host is never served. Off by default.
+   */
+  memory?: MemoryTierOptions;
   /**
    * The file-system primitives to use; a seam for fault-injection tests.
    * @default node:fs
@@ -208,6 +215,7 @@ export function validateOptions(options: CacheOptions, extra: readonly string[] 
   }
   if (o.durability !== undefined) oneOf('durability', o.durability, ['normal', 'fsync']);
   if (o.asyncIO !== undefined) oneOf('asyncIO', o.asyncIO, ['auto', 'inline', 'threadpool']);
+  if (o.memory !== undefined) validateMemoryTier(o.memory);
   if (o.codec !== undefined) resolveCodec(o.codec as CodecName | Codec);
   if (o.compression !== undefined) compressionKind(o.compression as string);
   if (o.clock !== undefined && typeof (o.clock as Clock)?.now !== 'function') {
