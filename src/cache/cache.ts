@@ -1,5 +1,8 @@
+import { pipeline, Readable } from 'node:stream';
+import { createBrotliDecompress, createGunzip } from 'node:zlib';
 import { acquireLock, type HeldLock, type LockOptions, releaseLock } from '../coordination/lock.js';
 import { CacheError, toCacheError } from '../errors.js';
+import { CompressionKind } from '../format/compression.js';
 import type { Key } from '../format/key.js';
 import { io, iterateAsync, iterateSync, type Op, runAsync, runSync } from '../fs/runner.js';
 import { type CheckReport, check } from './check.js';
@@ -17,6 +20,7 @@ import type { CacheOptions, Settings } from './options.js';
 import { type PullOptions, type PushOptions, peek, pull, push } from './queue.js';
 import { clear, cull, evict, expire, type IterationKind, iterate, peekItem } from './scan.js';
 import { add, type CacheEntry, get, getEntry, has, incr, pop, remove, set, touch } from './single.js';
+import { isCompressed, openEntry, setStream, streamEntry } from './streams.js';
 import { count, type Stats, type StatsOptions, stats, volume } from './totals.js';
 import { Transaction } from './transaction.js';
 
@@ -354,6 +358,33 @@ export class Cache<V = unknown> {
       return this.#runSync((ctx) => memoizedCall(ctx, plan, key, () => fn(...args))) as R;
     };
     return Object.assign(memoized, { cacheKey: (...args: A) => callKey(plan, args) });
+  }
+
+  /**
+   * Stores the bytes of a stream (or any async iterable of Buffers, Uint8Arrays or strings) as the
+   * value of `key`, without holding the whole value in memory; with the same atomicity and checksums
+   * as `set` (readers see the old value or the whole new one; a failing stream stores nothing). The
+   * value reads back as a Buffer. Async only: a stream is read asynchronously.
+   */
+  setStream(key: Key, source: AsyncIterable<unknown>, options?: WriteOptions): Promise<true> {
+    return this.#runAsync((ctx) => setStream(ctx, key, source, options));
+  }
+
+  /**
+   * A readable stream of the value of `key` (a Buffer or string value), or `undefined` if the key is
+   * missing or expired. The file is opened at once, so the stream delivers that value even if the key
+   * is replaced meanwhile; a checksum mismatch at the end is an error on the stream.
+   */
+  async createReadStream(key: Key): Promise<Readable | undefined> {
+    const opened = await this.#runAsync((ctx) => openEntry(ctx, key));
+    if (opened === undefined) return undefined;
+    const bytes = Readable.from(
+      iterateAsync<Buffer>(this.#open.asyncFs, streamEntry(this.#context(), opened)),
+    );
+    if (!isCompressed(opened)) return bytes;
+    const inflate =
+      opened.header.compression === CompressionKind.Gzip ? createGunzip() : createBrotliDecompress();
+    return pipeline(bytes, inflate, () => {});
   }
 
   /** Whether {@link close} was called. */

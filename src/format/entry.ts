@@ -58,12 +58,61 @@ export interface EntryInput {
 /** Either the parsed thing, or why the bytes are not a valid entry. */
 export type Parsed<T> = { ok: true; entry: T } | { ok: false; reason: string };
 
+/** Everything an entry header records. */
+export interface HeaderFields {
+  key: EncodedKey;
+  tag: EncodedKey | undefined;
+  valueKind: number;
+  codecName: string;
+  compression: CompressionKind;
+  storedAt: number;
+  expiresAt: number | null;
+  /** Stored (possibly compressed) value length. */
+  valueLength: number;
+  /** Value length before compression. */
+  rawLength: number;
+  /** CRC-32 of the stored value bytes. */
+  valueCrc: number;
+}
+
+/** The header of an entry; its length depends only on the key, the tag and the codec name. */
+export function encodeHeader(fields: HeaderFields): Buffer {
+  const { key, tag } = fields;
+  const name = Buffer.from(fields.codecName, 'utf8');
+  const tagBytes = tag?.bytes ?? new Uint8Array(0);
+  const headerSize = FIXED_HEADER + key.bytes.byteLength + tagBytes.byteLength + name.byteLength;
+  const header = Buffer.alloc(headerSize);
+  header.writeUInt32LE(ENTRY_MAGIC, 0);
+  header[4] = ENTRY_VERSION;
+  header[5] = (fields.expiresAt === null ? 0 : FLAG_EXPIRES) | (tag === undefined ? 0 : FLAG_TAG);
+  header[6] = key.type;
+  header[7] = tag?.type ?? 0;
+  header[8] = fields.valueKind;
+  header[9] = fields.compression;
+  header.writeUInt16LE(name.byteLength, 10);
+  header.writeUInt32LE(key.bytes.byteLength, 12);
+  header.writeUInt32LE(tagBytes.byteLength, 16);
+  header.writeDoubleLE(fields.storedAt, 24);
+  header.writeDoubleLE(fields.expiresAt ?? 0, 32);
+  header.writeDoubleLE(fields.valueLength, 40);
+  header.writeDoubleLE(fields.rawLength, 48);
+  header.writeUInt32LE(fields.valueCrc, 56);
+  let at = FIXED_HEADER;
+  header.set(key.bytes, at);
+  at += key.bytes.byteLength;
+  header.set(tagBytes, at);
+  at += tagBytes.byteLength;
+  header.set(name, at);
+  header.writeUInt32LE(headerCrc(header, headerSize), 60);
+  return header;
+}
+
 /**
  * Lays out an entry as chunks to write in order (header, value), without copying the value.
  * See docs/FORMAT.md for the layout.
  */
 export function encodeEntry(input: EntryInput): { chunks: Uint8Array[]; size: number } {
-  const { key, tag, value } = input;
+  const { value } = input;
   let stored = value.bytes;
   let compression = CompressionKind.None;
   if (input.compression !== CompressionKind.None && stored.byteLength >= input.compressThreshold) {
@@ -73,33 +122,19 @@ export function encodeEntry(input: EntryInput): { chunks: Uint8Array[]; size: nu
       compression = input.compression;
     }
   }
-  const name = Buffer.from(value.codecName, 'utf8');
-  const tagBytes = tag?.bytes ?? new Uint8Array(0);
-  const headerSize = FIXED_HEADER + key.bytes.byteLength + tagBytes.byteLength + name.byteLength;
-  const header = Buffer.alloc(headerSize);
-  header.writeUInt32LE(ENTRY_MAGIC, 0);
-  header[4] = ENTRY_VERSION;
-  header[5] = (input.expiresAt === null ? 0 : FLAG_EXPIRES) | (tag === undefined ? 0 : FLAG_TAG);
-  header[6] = key.type;
-  header[7] = tag?.type ?? 0;
-  header[8] = value.kind;
-  header[9] = compression;
-  header.writeUInt16LE(name.byteLength, 10);
-  header.writeUInt32LE(key.bytes.byteLength, 12);
-  header.writeUInt32LE(tagBytes.byteLength, 16);
-  header.writeDoubleLE(input.storedAt, 24);
-  header.writeDoubleLE(input.expiresAt ?? 0, 32);
-  header.writeDoubleLE(stored.byteLength, 40);
-  header.writeDoubleLE(value.bytes.byteLength, 48);
-  header.writeUInt32LE(crc32(stored), 56);
-  let at = FIXED_HEADER;
-  header.set(key.bytes, at);
-  at += key.bytes.byteLength;
-  header.set(tagBytes, at);
-  at += tagBytes.byteLength;
-  header.set(name, at);
-  header.writeUInt32LE(headerCrc(header, headerSize), 60);
-  return { chunks: [header, stored], size: headerSize + stored.byteLength };
+  const header = encodeHeader({
+    key: input.key,
+    tag: input.tag,
+    valueKind: value.kind,
+    codecName: value.codecName,
+    compression,
+    storedAt: input.storedAt,
+    expiresAt: input.expiresAt,
+    valueLength: stored.byteLength,
+    rawLength: value.bytes.byteLength,
+    valueCrc: crc32(stored),
+  });
+  return { chunks: [header, stored], size: header.byteLength + stored.byteLength };
 }
 
 function headerCrc(header: Uint8Array, headerSize: number): number {

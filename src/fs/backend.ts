@@ -48,8 +48,16 @@ export interface SyncFileSystem {
   rmdir(path: string): boolean;
   /** Opens (creating if needed) a small file for in-place updates. */
   openForUpdate(path: string, mode: number): number;
-  /** Writes `data` at byte `position` of an open file. */
+  /** Writes all of `data` at byte `position` of an open file. */
   writeAt(fd: number, data: Uint8Array, position: number): void;
+  /** Opens a file for reading; `undefined` if it does not exist. */
+  openForRead(path: string): number | undefined;
+  /** Up to `length` bytes from byte `position` of an open file (fewer at its end). */
+  readAt(fd: number, length: number, position: number): Buffer;
+  /** Flushes an open file to stable storage. */
+  syncFile(fd: number): void;
+  /** What `stat` reports about an open file. */
+  fstat(fd: number): FileInfo;
   close(fd: number): void;
   /** Flushes a directory's entries to stable storage (best effort where unsupported). */
   fsyncDir(path: string): void;
@@ -227,7 +235,18 @@ export const nodeSyncFileSystem: SyncFileSystem = {
     }
   },
   openForUpdate: (path, mode) => fs.openSync(path, fs.constants.O_RDWR | fs.constants.O_CREAT, mode),
-  writeAt: (fd, data, position) => void fs.writeSync(fd, data, 0, data.byteLength, position),
+  writeAt(fd, data, position) {
+    for (let done = 0; done < data.byteLength; ) {
+      done += fs.writeSync(fd, data, done, data.byteLength - done, position + done);
+    }
+  },
+  openForRead: (path) => openOrMissing(path),
+  readAt(fd, length, position) {
+    const buffer = Buffer.allocUnsafe(length);
+    return buffer.subarray(0, fs.readSync(fd, buffer, 0, length, position));
+  },
+  syncFile: (fd) => fs.fsyncSync(fd),
+  fstat: (fd) => toInfo(fs.fstatSync(fd)),
   close: (fd) => fs.closeSync(fd),
   fsyncDir(path) {
     let fd: number | undefined;
@@ -322,10 +341,28 @@ export const nodeAsyncFileSystem: AsyncFileSystem = {
         e ? reject(e) : resolve(fd),
       ),
     ),
-  writeAt: (fd, data, position) =>
-    new Promise((resolve, reject) =>
-      fs.write(fd, data, 0, data.byteLength, position, (e) => (e ? reject(e) : resolve())),
+  async writeAt(fd, data, position) {
+    for (let done = 0; done < data.byteLength; ) {
+      done += await new Promise<number>((resolve, reject) =>
+        fs.write(fd, data, done, data.byteLength - done, position + done, (e, n) =>
+          e ? reject(e) : resolve(n),
+        ),
+      );
+    }
+  },
+  openForRead: (path) =>
+    asyncOrMissing<number | undefined>(
+      () => new Promise((resolve, reject) => fs.open(path, 'r', (e, fd) => (e ? reject(e) : resolve(fd)))),
+      undefined,
     ),
+  readAt: (fd, length, position) =>
+    new Promise((resolve, reject) => {
+      const buffer = Buffer.allocUnsafe(length);
+      fs.read(fd, buffer, 0, length, position, (e, n) => (e ? reject(e) : resolve(buffer.subarray(0, n))));
+    }),
+  syncFile: (fd) => new Promise((resolve, reject) => fs.fsync(fd, (e) => (e ? reject(e) : resolve()))),
+  fstat: (fd) =>
+    new Promise((resolve, reject) => fs.fstat(fd, (e, s) => (e ? reject(e) : resolve(toInfo(s))))),
   close: (fd) => new Promise((resolve, reject) => fs.close(fd, (e) => (e ? reject(e) : resolve()))),
   fsyncDir: async (path) => nodeSyncFileSystem.fsyncDir(path),
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),

@@ -1,0 +1,198 @@
+import { randomUUID } from 'node:crypto';
+import type { Cache } from '../cache/cache.js';
+import type { WriteOptions } from '../cache/context.js';
+import { provablyDead } from '../coordination/liveness.js';
+import { CacheError, LockTimeoutError } from '../errors.js';
+import { assertKey, type Key } from '../format/key.js';
+import { HOST } from '../store/layout.js';
+import { type AnyCache, call, type Steps, sleep, transact } from './steps.js';
+
+/** Options shared by the lock recipes. */
+export interface LeaseOptions {
+  /**
+   * Milliseconds after which a held lock expires by itself, so that a holder that crashed (on any
+   * host) does not block the others forever. A holder on the same host that died is detected at once,
+   * whatever the ttl. `null`: never expires.
+   * @default 600_000 (10 minutes)
+   */
+  ttl?: number | null;
+  /**
+   * Milliseconds that `acquire` waits before throwing a `LockTimeoutError`.
+   * @default the cache's `options.timeout` (60 s unless configured)
+   */
+  timeout?: number;
+  /** A tag stored with the lock's entry (for `cache.evict(tag)`). */
+  tag?: Key | null;
+}
+
+/** Options of `acquire`. */
+export interface AcquireOptions {
+  /** Overrides the lock's `timeout` for this call. */
+  timeout?: number;
+}
+
+/** The default {@link LeaseOptions.ttl}. */
+export const DEFAULT_LEASE_TTL = 10 * 60 * 1000;
+
+/** Who holds a lock, as stored in its entry (a JSON string, so that every codec can store it). */
+export interface Holder {
+  host: string;
+  pid: number;
+  token: string;
+  /** Re-entrant acquisitions (RLock only). */
+  count?: number;
+}
+
+/** A fresh holder record for this process. */
+export function newHolder(): Holder {
+  return { host: HOST, pid: process.pid, token: randomUUID() };
+}
+
+export function encodeHolder(holder: Holder): string {
+  return JSON.stringify(holder);
+}
+
+/** The holder recorded in a stored value, or `undefined` if the value is not a holder record. */
+export function parseHolder(value: unknown): Holder | undefined {
+  if (typeof value !== 'string' || !value.startsWith('{')) return undefined;
+  try {
+    const h = JSON.parse(value) as Holder;
+    return typeof h.host === 'string' && typeof h.pid === 'number' && typeof h.token === 'string'
+      ? h
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether the holder ran on this host and its process is gone. */
+export function holderIsDead(holder: Holder | undefined): boolean {
+  return holder !== undefined && provablyDead(holder.host, holder.pid);
+}
+
+/** `host:pid`, for messages. */
+export function describeHolder(holder: Holder | undefined): string {
+  return holder === undefined ? 'an unknown holder' : `${holder.host}:${holder.pid}`;
+}
+
+/** Validates the shared options and resolves the defaults against `cache`. */
+export function resolveLease(
+  cache: AnyCache,
+  key: Key,
+  options: LeaseOptions,
+  extra: readonly string[] = [],
+): { ttl: number | null; timeout: number; tag: Key | null } {
+  assertKey(key);
+  if (options === null || typeof options !== 'object') {
+    throw new TypeError('diskcache-ts: options must be an object');
+  }
+  for (const name of Object.keys(options)) {
+    if (['ttl', 'timeout', 'tag', ...extra].includes(name)) continue;
+    const hint = name === 'expire' ? '; use ttl, in milliseconds' : '';
+    throw new TypeError(`diskcache-ts: unknown lock option "${name}"${hint}`);
+  }
+  const ttl = options.ttl === undefined ? DEFAULT_LEASE_TTL : options.ttl;
+  if (ttl !== null && (typeof ttl !== 'number' || !(ttl > 0))) {
+    throw new RangeError('diskcache-ts: ttl must be a positive number of milliseconds or null');
+  }
+  const timeout = checkTimeout(options.timeout) ?? cache.options.timeout;
+  if (options.tag !== undefined && options.tag !== null) assertKey(options.tag, 'tag');
+  return { ttl, timeout, tag: options.tag ?? null };
+}
+
+/** Validates a timeout option. */
+export function checkTimeout(timeout: unknown): number | undefined {
+  if (timeout === undefined) return undefined;
+  if (typeof timeout !== 'number' || Number.isNaN(timeout) || timeout < 0) {
+    throw new RangeError('diskcache-ts: timeout must be a non-negative number of milliseconds');
+  }
+  return timeout;
+}
+
+/**
+ * A key derived from a user's key, for the entries a recipe keeps beside it (a semaphore's permits).
+ * The NUL separators keep it apart from ordinary keys.
+ */
+export function derivedKey(key: Key, part: string): string {
+  if (typeof key === 'string') return `${key}\u0000${part}`;
+  const shown = key instanceof Uint8Array ? Buffer.from(key).toString('hex') : String(key);
+  const type = key instanceof Uint8Array ? 'bytes' : typeof key;
+  return `\u0000${type}:${shown}\u0000${part}`;
+}
+
+/**
+ * Removes `key` only if it still holds `expected` (in a transaction, whose removal applies only to
+ * the entry it read). Returns whether it removed it.
+ */
+export function* deleteIfSame(cache: Cache<unknown>, key: Key, expected: string): Steps<boolean> {
+  return yield* transact(cache, function* (view) {
+    if ((yield* call(view, 'get', key)) !== expected) return false;
+    return yield* call(view, 'delete', key);
+  });
+}
+
+/** The result of one attempt to take a lock: taken, or who holds it. */
+export type Attempt<T> = { taken: true; value: T } | { taken: false; holder?: Holder };
+
+/**
+ * Inside a transaction: stores `mine` under `key` if no live entry is there, or if the one there
+ * names a holder that provably died. Returns who holds it otherwise. (A transaction rather than
+ * `cache.add`: every change to a lock entry, taking, releasing or taking over, is then serialized.)
+ */
+export function* takeIfFree(
+  view: Cache<unknown>,
+  key: Key,
+  mine: string,
+  write: WriteOptions,
+): Steps<{ taken: boolean; holder?: Holder }> {
+  const current = yield* call(view, 'get', key);
+  const holder = parseHolder(current);
+  if (current !== undefined && !holderIsDead(holder)) return { taken: false, holder };
+  yield* call(view, 'set', key, mine, write);
+  return { taken: true };
+}
+
+const FIRST_DELAY_MS = 1;
+const MAX_DELAY_MS = 50;
+
+/**
+ * Repeats `attempt` with jittered exponential backoff (1 ms up to 50 ms) until it takes the lock, or
+ * throws a {@link LockTimeoutError} once `timeout` milliseconds have passed. `timeout: 0` tries once.
+ */
+export function* spin<T>(
+  what: string,
+  directory: string,
+  timeout: number,
+  attempt: () => Steps<Attempt<T>>,
+): Steps<T> {
+  const start = performance.now();
+  let delay = FIRST_DELAY_MS;
+  for (;;) {
+    const result = yield* attempt();
+    if (result.taken) return result.value;
+    const waited = performance.now() - start;
+    if (waited >= timeout) {
+      throw new LockTimeoutError(
+        `${what} in ${directory} is held by ${describeHolder(result.holder)}; gave up after ${Math.round(waited)} ms. raise the timeout option (a holder that crashed loses the lock when its ttl runs out)`,
+        { directory, ...(result.holder ? { holder: describeHolder(result.holder) } : {}) },
+      );
+    }
+    const pause = Math.min(delay * (0.5 + Math.random()), timeout - waited);
+    yield* sleep(pause);
+    delay = Math.min(delay * 2, MAX_DELAY_MS);
+  }
+}
+
+/** The error for releasing a lock that this instance does not hold. */
+export function notHeld(what: string, directory: string, key: Key): CacheError {
+  return new CacheError(
+    'ENOTHELD',
+    `cannot release ${what}: this instance does not hold it (never acquired, already released, or its ttl ran out and another holder took it)`,
+    { key, directory },
+  );
+}
+
+/** Quotes a key for messages. */
+export function showKey(key: Key): string {
+  return typeof key === 'string' ? JSON.stringify(key) : key instanceof Uint8Array ? '<bytes>' : String(key);
+}
