@@ -1,0 +1,398 @@
+/**
+ * Renders a run's rows as markdown (tables and the goals of issues 2 and 7) and as an SVG bar chart
+ * of ratios to diskcache-ts. Pure functions of the run's JSON.
+ */
+import type { Kind, Surface } from './lib.js';
+
+export interface Row {
+  scenario: string;
+  competitor: string;
+  label: string;
+  kind: Kind;
+  surface: Surface;
+  ops: number;
+  /** Median over trials, in the scenario's metric. */
+  value: number;
+  medianUs?: number;
+  extra?: Record<string, number>;
+  trials: number[];
+  notes: string[];
+  /** Competitor's performance ÷ diskcache-ts's, in this run (> 1: the competitor does better). */
+  ratio?: number;
+  skip?: string;
+  error?: string;
+}
+
+export interface ScenarioInfo {
+  name: string;
+  title: string;
+  metric: 'ops/s' | 'ms' | 'bytes';
+}
+
+export interface CompetitorInfo {
+  name: string;
+  label: string;
+  kind: Kind;
+  version: string;
+  note?: string;
+  opsCap?: Readonly<Record<string, number>>;
+}
+
+export interface RunResult {
+  name: string;
+  command: string;
+  date: string;
+  durationS: number;
+  trials: number;
+  commit: string;
+  machine: Record<string, string | number>;
+  scenarios: ScenarioInfo[];
+  competitors: CompetitorInfo[];
+  rows: Row[];
+}
+
+export const BASELINE = 'diskcache-ts';
+
+const KIND: Record<Kind, string> = {
+  ours: 'ours',
+  floor: 'floor',
+  'file-peer': 'file-based (network-fs capable)',
+  'local-only': 'local disk only, not network-filesystem safe',
+  memory: 'memory only',
+};
+
+function num(n: number | undefined, digits = 3): string {
+  if (n === undefined || !Number.isFinite(n)) return '–';
+  if (Math.abs(n) >= 10 ** digits) return Math.round(n).toLocaleString('en-US');
+  return Number(n.toPrecision(digits)).toLocaleString('en-US', { maximumFractionDigits: 6 });
+}
+
+export function ratioText(r: number | undefined): string {
+  if (r === undefined || !Number.isFinite(r)) return '–';
+  return `${num(r, 2)}×`;
+}
+
+/** The value column of a row, in its scenario's unit. */
+function valueText(row: Row, metric: ScenarioInfo['metric']): string {
+  if (metric === 'bytes') return `${num(row.value / 1024 / 1024)} MiB`;
+  if (metric === 'ms') return `${num(row.value)} ms`;
+  return num(row.value);
+}
+
+function find(rows: Row[], scenario: string, competitor: string, surface?: Surface): Row | undefined {
+  return rows.find(
+    (r) =>
+      r.scenario === scenario &&
+      r.competitor === competitor &&
+      (surface === undefined || r.surface === surface) &&
+      r.skip === undefined &&
+      r.error === undefined,
+  );
+}
+
+function scenarioTable(run: RunResult, s: ScenarioInfo): string {
+  const rows = run.rows.filter((r) => r.scenario === s.name);
+  const out: string[] = [`### ${s.title}`, ''];
+  if (s.metric === 'ops/s') {
+    out.push(
+      '| competitor | surface | n | ops/s | median µs/op | vs diskcache-ts |',
+      '|---|---|--:|--:|--:|--:|',
+    );
+  } else if (s.metric === 'ms') {
+    out.push(
+      '| competitor | entries | open + first get | library import (through tsx) | import + open + first get | vs diskcache-ts |',
+      '|---|--:|--:|--:|--:|--:|',
+    );
+  } else {
+    out.push(
+      '| competitor | entries written | per 10,000 entries | per entry | vs diskcache-ts |',
+      '|---|--:|--:|--:|--:|',
+    );
+  }
+  const notes: string[] = [];
+  const order: Surface[] = ['sync', 'async'];
+  const sorted = [...rows].sort((a, b) => order.indexOf(a.surface) - order.indexOf(b.surface));
+  for (const r of sorted) {
+    const mark =
+      r.notes.length > 0 ? ` [${notes.push(`${r.label} (${r.surface}): ${r.notes.join('; ')}`)}]` : '';
+    const label = `${r.competitor === BASELINE ? `**${r.label}**` : r.label}${mark}`;
+    if (r.skip !== undefined || r.error !== undefined) {
+      const why = r.skip ?? `failed: ${r.error}`;
+      if (s.metric === 'ops/s') out.push(`| ${label} | ${r.surface} | | n/a | | ${why} |`);
+      else if (s.metric === 'ms') out.push(`| ${label} | | n/a | | | ${why} |`);
+      else out.push(`| ${label} | | n/a | | ${why} |`);
+      continue;
+    }
+    if (s.metric === 'ops/s') {
+      out.push(
+        `| ${label} | ${r.surface} | ${num(r.ops, 5)} | ${valueText(r, s.metric)} | ${num(r.medianUs)} | ${ratioText(r.ratio)} |`,
+      );
+    } else if (s.metric === 'ms') {
+      out.push(
+        `| ${label} | ${num(r.ops, 5)} | ${valueText(r, s.metric)} | ${num(r.extra?.importMs)} ms | ${num(r.extra?.totalMs)} ms | ${ratioText(r.ratio)} |`,
+      );
+    } else {
+      out.push(
+        `| ${label} | ${num(r.ops, 5)} | ${valueText(r, s.metric)} | ${num(r.extra?.bytesPerEntry)} B | ${ratioText(r.ratio)} |`,
+      );
+    }
+  }
+  if (notes.length > 0) out.push('', ...notes.map((n, i) => `[${i + 1}] ${n}  `));
+  return out.join('\n');
+}
+
+/** Competitors × scenarios, ops/s (cold open in ms, disk use in MiB), one line per surface. */
+function summaryTable(run: RunResult): string {
+  const cols = run.scenarios;
+  const out = [
+    `| competitor | surface | ${cols.map((s) => s.name).join(' | ')} |`,
+    `|---|---|${cols.map(() => '--:').join('|')}|`,
+  ];
+  for (const c of run.competitors) {
+    const mine = run.rows.filter(
+      (r) => r.competitor === c.name && r.skip === undefined && r.error === undefined,
+    );
+    const surfaces = (['sync', 'async'] as Surface[]).filter((s) => mine.some((r) => r.surface === s));
+    surfaces.forEach((surface, i) => {
+      const cells = cols.map((s) => {
+        const here = mine.filter((r) => r.scenario === s.name);
+        // A scenario measured on one surface only shows in the competitor's first line.
+        const r =
+          here.find((x) => x.surface === surface) ?? (i === 0 && here.length === 1 ? here[0] : undefined);
+        return r ? valueText(r, s.metric) : '';
+      });
+      const label = c.name === BASELINE ? `**${c.label}**` : c.label;
+      out.push(`| ${label} | ${surface} | ${cells.join(' | ')} |`);
+    });
+  }
+  return out.join('\n');
+}
+
+interface Goal {
+  goal: string;
+  measured: string;
+  met: boolean | undefined;
+}
+
+function ops(run: RunResult, scenario: string, competitor: string, surface: Surface): number | undefined {
+  return find(run.rows, scenario, competitor, surface)?.value;
+}
+
+/** The goals of issues 2 and 7, each with the measured ratio. */
+export function goals(run: RunResult): Goal[] {
+  const out: Goal[] = [];
+  const within = (goal: string, scenario: string, surface: Surface, limit: number) => {
+    const ours = ops(run, scenario, BASELINE, surface);
+    const floor = ops(run, scenario, 'fs-floor', surface);
+    const f = ours && floor ? floor / ours : undefined;
+    out.push({
+      goal,
+      measured:
+        f === undefined
+          ? 'not measured'
+          : `${num(ours)} vs floor ${num(floor)} ops/s: floor ${ratioText(f)} of diskcache-ts (limit ${limit}×)`,
+      met: f === undefined ? undefined : f <= limit,
+    });
+  };
+  within('`setSync` within 1.5× of the raw floor (write temp + rename)', 'set-1k', 'sync', 1.5);
+  within('`getSync` hit within 1.5× of `readFileSync`', 'get-hit', 'sync', 1.5);
+  for (const [s, what] of [
+    ['set-1k', 'set'],
+    ['get-hit', 'get hit'],
+    ['get-miss', 'get miss'],
+    ['delete', 'delete'],
+  ] as const) {
+    within(`async ${what} within 2× of the async floor (fs.promises)`, s, 'async', 2);
+  }
+
+  const peers = run.competitors.filter((c) => c.kind === 'file-peer');
+  for (const peer of peers) {
+    for (const s of ['set-1k', 'get-hit']) {
+      const pairs = (['sync', 'async'] as Surface[])
+        .map((surface) => ({
+          surface,
+          ours: ops(run, s, BASELINE, surface),
+          theirs: ops(run, s, peer.name, surface),
+        }))
+        .filter((p) => p.ours && p.theirs);
+      if (pairs.length === 0) continue;
+      const worst = pairs.reduce((a, b) =>
+        (a.ours ?? 0) / (a.theirs ?? 1) < (b.ours ?? 0) / (b.theirs ?? 1) ? a : b,
+      );
+      const lead = (worst.ours ?? 0) / (worst.theirs ?? 1);
+      out.push({
+        goal: `≥ 3× ahead of ${peer.label} on ${s}`,
+        measured: `${ratioText(lead)} (${worst.surface}: ${num(worst.ours)} vs ${num(worst.theirs)} ops/s${pairs.length > 1 ? ', the lower surface' : ''})`,
+        met: lead >= 3,
+      });
+    }
+    const behind = run.rows
+      .filter(
+        (r) =>
+          r.competitor === peer.name &&
+          r.ratio !== undefined &&
+          r.skip === undefined &&
+          r.error === undefined,
+      )
+      .filter((r) => (r.ratio as number) >= 1);
+    out.push({
+      goal: `ahead of ${peer.label} on every scenario`,
+      measured:
+        behind.length === 0
+          ? 'ahead on every scenario measured'
+          : `behind on ${behind.map((r) => `${r.scenario} ${r.surface} (${ratioText(1 / (r.ratio as number))})`).join(', ')}`,
+      met: behind.length === 0,
+    });
+  }
+
+  const open = find(run.rows, 'cold-open', BASELINE);
+  out.push({
+    goal: `cold open + first get < 1 ms (${open ? num(open.ops, 5) : '10,000'} entries, fresh process)`,
+    measured: open
+      ? `${num(open.value)} ms open + first get (${num(open.extra?.totalMs)} ms with the library import through tsx)`
+      : 'not measured',
+    met: open ? open.value < 1 : undefined,
+  });
+  const python = [
+    ['set-1k', 'set', 6_000, 5],
+    ['get-hit', 'get hit', 78_000, 2],
+    ['delete', 'delete', 6_400, 5],
+    ['batch-100', 'sets in transact', 16_900, 5],
+  ] as const;
+  for (const [s, what, ref, factor] of python) {
+    const ours = ops(run, s, BASELINE, 'sync');
+    out.push({
+      goal: `${what}: ≥ ${factor}× python-diskcache (${num(ref)}/s reference) = ${num(ref * factor)}/s`,
+      measured: ours ? `${num(ours)}/s sync = ${ratioText(ours / ref)} the reference` : 'not measured',
+      met: ours ? ours >= ref * factor : undefined,
+    });
+  }
+  out.push({
+    goal: 'open: python-diskcache 11–25 ms → diskcache-ts < 1 ms',
+    measured: open
+      ? `${num(open.value)} ms: ${ratioText(11 / open.value)} faster than 11 ms`
+      : 'not measured',
+    met: open ? open.value < 1 : undefined,
+  });
+  return out;
+}
+
+function caps(opsCap: CompetitorInfo['opsCap']): string {
+  if (opsCap === undefined) return '';
+  const list = Object.entries(opsCap).map(
+    ([k, v]) => `${k === 'default' ? 'most scenarios' : k} ${num(v, 5)}`,
+  );
+  return ` Fewer operations (slow store): ${list.join(', ')}.`;
+}
+
+export function renderMarkdown(run: RunResult): string {
+  const m = run.machine;
+  const parts = [
+    `Run \`${run.name}\`: \`${run.command}\`, ${run.date}, ${num(run.durationS)} s, median of ${run.trials} trial(s) per cell (cold open: median of 5 fresh processes; disk use: 1 trial), each trial in a fresh Node process.`,
+    '',
+    `- Machine: ${m.cpus} vCPU (${m.cpuModel}), ${m.memoryGiB} GiB memory, ${m.os}`,
+    `- Temp dir: \`${m.tmpdir}\` on ${m.tmpFs} (the repo is on ${m.repoFs})`,
+    `- Node ${m.node}; diskcache-ts from \`src/\` at ${run.commit} (through tsx)`,
+    `- Load average at start / end: ${m.loadStart} / ${m.loadEnd}`,
+    '',
+    '"vs diskcache-ts" is the competitor’s throughput ÷ diskcache-ts’s on the same surface in the same run (for cold open and disk use: diskcache-ts’s time or bytes ÷ the competitor’s): above 1× the competitor does better, below 1× diskcache-ts does. Async calls are awaited one at a time. Values are 1 KiB (or 100 KiB) ASCII strings; every get is checked for the right length.',
+    '',
+    '## Summary',
+    '',
+    'ops/s unless marked (cold open: open + first get in a fresh process; disk use: per 10,000 entries).',
+    '',
+    summaryTable(run),
+    '',
+    '## Goals (issues 2 and 7)',
+    '',
+    '| goal | measured | |',
+    '|---|---|---|',
+    ...goals(run).map(
+      (g) => `| ${g.goal} | ${g.measured} | ${g.met === undefined ? '–' : g.met ? 'met' : '**not met**'} |`,
+    ),
+    '',
+    '## Scenarios',
+    '',
+    ...run.scenarios.flatMap((s) => [scenarioTable(run, s), '']),
+    '## Competitors',
+    '',
+    '| competitor | version | kind | setup |',
+    '|---|---|---|---|',
+    ...run.competitors.map(
+      (c) => `| ${c.label} | ${c.version} | ${KIND[c.kind]} | ${c.note ?? ''}${caps(c.opsCap)} |`,
+    ),
+    '',
+  ];
+  return parts.join('\n');
+}
+
+function xml(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** Horizontal bars on a log scale, one group per scenario and surface: each competitor's ratio to diskcache-ts. */
+export function renderSvg(run: RunResult): string {
+  const W = 960;
+  const LABEL = 250;
+  const X0 = LABEL + 10;
+  const X1 = W - 70;
+  const BAR = 13;
+  const GAP = 3;
+  const LO = -3;
+  const HI = 3;
+  const x = (r: number) => X0 + ((Math.min(HI, Math.max(LO, Math.log10(r))) - LO) / (HI - LO)) * (X1 - X0);
+  const body: string[] = [];
+  let y = 70;
+  for (const s of run.scenarios) {
+    for (const surface of ['sync', 'async'] as Surface[]) {
+      const rows = run.rows.filter(
+        (r) =>
+          r.scenario === s.name &&
+          r.surface === surface &&
+          r.ratio !== undefined &&
+          r.competitor !== BASELINE,
+      );
+      if (rows.length === 0) continue;
+      const oneSurface =
+        run.rows.filter((r) => r.scenario === s.name && r.competitor === BASELINE).length === 1;
+      body.push(
+        `<text x="10" y="${y + 12}" class="group">${xml(s.title)}${oneSurface ? '' : ` — ${surface}`}</text>`,
+      );
+      y += 20;
+      for (const r of rows) {
+        const ratio = r.ratio as number;
+        const a = x(1);
+        const b = x(ratio);
+        const cls = ratio < 1 ? 'behind' : 'ahead';
+        body.push(
+          `<text x="${LABEL}" y="${y + BAR - 3}" class="label">${xml(r.label)}</text>`,
+          `<rect x="${Math.min(a, b).toFixed(1)}" y="${y}" width="${Math.max(1, Math.abs(b - a)).toFixed(1)}" height="${BAR}" class="${cls}"/>`,
+          `<text x="${(Math.max(a, b) + 4).toFixed(1)}" y="${y + BAR - 3}" class="value">${xml(ratioText(ratio))}</text>`,
+        );
+        y += BAR + GAP;
+      }
+      y += 8;
+    }
+  }
+  const ticks = [0.001, 0.01, 0.1, 1, 10, 100, 1000]
+    .map(
+      (t) =>
+        `<line x1="${x(t)}" y1="60" x2="${x(t)}" y2="${y}" class="${t === 1 ? 'one' : 'grid'}"/>` +
+        `<text x="${x(t)}" y="55" class="tick">${t}×</text>`,
+    )
+    .join('');
+  const H = y + 30;
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif">
+<style>
+.title{font-size:15px;font-weight:bold}.sub{font-size:11px;fill:#555}.group{font-size:12px;font-weight:bold}
+.label{font-size:11px;text-anchor:end}.value{font-size:10px;fill:#333}.tick{font-size:10px;text-anchor:middle;fill:#555}
+.grid{stroke:#ddd}.one{stroke:#000}.behind{fill:#4c9a5b}.ahead{fill:#d9822b}
+</style>
+<rect width="100%" height="100%" fill="#fff"/>
+<text x="10" y="20" class="title">Competitors relative to diskcache-ts (log scale; 1× = diskcache-ts)</text>
+<text x="10" y="38" class="sub">Green, left of 1×: diskcache-ts does better. Orange, right of 1×: the competitor does better. ${xml(`${run.name} run, ${run.date}, Node ${run.machine.node}`)}</text>
+${ticks}
+${body.join('\n')}
+</svg>
+`;
+}
