@@ -109,10 +109,16 @@ export function* linkIfAbsent(store: StoreSettings, temp: string, final: string)
     yield* io('link', temp, final);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? '';
-    if (code === 'EEXIST') return false;
-    if (!LINK_UNSUPPORTED.has(code)) throw error;
-    store.linkWorks = false;
-    return undefined;
+    if (code === 'EEXIST') {
+      // Over NFS a retransmitted LINK answers EEXIST when the first one worked: then the temp file
+      // has two names (the portable lock recipe of the NFS rules).
+      if (((yield* io('stat', temp))?.nlink ?? 1) < 2) return false;
+    } else if (LINK_UNSUPPORTED.has(code)) {
+      store.linkWorks = false;
+      return undefined;
+    } else {
+      throw error;
+    }
   }
   yield* io('unlink', temp);
   return true;
@@ -147,8 +153,24 @@ function* publishOnce(store: StoreSettings, temp: string, final: string): Op<Pub
   const linked = yield* linkIfAbsent(store, temp, final);
   if (linked === true) return { created: true, replacedSize: 0 };
   const old = yield* io('stat', final);
-  yield* io('rename', temp, final);
+  yield* renameVerified(temp, final);
   return { created: old === undefined, replacedSize: old?.size ?? 0 };
+}
+
+/**
+ * `rename(temp, final)`; over NFS a retransmitted RENAME answers ENOENT when the first one worked:
+ * then `final` is the very file `temp` was (same inode), and the rename counts as done.
+ */
+function* renameVerified(temp: string, final: string): Op<void> {
+  const before = yield* io('stat', temp);
+  try {
+    yield* io('rename', temp, final);
+  } catch (error) {
+    const after = (error as NodeJS.ErrnoException).code === 'ENOENT' ? yield* io('stat', final) : undefined;
+    if (before === undefined || after === undefined || after.ino !== before.ino || after.dev !== before.dev) {
+      throw error;
+    }
+  }
 }
 
 /** Moves the entry at `path` to a private name, so that no one else can take it; `undefined` if it is gone. */
