@@ -319,7 +319,7 @@ export function renderMarkdown(run: RunResult): string {
     '| competitor | version | kind | setup |',
     '|---|---|---|---|',
     ...run.competitors.map(
-      (c) => `| ${c.label} | ${c.version} | ${KIND[c.kind]} | ${c.note ?? ''}${caps(c.opsCap)} |`,
+      (c) => `| ${c.label} | ${c.version} | ${KIND[c.kind]} | ${c.note ?? ''}.${caps(c.opsCap)} |`,
     ),
     '',
   ];

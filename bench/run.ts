@@ -96,16 +96,20 @@ function opsFor(s: Scenario, c: Competitor): number {
 }
 
 const jobs: Job[] = scenarios.flatMap((scenario) =>
-  competitors.flatMap((competitor) =>
-    (scenario.surfaces === 'one' ? competitor.surfaces.slice(0, 1) : competitor.surfaces).map((surface) => ({
-      scenario,
-      competitor,
-      surface,
-      ops: opsFor(scenario, competitor),
-      results: [],
-      skip: scenario.skip?.(competitor),
-    })),
-  ),
+  competitors
+    .filter((c) => c.only === undefined || c.only.includes(scenario.name))
+    .flatMap((competitor) =>
+      (scenario.surfaces === 'one' ? competitor.surfaces.slice(0, 1) : competitor.surfaces).map(
+        (surface) => ({
+          scenario,
+          competitor,
+          surface,
+          ops: opsFor(scenario, competitor),
+          results: [],
+          skip: scenario.skip?.(competitor),
+        }),
+      ),
+    ),
 );
 
 function describe(job: Job, r: TrialResult): string {

@@ -4,10 +4,10 @@ import type { Competitor, Store } from '../lib.js';
 const betterSqlite3: Competitor = {
   name: 'better-sqlite3',
   pkg: 'better-sqlite3',
-  label: 'better-sqlite3',
+  label: 'better-sqlite3 (local disk only)',
   kind: 'local-only',
   surfaces: ['sync'],
-  note: 'local disk only, not network-filesystem safe (SQLite locking, WAL shared memory); one table, WAL with synchronous=NORMAL as python-diskcache configures SQLite; batch is one transaction',
+  note: 'not network-filesystem safe (SQLite locking, WAL shared memory); one table, WAL with synchronous=NORMAL as python-diskcache configures SQLite; batch is one transaction',
   async load() {
     const { default: Database } = await import('better-sqlite3');
     return async (dir): Promise<Store> => {

@@ -4,11 +4,11 @@ import type { Competitor, Store } from '../lib.js';
 const keyvSqlite: Competitor = {
   name: 'keyv-sqlite',
   pkg: '@keyv/sqlite',
-  label: 'keyv + @keyv/sqlite',
+  label: 'keyv + @keyv/sqlite (local disk only)',
   kind: 'local-only',
   opsCap: { default: 500, 'cold-open': 2_000, 'disk-usage': 2_000 },
   surfaces: ['async'],
-  note: 'local disk only, not network-filesystem safe (SQLite locking); sqlite3 driver, default options; setMany is Keyv’s Promise.all of sets (no transaction)',
+  note: 'not network-filesystem safe (SQLite locking); sqlite3 driver with SQLite’s defaults (rollback journal, synchronous=FULL: every write is flushed to disk); setMany is Keyv’s Promise.all of sets (no transaction)',
   async load() {
     const { Keyv } = await import('keyv');
     const { default: KeyvSqlite } = await import('@keyv/sqlite');

@@ -4,11 +4,11 @@ import type { Competitor, Store } from '../lib.js';
 const lmdb: Competitor = {
   name: 'lmdb',
   pkg: 'lmdb',
-  label: 'lmdb',
+  label: 'lmdb (local disk only)',
   kind: 'local-only',
   opsCap: { default: 3_000 },
   surfaces: ['sync', 'async'],
-  note: 'local disk only, not network-filesystem safe (mmap and lock file); default options; get is synchronous on both surfaces (memory-mapped reads); async writes are batched by lmdb and resolve at commit',
+  note: 'not network-filesystem safe (mmap and lock file); default options, so every putSync/removeSync is its own commit flushed to disk; get is synchronous on both surfaces (memory-mapped reads); async writes are batched by lmdb and resolve at commit',
   async load() {
     const { open } = await import('lmdb');
     return async (dir): Promise<Store> => {

@@ -3,7 +3,7 @@ import type { Competitor, Store } from '../lib.js';
 const lruCache: Competitor = {
   name: 'lru-cache',
   pkg: 'lru-cache',
-  label: 'lru-cache',
+  label: 'lru-cache (memory only)',
   kind: 'memory',
   surfaces: ['sync'],
   memoryOnly: true,
