@@ -38,14 +38,19 @@ export interface KeyvDiskCacheOptions extends CacheOptions {
 
 /** Whether and how a storage method exists, as Keyv 6 describes it. */
 export interface KeyvStorageMethodInfo {
+  /** Whether the adapter has the method. */
   exists: boolean;
+  /** Whether the method returns a Promise (`'async'`). */
   methodType: 'sync' | 'async' | 'none';
 }
 
 /** What the adapter can do, in the shape of Keyv 6's `KeyvStorageCapability`. */
 export interface KeyvDiskCacheCapabilities {
+  /** The adapter can serve as a Keyv store. */
   compatible: true;
+  /** A full asynchronous storage adapter, not a Map-like object. */
   store: 'keyvStorage';
+  /** Each storage method, as Keyv 6 lists them. */
   methods: Record<
     | 'get'
     | 'getMany'
@@ -69,7 +74,9 @@ export interface KeyvDiskCacheCapabilities {
  * `expires`; both in milliseconds.
  */
 export interface KeyvDiskCacheEntry {
+  /** The key, as Keyv passes it. */
   key: string;
+  /** The value, as Keyv passes it (serialized by Keyv unless it was told not to). */
   value: unknown;
   /** Milliseconds to live (Keyv 5). */
   ttl?: number;
@@ -208,7 +215,12 @@ export class KeyvDiskCache extends EventEmitter {
    * Stores `value` under the cache key `key`. `ttl` is relative; `expires` (Keyv 6) is absolute, and an
    * `expires` already past removes the entry instead, as Keyv 6 asks of its adapters.
    */
-  async #store(key: string, value: unknown, ttl: number | undefined, expires: number | undefined): Promise<boolean> {
+  async #store(
+    key: string,
+    value: unknown,
+    ttl: number | undefined,
+    expires: number | undefined,
+  ): Promise<boolean> {
     const tag = keyvNamespaceTag(this.namespace);
     if (typeof expires === 'number' && Number.isFinite(expires)) {
       const left = expires - Date.now();
@@ -218,7 +230,10 @@ export class KeyvDiskCache extends EventEmitter {
       }
       return this.cache.set(key, value, { ttl: left, tag });
     }
-    return this.cache.set(key, value, { ttl: typeof ttl === 'number' && Number.isFinite(ttl) ? ttl : null, tag });
+    return this.cache.set(key, value, {
+      ttl: typeof ttl === 'number' && Number.isFinite(ttl) ? ttl : null,
+      tag,
+    });
   }
 
   /** The stored value, or `undefined` if the key is missing or expired. */
@@ -303,7 +318,9 @@ export class KeyvDiskCache extends EventEmitter {
       const entry = await this.cache.getEntry(key);
       if (entry === undefined) continue;
       const ours =
-        tag === undefined ? typeof entry.tag === 'string' && entry.tag.startsWith('keyv:') : entry.tag === tag;
+        tag === undefined
+          ? typeof entry.tag === 'string' && entry.tag.startsWith('keyv:')
+          : entry.tag === tag;
       if (ours) yield [key.slice(prefix.length), entry.value as Value];
     }
   }
