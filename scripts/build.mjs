@@ -1,11 +1,17 @@
 // Builds dist/esm (ES modules) and dist/cjs (CommonJS) from src with the TypeScript compiler.
+// `node scripts/build.mjs [OUT]` builds into OUT/esm and OUT/cjs instead (the CLI tests build into a
+// directory of their own, so that they never race another build of dist/).
 import { execFileSync } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
 
+const out = process.argv[2] ?? 'dist';
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-rmSync('dist', { recursive: true, force: true });
-execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+rmSync(out, { recursive: true, force: true });
+execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json', '--outDir', join(out, 'esm')], {
+  stdio: 'inherit',
+});
 execFileSync(
   process.execPath,
   [
@@ -13,7 +19,7 @@ execFileSync(
     '-p',
     'tsconfig.build.json',
     '--outDir',
-    'dist/cjs',
+    join(out, 'cjs'),
     '--module',
     'CommonJS',
     '--moduleResolution',
@@ -23,4 +29,6 @@ execFileSync(
   ],
   { stdio: 'inherit' },
 );
-writeFileSync('dist/cjs/package.json', '{ "type": "commonjs" }\n');
+writeFileSync(join(out, 'cjs', 'package.json'), '{ "type": "commonjs" }\n');
+// The `diskcache` bin (package.json "bin"); tsc keeps its #! line but not an executable mode.
+chmodSync(join(out, 'esm', 'cli', 'main.js'), 0o755);
