@@ -2,7 +2,8 @@ import { join, relative } from 'node:path';
 import { provablyDead } from '../coordination/liveness.js';
 import { describeHolder, type LockOwner } from '../coordination/lock.js';
 import { io, type Op } from '../fs/runner.js';
-import { readEntry, removeIf } from '../store/entries.js';
+import { isPlainInside, removeTree } from '../store/directories.js';
+import { readEntry, readPlainFile, removeIf } from '../store/entries.js';
 import type { CacheContext } from './context.js';
 import { ABANDONED_MS, recoverDeadWriters } from './recovery.js';
 import { forEachFile, storedUnderItsName } from './scan.js';
@@ -16,7 +17,7 @@ export interface CheckReport {
 }
 
 function* isStaleLock(ctx: CacheContext, path: string): Op<LockOwner | false | undefined> {
-  const bytes = yield* io('readFile', path);
+  const bytes = yield* readPlainFile(path);
   let holder: LockOwner | undefined;
   try {
     holder = bytes === undefined ? undefined : (JSON.parse(bytes.toString('utf8')) as LockOwner);
@@ -28,6 +29,8 @@ function* isStaleLock(ctx: CacheContext, path: string): Op<LockOwner | false | u
   const stale = provablyDead(holder.host, holder.pid) || ctx.clock.now() > holder.acquiredAt + holder.leaseMs;
   return stale ? holder : false;
 }
+
+const SHARD_NAME = /^[0-9a-f]{2}$/;
 
 /**
  * `check({ fix })`: verifies every entry file in full, and that the counters match the entries.
@@ -48,6 +51,19 @@ export function* check(ctx: CacheContext, fix = false): Op<CheckReport> {
   const recovered = yield* recoverDeadWriters(ctx, fix);
   problems.push(...recovered.problems);
   if (fix) fixed += recovered.problems.length;
+
+  // What does not belong in entries/: names that are no shard, and shards that are no plain folder.
+  for (const name of (yield* isPlainInside(ctx.store, ctx.layout.entries))
+    ? yield* io('readdir', ctx.layout.entries)
+    : []) {
+    const path = join(ctx.layout.entries, name);
+    if (SHARD_NAME.test(name) && (yield* isPlainInside(ctx.store, path))) continue;
+    problems.push(`${where(path)}: not a shard directory${fix ? ', removed' : ''}`);
+    if (fix) {
+      yield* removeTree(path);
+      fixed++;
+    }
+  }
 
   yield* forEachFile(ctx, function* (path, name, kind) {
     switch (kind) {
@@ -74,10 +90,9 @@ export function* check(ctx: CacheContext, fix = false): Op<CheckReport> {
         return;
       }
       default:
-        problems.push(`${where(path)}: unknown file in a shard directory`);
+        problems.push(`${where(path)}: unknown file in a shard directory${fix ? ', removed' : ''}`);
         if (fix) {
-          yield* io('mkdir', ctx.layout.corrupt, ctx.store.dirMode);
-          yield* io('rename', path, join(ctx.layout.corrupt, `${name}.unknown`));
+          yield* removeTree(path);
           fixed++;
         }
     }

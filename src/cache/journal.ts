@@ -1,6 +1,8 @@
-import { join, relative, resolve, sep } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { CacheError } from '../errors.js';
 import { io, type Op } from '../fs/runner.js';
-import { ensureParent, readHeader, writePrivate } from '../store/entries.js';
+import { isPlainInside } from '../store/directories.js';
+import { ensureParent, readHeader, readPlainFile, writePrivate } from '../store/entries.js';
 import { uniqueToken } from '../store/layout.js';
 import type { CacheContext } from './context.js';
 
@@ -48,7 +50,7 @@ function inside(ctx: CacheContext, path: unknown): string | undefined {
 export function* applyJournal(ctx: CacheContext, journal: Journal, journalPath: string): Op<void> {
   for (const removal of journal.deletes) {
     const path = inside(ctx, removal.path);
-    if (path === undefined) continue;
+    if (path === undefined || !(yield* isPlainInside(ctx.store, dirname(path)))) continue;
     if (removal.storedAt !== undefined) {
       const found = yield* readHeader(path);
       const same =
@@ -62,8 +64,15 @@ export function* applyJournal(ctx: CacheContext, journal: Journal, journalPath: 
   for (const [temp, entry] of journal.writes) {
     const from = inside(ctx, temp);
     const to = inside(ctx, entry);
-    if (from === undefined || to === undefined || (yield* io('stat', from)) === undefined) continue;
-    yield* ensureParent(ctx.store, to);
+    if (from === undefined || to === undefined || !(yield* isPlainInside(ctx.store, dirname(from)))) continue;
+    if ((yield* io('lstat', from)) === undefined) continue;
+    try {
+      yield* ensureParent(ctx.store, to);
+    } catch (error) {
+      // A folder replaced by a link: that step is left undone (check() reports the folder).
+      if (error instanceof CacheError && error.code === 'EFORMAT') continue;
+      throw error;
+    }
     yield* io('rename', from, to);
   }
   yield* io('unlink', journalPath);
@@ -76,7 +85,7 @@ function isJournal(value: unknown): value is Journal {
 
 /** Completes the transaction of a writer that died after committing it. */
 export function* replayJournal(ctx: CacheContext, journalPath: string): Op<void> {
-  const bytes = yield* io('readFile', journalPath);
+  const bytes = yield* readPlainFile(journalPath);
   if (bytes === undefined) return;
   let journal: unknown;
   try {

@@ -4,7 +4,7 @@ import { withLock } from '../coordination/lock.js';
 import { crc32 } from '../format/crc32.js';
 import { decodeKey, type Key } from '../format/key.js';
 import { io, type Op } from '../fs/runner.js';
-import { writeTemp } from '../store/entries.js';
+import { readPlainFile, writeTemp } from '../store/entries.js';
 import { type CacheContext, count, isLiveFor, locate, type WriteOptions, writeTerms } from './context.js';
 import { forEachFile } from './scan.js';
 import { afterPublish, decodeValue, prepare, publishCounted } from './single.js';
@@ -126,7 +126,7 @@ function* rebuildState(ctx: CacheContext, prefix: string | null): Op<QueueState>
 function* withQueue<T>(ctx: CacheContext, prefix: string | null, body: (state: QueueState) => Op<T>): Op<T> {
   const paths = statePaths(ctx, prefix);
   return yield* withLock(paths.lock, ctx.lock, function* () {
-    const bytes = yield* io('readFile', paths.state);
+    const bytes = yield* readPlainFile(paths.state);
     const state =
       bytes === undefined
         ? { head: QUEUE_START, tail: QUEUE_START }

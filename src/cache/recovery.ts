@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { provablyDead } from '../coordination/liveness.js';
 import { io, type Op } from '../fs/runner.js';
+import { isPlainInside, removeTree } from '../store/directories.js';
 import { parseOwner } from '../store/layout.js';
 import type { CacheContext } from './context.js';
 import { replayJournal } from './journal.js';
@@ -16,12 +17,6 @@ function* ownerIsGone(ctx: CacheContext, owner: string, path: string): Op<boolea
   return info !== undefined && ctx.clock.now() - info.mtimeMs > ABANDONED_MS;
 }
 
-/** Removes a dead writer's private directory and everything in it (temp files and claimed entries). */
-function* removePrivateDirectory(path: string): Op<void> {
-  for (const name of yield* io('readdir', path)) yield* io('unlink', join(path, name));
-  yield* io('rmdir', path);
-}
-
 /** What recovery found, in words, for `check()`. */
 export interface Recovered {
   problems: string[];
@@ -34,20 +29,37 @@ export interface Recovered {
  */
 export function* recoverDeadWriters(ctx: CacheContext, fix = true): Op<Recovered> {
   const problems: string[] = [];
-  for (const name of yield* io('readdir', ctx.layout.journal)) {
+  const journals = (yield* isPlainInside(ctx.store, ctx.layout.journal))
+    ? yield* io('readdir', ctx.layout.journal)
+    : [];
+  for (const name of journals) {
     const owner = name.split('~').slice(0, 3).join('~');
     const path = join(ctx.layout.journal, name);
+    if (parseOwner(owner) === undefined) {
+      problems.push(`journal/${name}: not a journal${fix ? ', removed' : ''}`);
+      if (fix) yield* removeTree(path);
+      continue;
+    }
     if (!(yield* ownerIsGone(ctx, owner, path))) continue;
     if (fix) yield* replayJournal(ctx, path);
     problems.push(
       `journal/${name}: unfinished transaction of a writer that is gone${fix ? ', completed' : ''}`,
     );
   }
-  for (const owner of yield* io('readdir', ctx.layout.temp)) {
+  const owners = (yield* isPlainInside(ctx.store, ctx.layout.temp))
+    ? yield* io('readdir', ctx.layout.temp)
+    : [];
+  for (const owner of owners) {
     const path = join(ctx.layout.temp, owner);
-    if (path === ctx.layout.ownTemp || !(yield* ownerIsGone(ctx, owner, path))) continue;
+    if (path === ctx.layout.ownTemp) continue;
+    if (!(yield* isPlainInside(ctx.store, path)) || parseOwner(owner) === undefined) {
+      problems.push(`tmp/${owner}: not a writer's private directory${fix ? ', removed' : ''}`);
+      if (fix) yield* removeTree(path);
+      continue;
+    }
+    if (!(yield* ownerIsGone(ctx, owner, path))) continue;
     const left = (yield* io('readdir', path)).length;
-    if (left === 0 || fix) yield* removePrivateDirectory(path);
+    if (left === 0 || fix) yield* removeTree(path);
     if (left > 0)
       problems.push(`tmp/${owner}: ${left} file(s) left by a writer that is gone${fix ? ', removed' : ''}`);
   }

@@ -2,17 +2,19 @@ import { join } from 'node:path';
 import type { Entry, EntryHeader } from '../format/entry.js';
 import { assertKey, decodeKey, encodeKey, type Key, keyHash } from '../format/key.js';
 import { emit, io, type Op } from '../fs/runner.js';
+import { isPlainInside } from '../store/directories.js';
 import { readEntry, readHeader, removeIf } from '../store/entries.js';
 import { SHARD_COUNT, type ShardFileKind, shardFileKind } from '../store/layout.js';
 import { type CacheContext, count, quarantine } from './context.js';
 
-/** Calls `visit` for every file in every shard directory, shard by shard, in name order. */
+/** Calls `visit` for every file in every (plain) shard directory, shard by shard, in name order. */
 export function* forEachFile(
   ctx: CacheContext,
   visit: (path: string, name: string, kind: ShardFileKind) => Op<void>,
 ): Op<void> {
   for (let n = 0; n < SHARD_COUNT; n++) {
     const dir = ctx.layout.shard(n);
+    if (!(yield* isPlainInside(ctx.store, dir))) continue;
     const names = (yield* io('readdir', dir)).sort();
     for (const name of names) {
       if (name.startsWith('.nfs')) continue;

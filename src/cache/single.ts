@@ -161,6 +161,10 @@ export function* add(ctx: CacheContext, key: Key, value: unknown, options?: Writ
     }
     return yield* withLock(ctx.layout.keyLock(at.hash), ctx.lock, function* () {
       const now = ctx.clock.now();
+      // Look before claiming: a live entry is never moved, even for a moment (another process's
+      // add would find the place empty and win too).
+      const current = yield* ctx.slots.read(at.path);
+      if (current.state === 'ok' && isLiveFor(current.entry, at, now)) return false;
       const removal = yield* ctx.slots.removeIf(
         at.path,
         (found) => !(found.state === 'ok' && isLiveFor(found.entry, at, now)),

@@ -5,6 +5,7 @@ import { crc32 } from '../format/crc32.js';
 import { type EntryHeader, encodeHeader, headerLength, parseHeader } from '../format/entry.js';
 import type { Key } from '../format/key.js';
 import { call, emit, io, type Op } from '../fs/runner.js';
+import { ensureDirectory } from '../store/directories.js';
 import { type CacheContext, isLiveFor, locate, type WriteOptions, writeTerms } from './context.js';
 import { publishCounted } from './single.js';
 
@@ -15,7 +16,7 @@ function* openPrivateFile(ctx: CacheContext, path: string): Op<number> {
     return yield* io('openForUpdate', path, ctx.store.fileMode);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    yield* io('mkdir', ctx.layout.ownTemp, ctx.store.dirMode);
+    yield* ensureDirectory(ctx.store, ctx.layout.ownTemp);
     return yield* io('openForUpdate', path, ctx.store.fileMode);
   }
 }

@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import { LockTimeoutError } from '../errors.js';
 import { crc32 } from '../format/crc32.js';
 import { io, type Op } from '../fs/runner.js';
-import { type StoreSettings, writePrivate } from '../store/entries.js';
+import { ensureDirectory, isPlainInside } from '../store/directories.js';
+import { readPlainFile, type StoreSettings, writePrivate } from '../store/entries.js';
 import { OWNER } from '../store/layout.js';
 import { provablyDead } from './liveness.js';
 import { acquireLock, type HeldLock, type LockOptions, releaseLock } from './lock.js';
@@ -118,7 +119,7 @@ export class Counters implements CounterStore {
       misses: d.misses + (change.misses ?? 0),
     };
     if (this.fd === undefined) {
-      yield* io('mkdir', this.directory, this.store.dirMode);
+      yield* ensureDirectory(this.store, this.directory);
       this.fd = yield* io('openForUpdate', this.own, this.store.fileMode);
     }
     yield* io('writeAt', this.fd, encodeRecord(this.delta), 0);
@@ -126,14 +127,15 @@ export class Counters implements CounterStore {
 
   /** The totals over every process. */
   *read(): Op<Totals> {
-    let totals: Totals = decodeBase(yield* io('readFile', join(this.directory, BASE)));
+    if (!(yield* isPlainInside(this.store, this.directory))) return { ...this.delta };
+    let totals: Totals = decodeBase(yield* readPlainFile(join(this.directory, BASE)));
     for (const name of yield* io('readdir', this.directory)) {
       if (!name.endsWith('.delta')) continue;
       if (name === `${OWNER}.delta`) {
         totals = add(totals, this.delta);
         continue;
       }
-      const record = decodeRecord(yield* io('readFile', join(this.directory, name)));
+      const record = decodeRecord(yield* readPlainFile(join(this.directory, name)));
       if (record !== undefined) totals = add(totals, record);
     }
     return totals;
@@ -165,7 +167,7 @@ export class Counters implements CounterStore {
   *reconcile(actual: Pick<Totals, 'count' | 'volume'>, lock: LockOptions): Op<void> {
     yield* this.underFoldLock(lock, function* (this: Counters) {
       const current = yield* this.read();
-      const base = decodeBase(yield* io('readFile', join(this.directory, BASE)));
+      const base = decodeBase(yield* readPlainFile(join(this.directory, BASE)));
       base.count += actual.count - current.count;
       base.volume += actual.volume - current.volume;
       yield* this.writeBase(base);
@@ -199,10 +201,10 @@ export class Counters implements CounterStore {
 
   private *foldOne(name: string): Op<void> {
     const path = join(this.directory, name);
-    const base = decodeBase(yield* io('readFile', join(this.directory, BASE)));
+    const base = decodeBase(yield* readPlainFile(join(this.directory, BASE)));
     if (base.lastFolded !== name) {
       const isOwn = name === `${OWNER}.delta`;
-      const record = isOwn ? this.delta : decodeRecord(yield* io('readFile', path));
+      const record = isOwn ? this.delta : decodeRecord(yield* readPlainFile(path));
       if (record === undefined && !isOwn) {
         yield* io('unlink', path);
         return;
@@ -222,7 +224,7 @@ export class Counters implements CounterStore {
   }
 
   private *underFoldLock(lock: LockOptions, body: (this: Counters) => Op<void>): Op<void> {
-    yield* io('mkdir', this.directory, this.store.dirMode);
+    yield* ensureDirectory(this.store, this.directory);
     let held: HeldLock;
     try {
       held = yield* acquireLock(join(this.directory, FOLD_LOCK), lock);

@@ -1,7 +1,8 @@
 import { dirname } from 'node:path';
 import { LockTimeoutError } from '../errors.js';
 import { io, type Op } from '../fs/runner.js';
-import { claim, type StoreSettings } from '../store/entries.js';
+import { ensureDirectory } from '../store/directories.js';
+import { claim, readPlainFile, type StoreSettings } from '../store/entries.js';
 import { HOST, OWNER, uniqueToken } from '../store/layout.js';
 import { provablyDead } from './liveness.js';
 
@@ -46,10 +47,21 @@ function parseOwner(bytes: Buffer | undefined): LockOwner | undefined {
   }
 }
 
+/** The holder recorded in a lock file; `undefined` if it cannot be read (or is no plain file). */
+function* readHolder(path: string): Op<LockOwner | undefined> {
+  return parseOwner(yield* readPlainFile(path));
+}
+
+/**
+ * Whether a lock may be broken: its holder is provably dead or its lease ran out; an unreadable
+ * lock file is stale after a grace period (its creator may be writing it), at once if it is not a
+ * plain file (nothing this cache creates: a link or a FIFO planted in the directory).
+ */
 function* isStale(path: string, holder: LockOwner | undefined, now: number): Op<boolean> {
   if (holder === undefined) {
-    const info = yield* io('stat', path);
-    return info !== undefined && now - info.mtimeMs > UNREADABLE_GRACE_MS;
+    const info = yield* io('lstat', path);
+    if (info === undefined) return false;
+    return !info.isFile || now - info.mtimeMs > UNREADABLE_GRACE_MS;
   }
   return provablyDead(holder.host, holder.pid) || now > holder.acquiredAt + holder.leaseMs;
 }
@@ -61,7 +73,7 @@ function* isStale(path: string, holder: LockOwner | undefined, now: number): Op<
 function* breakLock(store: StoreSettings, path: string, judged: LockOwner | undefined): Op<void> {
   const aside = yield* claim(store, path);
   if (aside === undefined) return; // Someone else broke or released it first.
-  const moved = parseOwner(yield* io('readFile', aside));
+  const moved = yield* readHolder(aside);
   if (moved !== undefined && moved.token !== judged?.token) {
     try {
       yield* io('link', aside, path);
@@ -69,7 +81,11 @@ function* breakLock(store: StoreSettings, path: string, judged: LockOwner | unde
       // A third party holds the lock now; the holder we displaced will find its lock gone.
     }
   }
-  yield* io('unlink', aside);
+  try {
+    yield* io('unlink', aside);
+  } catch {
+    // Not a file (a directory planted as a lock): it stays in this process's private directory.
+  }
 }
 
 /** Describes the holder for messages. */
@@ -86,6 +102,7 @@ export function* acquireLock(path: string, options: LockOptions): Op<HeldLock> {
   const token = uniqueToken();
   const start = options.now();
   let delay = 0.05;
+  yield* ensureDirectory(options.store, dirname(path));
   for (;;) {
     const now = options.now();
     const record: LockOwner = {
@@ -104,12 +121,12 @@ export function* acquireLock(path: string, options: LockOptions): Op<HeldLock> {
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') {
-        yield* io('mkdir', dirname(path), options.store.dirMode);
+        yield* ensureDirectory(options.store, dirname(path));
         continue;
       }
       if (code !== 'EEXIST') throw error;
     }
-    const holder = parseOwner(yield* io('readFile', path));
+    const holder = yield* readHolder(path);
     if (created && holder?.token === token) return { path, token };
     if (!created && (yield* isStale(path, holder, now))) {
       yield* breakLock(options.store, path, holder);
@@ -128,7 +145,7 @@ export function* acquireLock(path: string, options: LockOptions): Op<HeldLock> {
 
 /** Releases a lock taken by {@link acquireLock}, if it is still ours. */
 export function* releaseLock(lock: HeldLock): Op<void> {
-  const holder = parseOwner(yield* io('readFile', lock.path));
+  const holder = yield* readHolder(lock.path);
   if (holder?.token === lock.token) yield* io('unlink', lock.path);
 }
 

@@ -12,6 +12,8 @@ export interface FileInfo {
   nlink: number;
   isFile: boolean;
   isDirectory: boolean;
+  /** Only from `lstat`: the path is a symbolic link. */
+  isSymbolicLink: boolean;
 }
 
 /** Options for {@link SyncFileSystem.writeFile}. */
@@ -39,6 +41,8 @@ export interface SyncFileSystem {
   /** `true` if a file was removed, `false` if there was none. */
   unlink(path: string): boolean;
   stat(path: string): FileInfo | undefined;
+  /** Like `stat`, but about a symbolic link itself rather than what it points to. */
+  lstat(path: string): FileInfo | undefined;
   mkdir(path: string, mode: number): void;
   /** Names in a directory; `[]` if it does not exist. */
   readdir(path: string): string[];
@@ -98,12 +102,21 @@ function toInfo(s: fs.Stats): FileInfo {
     nlink: s.nlink,
     isFile: s.isFile(),
     isDirectory: s.isDirectory(),
+    isSymbolicLink: s.isSymbolicLink(),
   };
 }
 
+/**
+ * Opening never follows a symbolic link in the last component (ELOOP instead): a shared cache
+ * directory is untrusted, and a link there must not make the cache read or write outside it.
+ * Reads also never wait (a FIFO planted there opens and reads as empty instead of blocking).
+ */
+const READ_FLAGS = fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW ?? 0) | (fs.constants.O_NONBLOCK ?? 0);
+const UPDATE_FLAGS = fs.constants.O_RDWR | fs.constants.O_CREAT | (fs.constants.O_NOFOLLOW ?? 0);
+
 function openOrMissing(path: string): number | undefined {
   try {
-    return fs.openSync(path, 'r');
+    return fs.openSync(path, READ_FLAGS);
   } catch (error) {
     if (isMissing(error)) return undefined;
     throw error;
@@ -208,6 +221,10 @@ export const nodeSyncFileSystem: SyncFileSystem = {
     const s = fs.statSync(path, { throwIfNoEntry: false });
     return s === undefined ? undefined : toInfo(s);
   },
+  lstat(path) {
+    const s = fs.lstatSync(path, { throwIfNoEntry: false });
+    return s === undefined ? undefined : toInfo(s);
+  },
   mkdir: (path, mode) => void fs.mkdirSync(path, { recursive: true, mode }),
   readdir(path) {
     try {
@@ -234,7 +251,7 @@ export const nodeSyncFileSystem: SyncFileSystem = {
       return false;
     }
   },
-  openForUpdate: (path, mode) => fs.openSync(path, fs.constants.O_RDWR | fs.constants.O_CREAT, mode),
+  openForUpdate: (path, mode) => fs.openSync(path, UPDATE_FLAGS, mode),
   writeAt(fd, data, position) {
     for (let done = 0; done < data.byteLength; ) {
       done += fs.writeSync(fd, data, done, data.byteLength - done, position + done);
@@ -277,7 +294,7 @@ async function asyncOrMissing<T>(work: () => Promise<T>, missing: T): Promise<T>
 export const nodeAsyncFileSystem: AsyncFileSystem = {
   readFile: (path) =>
     asyncOrMissing<Buffer | undefined>(async () => {
-      const handle = await fsp.open(path, 'r');
+      const handle = await fsp.open(path, READ_FLAGS);
       try {
         const { size } = await handle.stat();
         if (size > MAX_READ_BYTES) throw tooLarge(path, size);
@@ -288,7 +305,7 @@ export const nodeAsyncFileSystem: AsyncFileSystem = {
     }, undefined),
   readHead: (path, length) =>
     asyncOrMissing<Buffer | undefined>(async () => {
-      const handle = await fsp.open(path, 'r');
+      const handle = await fsp.open(path, READ_FLAGS);
       try {
         const buffer = Buffer.allocUnsafe(length);
         const { bytesRead } = await handle.read(buffer, 0, length, 0);
@@ -323,6 +340,7 @@ export const nodeAsyncFileSystem: AsyncFileSystem = {
       return true;
     }, false),
   stat: (path) => asyncOrMissing<FileInfo | undefined>(async () => toInfo(await fsp.stat(path)), undefined),
+  lstat: (path) => asyncOrMissing<FileInfo | undefined>(async () => toInfo(await fsp.lstat(path)), undefined),
   mkdir: async (path, mode) => void (await fsp.mkdir(path, { recursive: true, mode })),
   readdir: (path) => asyncOrMissing(() => fsp.readdir(path), []),
   utimes: (path, atimeMs, mtimeMs) =>
@@ -337,9 +355,7 @@ export const nodeAsyncFileSystem: AsyncFileSystem = {
     ),
   openForUpdate: (path, mode) =>
     new Promise((resolve, reject) =>
-      fs.open(path, fs.constants.O_RDWR | fs.constants.O_CREAT, mode, (e, fd) =>
-        e ? reject(e) : resolve(fd),
-      ),
+      fs.open(path, UPDATE_FLAGS, mode, (e, fd) => (e ? reject(e) : resolve(fd))),
     ),
   async writeAt(fd, data, position) {
     for (let done = 0; done < data.byteLength; ) {
@@ -352,7 +368,8 @@ export const nodeAsyncFileSystem: AsyncFileSystem = {
   },
   openForRead: (path) =>
     asyncOrMissing<number | undefined>(
-      () => new Promise((resolve, reject) => fs.open(path, 'r', (e, fd) => (e ? reject(e) : resolve(fd)))),
+      () =>
+        new Promise((resolve, reject) => fs.open(path, READ_FLAGS, (e, fd) => (e ? reject(e) : resolve(fd)))),
       undefined,
     ),
   readAt: (fd, length, position) =>

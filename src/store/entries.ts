@@ -1,6 +1,7 @@
 import { basename, dirname, join } from 'node:path';
 import { type Entry, type EntryHeader, headerLength, parseEntry, parseHeader } from '../format/entry.js';
 import { io, type Op } from '../fs/runner.js';
+import { ensureDirectory, forgetDirectory, isPlainInside } from './directories.js';
 import type { Layout } from './layout.js';
 
 /** What reading an entry file found. */
@@ -12,6 +13,26 @@ export type ReadResult<T> =
 const MISSING = { state: 'missing' } as const;
 /** Enough to hold the header of any entry whose key and tag fit in 64 KiB together. */
 const HEAD_BYTES = 64 * 1024;
+
+/** Errors that mean "this is no entry file", not a failure of the file system. */
+const NOT_AN_ENTRY: Record<string, string> = {
+  EFBIG: 'too large to be an entry',
+  ELOOP: 'a symbolic link, not an entry file',
+  EISDIR: 'a directory, not an entry file',
+};
+
+/**
+ * A small file's content; `undefined` if it does not exist or is no plain file (a symbolic link, a
+ * FIFO or a directory planted in a shared directory is never followed).
+ */
+export function* readPlainFile(path: string): Op<Buffer | undefined> {
+  try {
+    return yield* io('readFile', path);
+  } catch (error) {
+    if (NOT_AN_ENTRY[(error as NodeJS.ErrnoException).code ?? ''] !== undefined) return undefined;
+    throw error;
+  }
+}
 
 /** How the store writes. */
 export interface StoreSettings {
@@ -30,8 +51,9 @@ export function* readEntry(path: string): Op<ReadResult<Entry>> {
   try {
     bytes = yield* io('readFile', path);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EFBIG') throw error;
-    return { state: 'corrupt', reason: 'too large to be an entry', size: 0 };
+    const reason = NOT_AN_ENTRY[(error as NodeJS.ErrnoException).code ?? ''];
+    if (reason === undefined) throw error;
+    return { state: 'corrupt', reason, size: 0 };
   }
   if (bytes === undefined) return MISSING;
   const parsed = parseEntry(bytes);
@@ -42,7 +64,14 @@ export function* readEntry(path: string): Op<ReadResult<Entry>> {
 
 /** Reads and verifies only the header of an entry file (the value is not read). */
 export function* readHeader(path: string): Op<ReadResult<EntryHeader>> {
-  let head = yield* io('readHead', path, HEAD_BYTES);
+  let head: Buffer | undefined;
+  try {
+    head = yield* io('readHead', path, HEAD_BYTES);
+  } catch (error) {
+    const reason = NOT_AN_ENTRY[(error as NodeJS.ErrnoException).code ?? ''];
+    if (reason === undefined) throw error;
+    return { state: 'corrupt', reason, size: 0 };
+  }
   if (head === undefined) return MISSING;
   let size = head.length;
   if (size === HEAD_BYTES) {
@@ -67,7 +96,8 @@ export function* writePrivate(store: StoreSettings, name: string, chunks: readon
     yield* io('writeFile', temp, chunks, options);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    yield* io('mkdir', store.layout.ownTemp, store.dirMode);
+    forgetDirectory(store.layout.ownTemp);
+    yield* ensureDirectory(store, store.layout.ownTemp);
     yield* io('writeFile', temp, chunks, options);
   }
   return temp;
@@ -86,14 +116,14 @@ export interface Published {
   replacedSize: number;
 }
 
-const knownDirectories = new Set<string>();
+/** Whether the entry at `path` lies in plain directories inside the cache (no symbolic links). */
+export function inRealShard(store: StoreSettings, path: string): Op<boolean> {
+  return isPlainInside(store, dirname(path));
+}
 
-/** Creates the directory that will hold `path`, once per process and directory. */
-export function* ensureParent(store: StoreSettings, path: string): Op<void> {
-  const parent = dirname(path);
-  if (knownDirectories.has(parent)) return;
-  yield* io('mkdir', parent, store.dirMode);
-  knownDirectories.add(parent);
+/** Creates the directory that will hold `path` (once per process), refusing a symbolic link there. */
+export function ensureParent(store: StoreSettings, path: string): Op<void> {
+  return ensureDirectory(store, dirname(path));
 }
 
 const LINK_UNSUPPORTED = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EMLINK', 'EXDEV']);
@@ -137,7 +167,7 @@ export function* publish(store: StoreSettings, temp: string, final: string): Op<
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
       // The shard directory was removed behind our back: create it again.
-      knownDirectories.delete(dirname(final));
+      forgetDirectory(dirname(final));
       yield* ensureParent(store, final);
       return yield* publishOnce(store, temp, final);
     }
@@ -184,8 +214,8 @@ export function* claim(store: StoreSettings, path: string): Op<string | undefine
       const code = (error as NodeJS.ErrnoException).code;
       if (code !== 'ENOENT' && code !== 'ENOTDIR') throw error;
       // Either the entry is gone, or this process's private directory does not exist yet.
-      if (attempt > 0 || (yield* io('stat', store.layout.ownTemp)) !== undefined) return undefined;
-      yield* io('mkdir', store.layout.ownTemp, store.dirMode);
+      if (attempt > 0 || (yield* isPlainInside(store, store.layout.ownTemp))) return undefined;
+      yield* ensureDirectory(store, store.layout.ownTemp);
     }
   }
 }
@@ -246,6 +276,6 @@ function* putBack(claimed: string, path: string): Op<boolean> {
 
 /** Moves a file that failed verification into `corrupt/`, for inspection. */
 export function* moveToCorrupt(store: StoreSettings, path: string): Op<void> {
-  yield* io('mkdir', store.layout.corrupt, store.dirMode);
+  yield* ensureDirectory(store, store.layout.corrupt);
   yield* io('rename', path, join(store.layout.corrupt, `${basename(path)}.corrupt`));
 }

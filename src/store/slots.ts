@@ -2,6 +2,7 @@ import type { Entry, EntryHeader } from '../format/entry.js';
 import { io, type Op } from '../fs/runner.js';
 import {
   claim,
+  inRealShard,
   linkIfAbsent,
   moveToCorrupt,
   type Published,
@@ -39,22 +40,37 @@ export interface Slots {
   ): Op<Removal>;
 }
 
-/** Entry operations applied to the store at once. */
+const MISSING = { state: 'missing' } as const;
+
+/**
+ * Entry operations applied to the store at once. An entry whose shard directory is not a real
+ * directory (a symbolic link planted in a shared directory) is treated as missing.
+ */
 export function directSlots(store: StoreSettings): Slots {
   return {
-    read: readEntry,
-    readHeader,
+    *read(path) {
+      return (yield* inRealShard(store, path)) ? yield* readEntry(path) : MISSING;
+    },
+    *readHeader(path) {
+      return (yield* inRealShard(store, path)) ? yield* readHeader(path) : MISSING;
+    },
     publish: (temp, path) => publish(store, temp, path),
     publishIfAbsent: (temp, path) => linkIfAbsent(store, temp, path),
-    remove: (path) => io('unlink', path),
+    *remove(path) {
+      return (yield* inRealShard(store, path)) && (yield* io('unlink', path));
+    },
     *take(path) {
+      if (!(yield* inRealShard(store, path))) return MISSING;
       const claimed = yield* claim(store, path);
-      if (claimed === undefined) return { state: 'missing' };
+      if (claimed === undefined) return MISSING;
       const found = yield* readEntry(claimed);
       if (found.state === 'corrupt') yield* moveToCorrupt(store, claimed);
       else yield* io('unlink', claimed);
       return found;
     },
-    removeIf: (path, shouldRemove, verify) => removeIf(store, path, shouldRemove, verify),
+    *removeIf(path, shouldRemove, verify) {
+      if (!(yield* inRealShard(store, path))) return { removed: false, size: 0 };
+      return yield* removeIf(store, path, shouldRemove, verify);
+    },
   };
 }
