@@ -15,6 +15,8 @@ import { type CacheOptions, DEFAULT_SETTINGS, validateOptions } from '../cache/o
 import type { PushOptions } from '../cache/queue.js';
 import { queueOf } from '../cache/queue.js';
 import type { Stats } from '../cache/totals.js';
+import { Deque } from '../collections/deque.js';
+import { Index } from '../collections/index-map.js';
 import { CacheError } from '../errors.js';
 import { assertKey, encodeKey, type Key, keyHash } from '../format/key.js';
 import { SETTINGS_FILE } from '../store/layout.js';
@@ -317,13 +319,54 @@ export class FanoutCache<V = unknown> {
     return Object.assign(memoized, { cacheKey: (...args: A) => callKey(plan, args) });
   }
 
-  /** Closes every shard. */
+  #named = new Map<string, { closeSync(): void; close(): Promise<void> }>();
+
+  #subStore<T extends { closeSync(): void; close(): Promise<void> }>(
+    kind: string,
+    name: string,
+    make: (dir: string) => T,
+  ): T {
+    if (
+      typeof name !== 'string' ||
+      name.split('/').some((part) => part === '' || part === '.' || part === '..')
+    ) {
+      throw new RangeError(
+        `diskcache-ts: a ${kind} name is one or more non-empty path segments separated by '/'`,
+      );
+    }
+    const id = `${kind}/${name}`;
+    let store = this.#named.get(id) as T | undefined;
+    if (store === undefined) {
+      store = make(join(this.directory, kind, ...name.split('/')));
+      this.#named.set(id, store);
+    }
+    return store;
+  }
+
+  /** A {@link Cache} at `<directory>/cache/<name>`, opened on first use and kept. */
+  cache(name: string, options?: CacheOptions): Cache {
+    return this.#subStore('cache', name, (dir) => new Cache(dir, options));
+  }
+
+  /** A {@link Deque} at `<directory>/deque/<name>`, opened on first use and kept. */
+  deque(name: string, options?: Deque.Options): Deque {
+    return this.#subStore('deque', name, (dir) => new Deque(dir, options));
+  }
+
+  /** An {@link Index} at `<directory>/index/<name>`, opened on first use and kept. */
+  index(name: string, options?: Index.Options): Index {
+    return this.#subStore('index', name, (dir) => new Index(dir, options));
+  }
+
+  /** Closes every shard and named sub-store. */
   async close(): Promise<void> {
-    await Promise.all(this.shards.map((shard) => shard.close()));
+    await Promise.all([...this.shards, ...this.#named.values()].map((store) => store.close()));
+    this.#named.clear();
   }
   /** {@link close}, synchronously. */
   closeSync(): void {
-    for (const shard of this.shards) shard.closeSync();
+    for (const store of [...this.shards, ...this.#named.values()]) store.closeSync();
+    this.#named.clear();
   }
   /** `using cache = new FanoutCache(dir)`. */
   [Symbol.dispose](): void {

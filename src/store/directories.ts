@@ -18,8 +18,8 @@ const plain = new Set<string>();
  * must not lead the cache to read or write outside it. (The cache directory itself may be a link.)
  */
 export function* isPlainInside(settings: DirectorySettings, dir: string): Op<boolean> {
-  if (plain.has(dir)) return true;
   const base = settings.layout.directory;
+  if (plain.has(dir) || dir === base) return true;
   const parts = relative(base, dir).split(sep);
   if (parts[0] === '..' || parts[0] === '') return false;
   let path = base;
@@ -38,8 +38,8 @@ export function* isPlainInside(settings: DirectorySettings, dir: string): Op<boo
  * under it) a folder that is a symbolic link or no directory.
  */
 export function* ensureDirectory(settings: DirectorySettings, dir: string): Op<void> {
-  if (plain.has(dir)) return;
   const base = settings.layout.directory;
+  if (plain.has(dir) || dir === base) return;
   const parts = relative(base, dir).split(sep);
   if (parts[0] === '..' || parts[0] === '') throw new RangeError(`diskcache-ts: ${dir} is outside ${base}`);
   let path = base;
