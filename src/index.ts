@@ -13,7 +13,7 @@ export type { PullOptions, PushOptions } from './cache/queue.js';
 export type { CacheEntry } from './cache/single.js';
 export type { Stats, StatsOptions } from './cache/totals.js';
 export { Deque, type DequeMethods } from './collections/deque.js';
-export { Index, type IndexMethods } from './collections/index-map.js';
+export { Index, type IndexMemoizeOptions, type IndexMethods } from './collections/index-map.js';
 export { CacheError, type CacheErrorCode, LockTimeoutError } from './errors.js';
 export { FanoutCache, type FanoutOptions } from './fanout/fanout-cache.js';
 export type { Codec, CodecName } from './format/codec.js';

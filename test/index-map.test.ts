@@ -186,3 +186,35 @@ describe('Index across processes', () => {
     expect(await index.length()).toBe(0);
   });
 });
+
+describe('Index.memoize', () => {
+  it('keeps results in the index under their cache key, computing each once', async () => {
+    const index = new Index(makeTemp('dct-index-memo-'));
+    try {
+      let calls = 0;
+      const square = index.memoizeSync(
+        (x: number) => {
+          calls++;
+          return x * x;
+        },
+        { name: 'square' },
+      );
+      expect([square(3), square(3), square(4)]).toEqual([9, 9, 16]);
+      expect(calls).toBe(2);
+      expect([...index.keysSync()]).toEqual([square.cacheKey(3), square.cacheKey(4)]);
+      const cube = index.memoize(
+        async (x: number) => {
+          calls++;
+          return x ** 3;
+        },
+        { name: 'cube' },
+      );
+      expect([await cube(2), await cube(2)]).toEqual([8, 8]);
+      expect(calls).toBe(3);
+      expect(() => index.memoizeSync(() => 1)).toThrow(TypeError); // an anonymous function needs a name
+    } finally {
+      index.closeSync();
+      removeTemp(index.directory);
+    }
+  });
+});

@@ -2,6 +2,13 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Cache } from '../cache/cache.js';
+import {
+  callKey,
+  type Memoized,
+  type MemoizedSync,
+  type MemoizeOptions,
+  planMemo,
+} from '../cache/memoize.js';
 import type { CacheOptions } from '../cache/options.js';
 import type { PullOptions, PushOptions } from '../cache/queue.js';
 import type { Key } from '../format/key.js';
@@ -306,6 +313,39 @@ export class Index<V = unknown> {
     return iterateSync(() => orderItems(this.#parts), this.#fetch(pick));
   }
 
+  /**
+   * Wraps `fn` so that its results are kept in the index, under the key `cacheKey(...args)` derived
+   * from `options.name` and the arguments as in {@link Cache.memoize} (no expiry or tag: an index
+   * keeps what it is given). The wrapper returns a Promise; errors are not kept.
+   */
+  memoize<A extends unknown[], R>(fn: (...args: A) => R, options: IndexMemoizeOptions = {}): Memoized<A, R> {
+    const plan = planMemo(fn, options);
+    const memoized = async (...args: A): Promise<Awaited<R>> => {
+      const key = callKey(plan, args);
+      if (await this.has(key)) return (await this.get(key)) as Awaited<R>;
+      const result = await fn(...args);
+      await this.set(key, result as unknown as V);
+      return result;
+    };
+    return Object.assign(memoized, { cacheKey: (...args: A) => callKey(plan, args) });
+  }
+
+  /** {@link memoize} for synchronous functions. */
+  memoizeSync<A extends unknown[], R>(
+    fn: (...args: A) => R,
+    options: IndexMemoizeOptions = {},
+  ): MemoizedSync<A, R> {
+    const plan = planMemo(fn, options);
+    const memoized = (...args: A): R => {
+      const key = callKey(plan, args);
+      if (this.hasSync(key)) return this.getSync(key) as R;
+      const result = fn(...args);
+      this.setSync(key, result as unknown as V);
+      return result;
+    };
+    return Object.assign(memoized, { cacheKey: (...args: A) => callKey(plan, args) });
+  }
+
   /** Closes the underlying caches. */
   async close(): Promise<void> {
     await this.#parts.items.close();
@@ -328,6 +368,9 @@ export class Index<V = unknown> {
 
 // The methods installed from OPERATIONS, for the type checker.
 export interface Index<V> extends AsyncSurface<IndexMethods<V>>, SyncSurface<IndexMethods<V>> {}
+
+/** Options of `Index.memoize`: a name and whether arguments are typed. */
+export type IndexMemoizeOptions = Pick<MemoizeOptions, 'name' | 'typed'>;
 
 export namespace Index {
   /** Options of `new Index(directory, options)`: the {@link Cache}'s, except the eviction policy. */
