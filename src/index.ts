@@ -8,18 +8,24 @@ export {
 export type { CheckReport } from './cache/check.js';
 export type { WriteOptions } from './cache/context.js';
 export type { Memoized, MemoizedSync, MemoizeOptions } from './cache/memoize.js';
-export type { CacheOptions, Clock, EvictionPolicy } from './cache/options.js';
+export type { CacheOptions, Clock, EvictionPolicy, Settings } from './cache/options.js';
 export type { PullOptions, PushOptions } from './cache/queue.js';
 export type { CacheEntry } from './cache/single.js';
 export type { Stats, StatsOptions } from './cache/totals.js';
 export { Deque, type DequeMethods } from './collections/deque.js';
 export { Index, type IndexMemoizeOptions, type IndexMethods } from './collections/index-map.js';
-export { CacheError, type CacheErrorCode, LockTimeoutError } from './errors.js';
+export { CacheError, type CacheErrorCode, type CacheErrorContext, LockTimeoutError } from './errors.js';
 export { FanoutCache, type FanoutOptions } from './fanout/fanout-cache.js';
 export type { Codec, CodecName } from './format/codec.js';
 export type { CompressionName } from './format/compression.js';
 export type { Key } from './format/key.js';
-export type { AsyncFileSystem, FileInfo, FileSystem, SyncFileSystem } from './fs/backend.js';
+export type {
+  AsyncFileSystem,
+  FileInfo,
+  FileSystem,
+  FileWriteOptions,
+  SyncFileSystem,
+} from './fs/backend.js';
 export { nodeFileSystem } from './fs/backend.js';
 export { MemoryCache, type MemoryCacheMethods } from './memory/memory-cache.js';
 export { Averager } from './recipes/averager.js';

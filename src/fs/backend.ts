@@ -17,7 +17,7 @@ export interface FileInfo {
 }
 
 /** Options for {@link SyncFileSystem.writeFile}. */
-export interface WriteOptions {
+export interface FileWriteOptions {
   /** Permission bits for a new file (umask applies). */
   mode: number;
   /** Flush the file to stable storage before closing it. */
@@ -35,7 +35,7 @@ export interface SyncFileSystem {
   /** At most `length` bytes from the start of the file, or `undefined` if it does not exist. */
   readHead(path: string, length: number): Buffer | undefined;
   /** Creates `path` exclusively and writes `chunks`; on failure the partial file is removed. */
-  writeFile(path: string, chunks: readonly Uint8Array[], options: WriteOptions): void;
+  writeFile(path: string, chunks: readonly Uint8Array[], options: FileWriteOptions): void;
   rename(from: string, to: string): void;
   link(existing: string, newPath: string): void;
   /** `true` if a file was removed, `false` if there was none. */
