@@ -1,0 +1,192 @@
+/**
+ * Lock files (docs/FORMAT.md "Lock files"): a lock whose holder is provably gone (same host, pid not
+ * alive) or whose lease ran out is taken over; a live holder's lock with a lease to run is never
+ * stolen, and the waiter gets a `LockTimeoutError` (code 'ELOCKTIMEOUT') naming the holder.
+ */
+import * as fs from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { Cache, CacheError, LockTimeoutError } from '../../src/index.js';
+import { inScratch } from './helpers/children.js';
+import { deadPid, HOST, type LockRecord, lockPath, writeLock } from './helpers/layout.js';
+
+async function expectLockTimeout(call: () => unknown, holder: string): Promise<void> {
+  const started = performance.now();
+  let error: unknown;
+  try {
+    await call();
+  } catch (e) {
+    error = e;
+  }
+  const waited = performance.now() - started;
+  expect(error, 'the call should have timed out').toBeInstanceOf(LockTimeoutError);
+  expect(error).toBeInstanceOf(CacheError);
+  const timeout = error as LockTimeoutError;
+  expect(timeout.code).toBe('ELOCKTIMEOUT');
+  expect(timeout.holder).toBe(holder);
+  expect(timeout.message).toContain(holder);
+  expect(waited).toBeGreaterThanOrEqual(250);
+  expect(waited).toBeLessThan(5_000);
+}
+
+// Concurrent: most of the time goes into waiting for locks, in separate directories.
+describe.concurrent('locks', () => {
+  it('takes over a key lock left by a holder killed with SIGKILL inside incr', ({ expect }) =>
+    inScratch('lock-killed', async (dir, spawn) => {
+      new Cache(dir).closeSync();
+      const holder = spawn('hold-key-lock', [dir, 'held']);
+      await holder.waitFor((m) => m === 'holding');
+      const record = JSON.parse(fs.readFileSync(lockPath(dir, 'held'), 'utf8')) as LockRecord;
+      expect(record.pid).toBe(holder.pid);
+      await holder.kill();
+
+      const cache = new Cache(dir, { timeout: 10_000 });
+      const started = performance.now();
+      expect(cache.incrSync('held')).toBe(1);
+      expect(performance.now() - started).toBeLessThan(4_000);
+      expect(await cache.incr('held')).toBe(2);
+      expect(fs.existsSync(lockPath(dir, 'held'))).toBe(false);
+      cache.checkSync({ fix: true }); // folds the dead holder's leftovers
+      expect(cache.checkSync()).toEqual({ problems: [], fixed: 0 });
+      cache.closeSync();
+    }));
+
+  it('takes over a lock file naming a dead process of this host', ({ expect }) =>
+    inScratch('lock-dead', async (dir) => {
+      const cache = new Cache(dir, { timeout: 10_000 });
+      cache.setSync('k', 41);
+      writeLock(lockPath(dir, 'k'), { pid: await deadPid() });
+      const started = performance.now();
+      expect(await cache.incr('k')).toBe(42);
+      expect(performance.now() - started).toBeLessThan(4_000);
+      expect(fs.existsSync(lockPath(dir, 'k'))).toBe(false);
+      expect(cache.checkSync()).toEqual({ problems: [], fixed: 0 });
+      cache.closeSync();
+    }));
+
+  it('takes over a lock of another host whose lease has run out', ({ expect }) =>
+    inScratch('lock-lease', async (dir) => {
+      const cache = new Cache(dir, { timeout: 10_000 });
+      writeLock(lockPath(dir, 'k'), {
+        host: 'other-host',
+        pid: 4242,
+        acquiredAt: Date.now() - 60_000,
+        leaseMs: 1_000,
+      });
+      expect(cache.incrSync('k')).toBe(1);
+      expect(fs.existsSync(lockPath(dir, 'k'))).toBe(false);
+      cache.closeSync();
+    }));
+
+  it('treats an empty lock file (its holder killed between creating and writing it) as stale after 5 s, in check() too', ({
+    expect,
+  }) =>
+    inScratch('lock-empty', async (dir) => {
+      const cache = new Cache(dir, { timeout: 10_000 });
+      cache.setSync('k', 1);
+      const file = lockPath(dir, 'k');
+      const leaveEmptyLock = () => {
+        fs.writeFileSync(file, '');
+        const then = new Date(Date.now() - 10_000);
+        fs.utimesSync(file, then, then);
+      };
+      leaveEmptyLock();
+      const started = performance.now();
+      expect(cache.incrSync('k')).toBe(2);
+      expect(performance.now() - started).toBeLessThan(4_000);
+      expect(fs.existsSync(file)).toBe(false);
+
+      // check() reports such a lock and check({ fix: true }) removes it, by the same 5 s rule.
+      leaveEmptyLock();
+      expect.soft(cache.checkSync().problems.filter((p) => p.includes('.lock'))).toHaveLength(1);
+      cache.checkSync({ fix: true });
+      expect
+        .soft(fs.existsSync(file), 'the empty lock is still there after check({ fix: true })')
+        .toBe(false);
+      cache.closeSync();
+    }));
+
+  describe('never steals the lock of a live holder', () => {
+    async function expectRespected(dir: string, pid: number, host = HOST): Promise<void> {
+      const file = lockPath(dir, 'k');
+      const content = fs.readFileSync(file, 'utf8');
+      const cache = new Cache(dir, { timeout: 300 });
+      await expectLockTimeout(() => cache.incrSync('k'), `${host}:${pid}`);
+      await expectLockTimeout(() => cache.incr('k', 5), `${host}:${pid}`);
+      await expectLockTimeout(() => cache.pop('k'), `${host}:${pid}`);
+      // check({ fix: true }) does not remove it either.
+      expect(cache.checkSync({ fix: true }).problems.filter((p) => p.includes('lock'))).toEqual([]);
+      expect(fs.readFileSync(file, 'utf8')).toBe(content);
+      expect(cache.getSync('k')).toBe(7);
+      cache.closeSync();
+    }
+
+    it('a lock file naming this (live) process', () =>
+      inScratch('lock-self', async (dir) => {
+        const cache = new Cache(dir);
+        cache.setSync('k', 7);
+        cache.closeSync();
+        writeLock(lockPath(dir, 'k'), { pid: process.pid });
+        await expectRespected(dir, process.pid);
+      }));
+
+    it('a lock file naming a live idle child', ({ expect }) =>
+      inScratch('lock-idle', async (dir, spawn) => {
+        const cache = new Cache(dir);
+        cache.setSync('k', 7);
+        cache.closeSync();
+        const idle = spawn('idle', []);
+        await idle.waitFor((m) => m === 'idle');
+        writeLock(lockPath(dir, 'k'), { pid: idle.pid });
+        await expectRespected(dir, idle.pid);
+        // Once the holder is gone, the lock is taken over.
+        await idle.kill();
+        const after = new Cache(dir, { timeout: 5_000 });
+        expect(after.incrSync('k')).toBe(8);
+        after.closeSync();
+      }));
+
+    it('a lock of another host whose lease has not run out', () =>
+      inScratch('lock-remote', async (dir) => {
+        const cache = new Cache(dir);
+        cache.setSync('k', 7);
+        cache.closeSync();
+        writeLock(lockPath(dir, 'k'), { host: 'other-host', pid: 4242 });
+        await expectRespected(dir, 4242, 'other-host');
+      }));
+
+    it('a child holding the key lock inside incr, until it is killed', ({ expect }) =>
+      inScratch('lock-live', async (dir, spawn) => {
+        const cache = new Cache(dir, { timeout: 300 });
+        cache.setSync('held', 10);
+        const holder = spawn('hold-key-lock', [dir, 'held']);
+        await holder.waitFor((m) => m === 'holding');
+        await expectLockTimeout(() => cache.incrSync('held'), `${HOST}:${holder.pid}`);
+        await expectLockTimeout(() => cache.decr('held'), `${HOST}:${holder.pid}`);
+        expect(cache.getSync('held')).toBe(10);
+        await holder.kill();
+        expect(cache.incrSync('held')).toBe(11);
+        cache.closeSync();
+      }));
+  });
+
+  it('takes over the transaction lock of a killed holder, whose transaction left no trace', ({ expect }) =>
+    inScratch('tx-killed', async (dir, spawn) => {
+      new Cache(dir).closeSync();
+      const holder = spawn('hold-transaction', [dir]);
+      await holder.waitFor((m) => m === 'holding');
+      const waiter = new Cache(dir, { timeout: 300 });
+      await expectLockTimeout(() => waiter.transactSync((tx) => tx.setSync('x', 1)), `${HOST}:${holder.pid}`);
+      waiter.closeSync();
+      await holder.kill();
+
+      const cache = new Cache(dir, { timeout: 10_000 });
+      const started = performance.now();
+      cache.transactSync((tx) => tx.setSync('x', 2));
+      expect(performance.now() - started).toBeLessThan(4_000);
+      expect(cache.getSync('x')).toBe(2);
+      expect(cache.getSync('inside')).toBeUndefined();
+      cache.checkSync({ fix: true });
+      expect(cache.checkSync()).toEqual({ problems: [], fixed: 0 });
+      cache.closeSync();
+    }));
+});
