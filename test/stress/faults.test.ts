@@ -33,7 +33,7 @@ import { journalFiles, ownPrivateFiles } from './helpers/layout.js';
 import { Random } from './helpers/random.js';
 
 /** Short, so that a lock left behind by a failed call shows up (as a LockTimeoutError) without slowing the suite. */
-const LOCK_TIMEOUT = 250;
+const LOCK_TIMEOUT = 100;
 
 interface Scenario {
   name: string;
@@ -331,7 +331,7 @@ function plans({ counts, targets }: Calls, sync: boolean): Plan[] {
       }
       if (primitive === 'writeFile') push({ ...at, code: 'ENOSPC', mode: 'short-fail' }, false);
       // A lock file written short is unreadable, and an unreadable lock is respected for 5 s by design
-      // (docs/FORMAT.md): not a case for a 250 ms lock timeout.
+      // (docs/FORMAT.md): not a case for a 100 ms lock timeout.
       if ((primitive === 'writeFile' && !target.endsWith('lock')) || primitive === 'writeAt') {
         push({ ...at, code: 'EIO', mode: 'short-ok' }, false);
       }

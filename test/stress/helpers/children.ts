@@ -78,7 +78,8 @@ export function startWorker(command: string, args: readonly (string | number)[],
     child.kill('SIGKILL');
   }, timeoutMs);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.on('exit', (code, signal) => {
+    // 'close', not 'exit': by then every line the child printed has been read.
+    child.on('close', (code, signal) => {
       clearTimeout(timer);
       running.delete(child);
       resolve({ code, signal });
