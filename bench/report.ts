@@ -90,13 +90,17 @@ function find(rows: Row[], scenario: string, competitor: string, surface?: Surfa
   );
 }
 
+function range(values: number[]): string {
+  return values.length < 2 ? '' : `${num(Math.min(...values), 2)}–${num(Math.max(...values), 2)}`;
+}
+
 function scenarioTable(run: RunResult, s: ScenarioInfo): string {
   const rows = run.rows.filter((r) => r.scenario === s.name);
   const out: string[] = [`### ${s.title}`, ''];
   if (s.metric === 'ops/s') {
     out.push(
-      '| competitor | surface | n | ops/s | median µs/op | vs diskcache-ts |',
-      '|---|---|--:|--:|--:|--:|',
+      '| competitor | surface | n | ops/s | trials (min–max) | median µs/op | vs diskcache-ts |',
+      '|---|---|--:|--:|--:|--:|--:|',
     );
   } else if (s.metric === 'ms') {
     out.push(
@@ -118,14 +122,14 @@ function scenarioTable(run: RunResult, s: ScenarioInfo): string {
     const label = `${r.competitor === BASELINE ? `**${r.label}**` : r.label}${mark}`;
     if (r.skip !== undefined || r.error !== undefined) {
       const why = r.skip ?? `failed: ${r.error}`;
-      if (s.metric === 'ops/s') out.push(`| ${label} | ${r.surface} | | n/a | | ${why} |`);
+      if (s.metric === 'ops/s') out.push(`| ${label} | ${r.surface} | | n/a | | | ${why} |`);
       else if (s.metric === 'ms') out.push(`| ${label} | | n/a | | | ${why} |`);
       else out.push(`| ${label} | | n/a | | ${why} |`);
       continue;
     }
     if (s.metric === 'ops/s') {
       out.push(
-        `| ${label} | ${r.surface} | ${num(r.ops, 5)} | ${valueText(r, s.metric)} | ${num(r.medianUs)} | ${ratioText(r.ratio)} |`,
+        `| ${label} | ${r.surface} | ${num(r.ops, 5)} | ${valueText(r, s.metric)} | ${range(r.trials)} | ${num(r.medianUs)} | ${ratioText(r.ratio)} |`,
       );
     } else if (s.metric === 'ms') {
       out.push(
@@ -182,15 +186,15 @@ function ops(run: RunResult, scenario: string, competitor: string, surface: Surf
 export function goals(run: RunResult): Goal[] {
   const out: Goal[] = [];
   const within = (goal: string, scenario: string, surface: Surface, limit: number) => {
-    const ours = ops(run, scenario, BASELINE, surface);
-    const floor = ops(run, scenario, 'fs-floor', surface);
-    const f = ours && floor ? floor / ours : undefined;
+    const ours = find(run.rows, scenario, BASELINE, surface);
+    const floor = find(run.rows, scenario, 'fs-floor', surface);
+    const f = floor?.ratio;
     out.push({
       goal,
       measured:
-        f === undefined
+        f === undefined || ours === undefined || floor === undefined
           ? 'not measured'
-          : `${num(ours)} vs floor ${num(floor)} ops/s: floor ${ratioText(f)} of diskcache-ts (limit ${limit}×)`,
+          : `floor ${ratioText(f)} as fast (medians: ${num(ours.value)} vs floor ${num(floor.value)} ops/s)`,
       met: f === undefined ? undefined : f <= limit,
     });
   };
@@ -208,21 +212,20 @@ export function goals(run: RunResult): Goal[] {
   const peers = run.competitors.filter((c) => c.kind === 'file-peer');
   for (const peer of peers) {
     for (const s of ['set-1k', 'get-hit']) {
-      const pairs = (['sync', 'async'] as Surface[])
+      const rows = (['sync', 'async'] as Surface[])
         .map((surface) => ({
           surface,
-          ours: ops(run, s, BASELINE, surface),
-          theirs: ops(run, s, peer.name, surface),
+          ours: find(run.rows, s, BASELINE, surface),
+          theirs: find(run.rows, s, peer.name, surface),
         }))
-        .filter((p) => p.ours && p.theirs);
-      if (pairs.length === 0) continue;
-      const worst = pairs.reduce((a, b) =>
-        (a.ours ?? 0) / (a.theirs ?? 1) < (b.ours ?? 0) / (b.theirs ?? 1) ? a : b,
-      );
-      const lead = (worst.ours ?? 0) / (worst.theirs ?? 1);
+        .filter((p) => p.ours && p.theirs?.ratio);
+      if (rows.length === 0) continue;
+      // Our lead on the surface where it is smallest.
+      const worst = rows.reduce((a, b) => ((a.theirs?.ratio ?? 0) > (b.theirs?.ratio ?? 0) ? a : b));
+      const lead = 1 / (worst.theirs?.ratio ?? 1);
       out.push({
         goal: `≥ 3× ahead of ${peer.label} on ${s}`,
-        measured: `${ratioText(lead)} (${worst.surface}: ${num(worst.ours)} vs ${num(worst.theirs)} ops/s${pairs.length > 1 ? ', the lower surface' : ''})`,
+        measured: `${ratioText(lead)} (${worst.surface}: ${num(worst.ours?.value)} vs ${num(worst.theirs?.value)} ops/s${rows.length > 1 ? ', the lower surface' : ''})`,
         met: lead >= 3,
       });
     }
@@ -295,7 +298,7 @@ export function renderMarkdown(run: RunResult): string {
     `- Node ${m.node}; diskcache-ts from \`src/\` at ${run.commit} (through tsx)`,
     `- Load average at start / end: ${m.loadStart} / ${m.loadEnd}`,
     '',
-    '"vs diskcache-ts" is the competitor’s throughput ÷ diskcache-ts’s on the same surface in the same run (for cold open and disk use: diskcache-ts’s time or bytes ÷ the competitor’s): above 1× the competitor does better, below 1× diskcache-ts does. Async calls are awaited one at a time. Values are 1 KiB (or 100 KiB) ASCII strings; every get is checked for the right length.',
+    '"vs diskcache-ts" is the competitor’s throughput ÷ diskcache-ts’s on the same surface (for cold open and disk use: diskcache-ts’s time or bytes ÷ the competitor’s), computed pair by pair: each trial against diskcache-ts’s trial of the same round, then the median. Above 1× the competitor does better, below 1× diskcache-ts does. "trials (min–max)" shows how much the trials of a cell spread. Async calls are awaited one at a time. Values are 1 KiB (or 100 KiB) ASCII strings; every get is checked for the right length.',
     '',
     '## Summary',
     '',

@@ -1,7 +1,7 @@
 /**
  * The benchmark runner: every scenario × competitor × surface, each trial in a fresh child process
- * (bench/trial.ts), trials interleaved round-robin, median of the trials, ratios to diskcache-ts from
- * this run. Writes bench/results/<name>.{json,md,svg}; the full run also refreshes BENCHMARKS.md.
+ * (bench/trial.ts), trials interleaved round-robin, median of the trials, and each ratio to
+ * diskcache-ts as the median of per-round ratios (a trial against diskcache-ts's trial of the same round). Writes bench/results/<name>.{json,md,svg}; the full run also refreshes BENCHMARKS.md.
  *
  *   npm run bench                  full run (about 15 minutes)
  *   npm run bench:quick            a subset with fewer operations (about a minute)
@@ -194,8 +194,13 @@ function withRatios(rows: Row[]): Row[] {
       candidates.find((r) => r.surface === row.surface) ??
       (candidates.length === 1 ? candidates[0] : undefined);
     if (base === undefined) return row;
-    const ratio = metric === 'ops/s' ? row.value / base.value : base.value / row.value;
-    return { ...row, ratio };
+    // Pair by pair: each trial against diskcache-ts's trial of the same round, then the median.
+    const rounds = Math.min(row.trials.length, base.trials.length);
+    const ratios = Array.from({ length: rounds }, (_, t) => {
+      const [mine, ours] = [row.trials[t] as number, base.trials[t] as number];
+      return metric === 'ops/s' ? mine / ours : ours / mine;
+    });
+    return { ...row, ratio: median(ratios) };
   });
 }
 
