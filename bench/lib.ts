@@ -356,9 +356,9 @@ export function setScenario(name: string, title: string, size: number, ops: numb
     async run({ competitor, surface, ops: n, dir, budgetMs }) {
       const store = await openStore(competitor, dir);
       const s = surfaceOf(store, surface);
-      const value = makeValue(size);
+      const values = makeValues(n, size);
       const ks = keys(n);
-      const t = await measure(n, surface, (i) => s.set(ks[i] as string, value), { budgetMs });
+      const t = await measure(n, surface, (i) => s.set(ks[i] as string, values[i] as string), { budgetMs });
       const probe = await reopen(competitor, store, dir);
       const c = checker(size);
       c.check(await surfaceOf(probe, surface).get(ks[t.ops - 1] as string));
@@ -368,9 +368,22 @@ export function setScenario(name: string, title: string, size: number, ops: numb
   };
 }
 
-/** `n` entries of `value` under `keys(n)`, as `fill` takes them. */
-export function entries(n: number, value: string, from = 0): [string, string][] {
-  return keys(n, from).map((k) => [k, value]);
+/**
+ * `n` distinct values of `size` bytes: a shared random body with the index in front, so that no store
+ * can deduplicate them (flat-cache's serializer and cacache's content addressing would). Each is a
+ * flat string, so that no timed call pays for flattening a rope.
+ */
+export function makeValues(n: number, size: number, from = 0): string[] {
+  const body = makeValue(size).slice(10);
+  return Array.from({ length: n }, (_, i) =>
+    Buffer.from(`${String(from + i).padStart(10, '0')}${body}`, 'latin1').toString('latin1'),
+  );
+}
+
+/** `n` entries with distinct 1 KiB values under `keys(n)`, as `fill` takes them. */
+export function entries(n: number, from = 0): [string, string][] {
+  const values = makeValues(n, KiB, from);
+  return keys(n, from).map((k, i) => [k, values[i] as string]);
 }
 
 /** Applies `f` to `v`, once it resolves if it is a Promise: sync calls stay sync. */

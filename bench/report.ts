@@ -347,19 +347,20 @@ export function renderSvg(run: RunResult): string {
   const body: string[] = [];
   let y = 70;
   for (const s of run.scenarios) {
-    for (const surface of ['sync', 'async'] as Surface[]) {
+    // A scenario measured on one surface per competitor is one group; the others, one per surface.
+    const oneSurface =
+      run.rows.filter((r) => r.scenario === s.name && r.competitor === BASELINE).length === 1;
+    for (const surface of oneSurface ? [undefined] : (['sync', 'async'] as Surface[])) {
       const rows = run.rows.filter(
         (r) =>
           r.scenario === s.name &&
-          r.surface === surface &&
+          (surface === undefined || r.surface === surface) &&
           r.ratio !== undefined &&
           r.competitor !== BASELINE,
       );
       if (rows.length === 0) continue;
-      const oneSurface =
-        run.rows.filter((r) => r.scenario === s.name && r.competitor === BASELINE).length === 1;
       body.push(
-        `<text x="10" y="${y + 12}" class="group">${xml(s.title)}${oneSurface ? '' : ` — ${surface}`}</text>`,
+        `<text x="10" y="${y + 12}" class="group">${xml(s.title)}${surface ? ` — ${surface}` : ''}</text>`,
       );
       y += 20;
       for (const r of rows) {

@@ -1,4 +1,4 @@
-import { KiB, keys, makeValue, measure, openStore, reopen, type Scenario, surfaceOf } from '../lib.js';
+import { entries, KiB, keys, measure, openStore, reopen, type Scenario, surfaceOf } from '../lib.js';
 
 const BATCH = 100;
 
@@ -15,11 +15,8 @@ const batch: Scenario = {
   async run({ competitor, surface, ops, dir, budgetMs }) {
     const store = await openStore(competitor, dir);
     const s = surfaceOf(store, surface);
-    const value = makeValue(KiB);
     const batches = Math.max(1, Math.floor(ops / BATCH));
-    const lists = Array.from({ length: batches }, (_, b) =>
-      keys(BATCH, b * BATCH).map((k) => [k, value] as const),
-    );
+    const lists = Array.from({ length: batches }, (_, b) => entries(BATCH, b * BATCH));
     const setMany = s.setMany?.bind(s);
     const notes = setMany ? [] : [`no ${surface} batch API: 100 single sets`];
     const one = async (list: readonly (readonly [string, string])[]) => {

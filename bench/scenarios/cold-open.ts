@@ -5,7 +5,6 @@ import {
   KiB,
   key,
   lengthOf,
-  makeValue,
   median,
   openStore,
   type Scenario,
@@ -38,7 +37,7 @@ const coldOpen: Scenario = {
   skip: (c) => (c.memoryOnly ? 'memory only: nothing to open' : undefined),
   async run({ competitor, ops: n, dir }) {
     const store = await openStore(competitor, dir);
-    await fill(store, entries(n, makeValue(KiB)));
+    await fill(store, entries(n));
     await store.close();
     const probes: Probe[] = [];
     for (let i = 0; i < PROBES; i++) {

@@ -2,8 +2,6 @@ import {
   checker,
   entries,
   fill,
-  KiB,
-  makeValue,
   measure,
   openStore,
   reopen,
@@ -21,7 +19,7 @@ const del: Scenario = {
   ops: 10_000,
   async run({ competitor, surface, ops: n, dir, budgetMs }) {
     const filled = await openStore(competitor, dir);
-    const data = entries(n, makeValue(KiB));
+    const data = entries(n);
     await fill(filled, data);
     const store = await reopen(competitor, filled, dir);
     const s = surfaceOf(store, surface);

@@ -3,9 +3,7 @@ import {
   checker,
   entries,
   fill,
-  KiB,
   keys,
-  makeValue,
   measure,
   openStore,
   reopen,
@@ -22,7 +20,7 @@ const getMiss: Scenario = {
   ops: 10_000,
   async run({ competitor, surface, ops: n, dir, budgetMs }) {
     const filled = await openStore(competitor, dir);
-    await fill(filled, entries(n, makeValue(KiB)));
+    await fill(filled, entries(n));
     const store = await reopen(competitor, filled, dir);
     const s = surfaceOf(store, surface);
     const absent = keys(n, n);

@@ -6,7 +6,7 @@ import {
   KiB,
   keys,
   lengthOf,
-  makeValue,
+  makeValues,
   measure,
   median,
   openStore,
@@ -44,7 +44,7 @@ const mixed: Scenario = {
   skip: (c) => (c.memoryOnly ? 'memory only: not shared between processes' : undefined),
   async run({ competitor, surface, ops, dir, budgetMs }) {
     const store = await openStore(competitor, dir);
-    await fill(store, entries(Math.min(KEYS, ops), makeValue(KiB)));
+    await fill(store, entries(Math.min(KEYS, ops)));
     await store.close();
     const perWorker = Math.floor(ops / WORKERS);
     const children = Array.from({ length: WORKERS }, (_, w) =>
@@ -82,7 +82,7 @@ const mixed: Scenario = {
     const n = Number(ops);
     const store = await openStore(competitor, dir as string);
     const s = surfaceOf(store, surface as Surface);
-    const value = makeValue(KiB);
+    const values = makeValues(n, KiB, Number(seed) * n);
     const ks = keys(Math.min(KEYS, n * WORKERS));
     const next = random(Number(seed));
     const plan = Array.from({ length: n }, () => ({
@@ -97,7 +97,7 @@ const mixed: Scenario = {
     const op = (i: number): unknown => {
       const step = plan[i] as { get: boolean; key: string };
       try {
-        const r = step.get ? s.get(step.key) : s.set(step.key, value);
+        const r = step.get ? s.get(step.key) : s.set(step.key, values[i] as string);
         if (typeof (r as PromiseLike<unknown>)?.then !== 'function') return check(step.get, r);
         return Promise.resolve(r).then((v) => check(step.get, v), failed);
       } catch (error) {
