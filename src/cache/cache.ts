@@ -276,26 +276,25 @@ export class Cache<V = unknown> {
    */
   async transact<T>(fn: (cache: Cache<V>) => Promise<T> | T): Promise<T> {
     if (this.#transaction !== undefined) return fn(this);
-    const { lock, tx, view } = await runAsync(this.#open.asyncFs, this.#beginTransaction());
-    const fs = this.#open.asyncFs;
+    const { lock, tx, view } = await this.#runAsync(() => this.#beginTransaction());
     try {
       const result = await fn(view);
-      await runAsync(fs, tx.commit());
+      await this.#runAsync(() => tx.commit());
       return result;
     } catch (error) {
-      await runAsync(fs, tx.rollback());
+      await this.#runAsync(() => tx.rollback()).catch(() => {});
       throw error;
     } finally {
       view.#closed = true;
-      await runAsync(fs, releaseLock(lock));
+      // A lock whose release fails is known to this process as no longer held: it is stale.
+      await this.#runAsync(() => releaseLock(lock)).catch(() => {});
     }
   }
 
   /** {@link transact}, synchronously: `fn` must not return a Promise. */
   transactSync<T>(fn: (cache: Cache<V>) => T): T {
     if (this.#transaction !== undefined) return fn(this);
-    const fs = this.#open.syncFs;
-    const { lock, tx, view } = runSync(fs, this.#beginTransaction());
+    const { lock, tx, view } = this.#runSync(() => this.#beginTransaction());
     try {
       const result = fn(view);
       if (result instanceof Promise) {
@@ -303,14 +302,18 @@ export class Cache<V = unknown> {
           'diskcache-ts: transactSync(fn) got a Promise from fn; use transact() for async functions',
         );
       }
-      runSync(fs, tx.commit());
+      this.#runSync(() => tx.commit());
       return result;
     } catch (error) {
-      runSync(fs, tx.rollback());
+      try {
+        this.#runSync(() => tx.rollback());
+      } catch {}
       throw error;
     } finally {
       view.#closed = true;
-      runSync(fs, releaseLock(lock));
+      try {
+        this.#runSync(() => releaseLock(lock));
+      } catch {}
     }
   }
 

@@ -2,8 +2,15 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import { CacheError } from '../errors.js';
 import { io, type Op } from '../fs/runner.js';
 import { isPlainInside } from '../store/directories.js';
-import { ensureParent, readHeader, readPlainFile, writePrivate } from '../store/entries.js';
-import { uniqueToken } from '../store/layout.js';
+import {
+  discard,
+  ensureParent,
+  readHeader,
+  readPlainFile,
+  renameVerified,
+  writePrivate,
+} from '../store/entries.js';
+import { OWNER, uniqueToken } from '../store/layout.js';
 import type { CacheContext } from './context.js';
 
 /** An entry a transaction removes, with what identified it when it was removed. */
@@ -28,8 +35,13 @@ export interface Journal {
 export function* writeJournal(ctx: CacheContext, journal: Journal): Op<string> {
   const temp = yield* writePrivate(ctx.store, 'journal', [Buffer.from(JSON.stringify(journal))]);
   const path = join(ctx.layout.journal, `${uniqueToken()}.json`);
-  yield* ensureParent(ctx.store, path);
-  yield* io('rename', temp, path);
+  try {
+    yield* ensureParent(ctx.store, path);
+    yield* renameVerified(temp, path);
+  } catch (error) {
+    yield* discard(temp);
+    throw error;
+  }
   if (ctx.store.fsync) yield* io('fsyncDir', ctx.layout.journal);
   return path;
 }
@@ -83,7 +95,33 @@ function isJournal(value: unknown): value is Journal {
   return Array.isArray(j?.writes) && Array.isArray(j?.deletes);
 }
 
-/** Completes the transaction of a writer that died after committing it. */
+/** Journals this process is applying right now (recovery leaves them alone). */
+const applying = new Set<string>();
+
+/**
+ * Applies a journal this process just committed; if a step fails, tries once more, and if it still
+ * fails, leaves the journal for recovery (the next `check({ fix: true })` or open completes it).
+ */
+export function* applyCommitted(ctx: CacheContext, journal: Journal, journalPath: string): Op<void> {
+  applying.add(journalPath);
+  try {
+    try {
+      yield* applyJournal(ctx, journal, journalPath);
+    } catch {
+      yield* applyJournal(ctx, journal, journalPath);
+    }
+  } finally {
+    applying.delete(journalPath);
+  }
+}
+
+/** Whether recovery may complete this journal now: its writer is gone, or it is this process's and idle. */
+export function isOrphanedJournal(owner: string, journalPath: string): boolean | undefined {
+  if (owner === OWNER) return !applying.has(journalPath);
+  return undefined;
+}
+
+/** Completes the transaction of a writer that died (or failed) after committing it. */
 export function* replayJournal(ctx: CacheContext, journalPath: string): Op<void> {
   const bytes = yield* readPlainFile(journalPath);
   if (bytes === undefined) return;

@@ -4,7 +4,7 @@ import { io, type Op } from '../fs/runner.js';
 import { isPlainInside, removeTree } from '../store/directories.js';
 import { parseOwner } from '../store/layout.js';
 import type { CacheContext } from './context.js';
-import { replayJournal } from './journal.js';
+import { isOrphanedJournal, replayJournal } from './journal.js';
 
 /** Private directories of writers on other hosts are presumed abandoned when nothing in them changed for this long. */
 export const ABANDONED_MS = 24 * 60 * 60 * 1000;
@@ -40,7 +40,8 @@ export function* recoverDeadWriters(ctx: CacheContext, fix = true): Op<Recovered
       if (fix) yield* removeTree(path);
       continue;
     }
-    if (!(yield* ownerIsGone(ctx, owner, path))) continue;
+    const orphaned = isOrphanedJournal(owner, path) ?? (yield* ownerIsGone(ctx, owner, path));
+    if (!orphaned) continue;
     if (fix) yield* replayJournal(ctx, path);
     problems.push(
       `journal/${name}: unfinished transaction of a writer that is gone${fix ? ', completed' : ''}`,

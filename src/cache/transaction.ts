@@ -1,10 +1,11 @@
 import type { CounterStore, Totals } from '../coordination/counters.js';
 import type { Entry, EntryHeader } from '../format/entry.js';
+import type { FileInfo } from '../fs/backend.js';
 import { io, type Op } from '../fs/runner.js';
-import { type Published, type ReadResult, readEntry, readHeader } from '../store/entries.js';
+import { discard, type Published, type ReadResult, readEntry, readHeader } from '../store/entries.js';
 import type { Slots } from '../store/slots.js';
 import type { CacheContext } from './context.js';
-import { applyJournal, type Journal, type JournalDelete, relativeTo, writeJournal } from './journal.js';
+import { applyCommitted, type Journal, type JournalDelete, relativeTo, writeJournal } from './journal.js';
 
 const MISSING = { state: 'missing' } as const;
 
@@ -49,16 +50,16 @@ export class Transaction {
     }
     const journalPath = yield* writeJournal(ctx, journal);
     this.journaled = true;
-    yield* ctx.counters.add(this.change);
-    yield* applyJournal(ctx, journal, journalPath);
+    yield* applyCommitted(ctx, journal, journalPath);
     this.staged.clear();
+    yield* ctx.counters.add(this.change);
     yield* ctx.evictor.afterWrite(ctx);
   }
 
   /** Drops the staged writes, unless the transaction was committed (then its journal completes it). */
   *rollback(): Op<void> {
     if (this.journaled) return;
-    for (const temp of this.staged.values()) if (temp !== null) yield* io('unlink', temp);
+    for (const temp of this.staged.values()) if (temp !== null) yield* discard(temp);
     this.staged.clear();
   }
 
@@ -93,6 +94,16 @@ export class Transaction {
     return staged === undefined ? path : staged;
   }
 
+  /** `stat(path)`; on failure the temp file about to be staged is removed (nothing will refer to it). */
+  private *statOrDiscard(path: string, temp: string): Op<FileInfo | undefined> {
+    try {
+      return yield* io('stat', path);
+    } catch (error) {
+      yield* discard(temp);
+      throw error;
+    }
+  }
+
   private *stage(path: string, temp: string | null): Op<void> {
     const previous = this.staged.get(path);
     if (typeof previous === 'string') yield* io('unlink', previous);
@@ -125,13 +136,13 @@ export class Transaction {
       },
       *publish(temp, path): Op<Published> {
         const where = tx.visible(path);
-        const old = where === null ? undefined : yield* io('stat', where);
+        const old = where === null ? undefined : yield* tx.statOrDiscard(where, temp);
         yield* tx.stage(path, temp);
         return { created: old === undefined, replacedSize: old?.size ?? 0 };
       },
       *publishIfAbsent(temp, path) {
         const where = tx.visible(path);
-        if (where !== null && (yield* io('stat', where)) !== undefined) return false;
+        if (where !== null && (yield* tx.statOrDiscard(where, temp)) !== undefined) return false;
         yield* tx.stage(path, temp);
         return true;
       },

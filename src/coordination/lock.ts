@@ -47,6 +47,12 @@ function parseOwner(bytes: Buffer | undefined): LockOwner | undefined {
   }
 }
 
+/**
+ * Tokens of the locks this process holds. A lock file naming this process with a token not in here
+ * was left by a call that failed half way (its release did not get through): it is stale.
+ */
+const held = new Set<string>();
+
 /** The holder recorded in a lock file; `undefined` if it cannot be read (or is no plain file). */
 function* readHolder(path: string): Op<LockOwner | undefined> {
   return parseOwner(yield* readPlainFile(path));
@@ -63,7 +69,11 @@ function* isStale(path: string, holder: LockOwner | undefined, now: number): Op<
     if (info === undefined) return false;
     return !info.isFile || now - info.mtimeMs > UNREADABLE_GRACE_MS;
   }
-  return provablyDead(holder.host, holder.pid) || now > holder.acquiredAt + holder.leaseMs;
+  return (
+    provablyDead(holder.host, holder.pid) ||
+    now > holder.acquiredAt + holder.leaseMs ||
+    (holder.owner === OWNER && !held.has(holder.token))
+  );
 }
 
 /**
@@ -126,8 +136,17 @@ export function* acquireLock(path: string, options: LockOptions): Op<HeldLock> {
       }
       if (code !== 'EEXIST') throw error;
     }
-    const holder = yield* readHolder(path);
-    if (created && holder?.token === token) return { path, token };
+    let holder: LockOwner | undefined;
+    try {
+      holder = yield* readHolder(path);
+    } catch (error) {
+      if (created) yield* removeIfOurs(path, token);
+      throw error;
+    }
+    if (created && holder?.token === token) {
+      held.add(token);
+      return { path, token };
+    }
     if (!created && (yield* isStale(path, holder, now))) {
       yield* breakLock(options.store, path, holder);
       continue;
@@ -145,8 +164,14 @@ export function* acquireLock(path: string, options: LockOptions): Op<HeldLock> {
 
 /** Releases a lock taken by {@link acquireLock}, if it is still ours. */
 export function* releaseLock(lock: HeldLock): Op<void> {
-  const holder = yield* readHolder(lock.path);
-  if (holder?.token === lock.token) yield* io('unlink', lock.path);
+  held.delete(lock.token);
+  yield* removeIfOurs(lock.path, lock.token);
+}
+
+/** Removes the lock file if it holds `token`. */
+function* removeIfOurs(path: string, token: string): Op<void> {
+  const holder = yield* readHolder(path);
+  if (holder?.token === token) yield* io('unlink', path);
 }
 
 /** Runs `body` while holding the lock at `path`. */

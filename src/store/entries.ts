@@ -1,5 +1,6 @@
 import { basename, dirname, join } from 'node:path';
 import { type Entry, type EntryHeader, headerLength, parseEntry, parseHeader } from '../format/entry.js';
+import type { FileInfo } from '../fs/backend.js';
 import { io, type Op } from '../fs/runner.js';
 import { ensureDirectory, forgetDirectory, isPlainInside } from './directories.js';
 import type { Layout } from './layout.js';
@@ -93,14 +94,29 @@ export function* writePrivate(store: StoreSettings, name: string, chunks: readon
   const temp = store.layout.privatePath(name, 'tmp');
   const options = { mode: store.fileMode, fsync: store.fsync };
   try {
-    yield* io('writeFile', temp, chunks, options);
+    try {
+      yield* io('writeFile', temp, chunks, options);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      forgetDirectory(store.layout.ownTemp);
+      yield* ensureDirectory(store, store.layout.ownTemp);
+      yield* io('writeFile', temp, chunks, options);
+    }
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    forgetDirectory(store.layout.ownTemp);
-    yield* ensureDirectory(store, store.layout.ownTemp);
-    yield* io('writeFile', temp, chunks, options);
+    // The write may have done its work before failing (an ambiguous error): leave nothing behind.
+    yield* discard(temp);
+    throw error;
   }
   return temp;
+}
+
+/** Removes a private file, best effort (the error being handled is the one that matters). */
+export function* discard(path: string): Op<void> {
+  try {
+    yield* io('unlink', path);
+  } catch {
+    // Left for recovery: it is in this process's private directory.
+  }
 }
 
 /** Writes `chunks` to a new private temporary file, to be published as `final`. */
@@ -172,7 +188,7 @@ export function* publish(store: StoreSettings, temp: string, final: string): Op<
       return yield* publishOnce(store, temp, final);
     }
   } catch (error) {
-    yield* io('unlink', temp);
+    yield* discard(temp);
     throw error;
   } finally {
     if (store.fsync) yield* io('fsyncDir', dirname(final));
@@ -188,18 +204,31 @@ function* publishOnce(store: StoreSettings, temp: string, final: string): Op<Pub
 }
 
 /**
- * `rename(temp, final)`; over NFS a retransmitted RENAME answers ENOENT when the first one worked:
- * then `final` is the very file `temp` was (same inode), and the rename counts as done.
+ * `rename(temp, final)`, verified when it reports an error: over NFS a retransmitted RENAME answers
+ * ENOENT when the first one worked, and any call can fail after doing its work. If `final` is now
+ * the very file `temp` was (same inode) and `temp` is gone, the rename counts as done.
  */
-function* renameVerified(temp: string, final: string): Op<void> {
+export function* renameVerified(temp: string, final: string): Op<void> {
   const before = yield* io('stat', temp);
   try {
     yield* io('rename', temp, final);
   } catch (error) {
-    const after = (error as NodeJS.ErrnoException).code === 'ENOENT' ? yield* io('stat', final) : undefined;
-    if (before === undefined || after === undefined || after.ino !== before.ino || after.dev !== before.dev) {
-      throw error;
-    }
+    const after = yield* statQuietly(final);
+    const done =
+      before !== undefined &&
+      after !== undefined &&
+      after.ino === before.ino &&
+      after.dev === before.dev &&
+      (yield* statQuietly(temp)) === undefined;
+    if (!done) throw error;
+  }
+}
+
+function* statQuietly(path: string): Op<FileInfo | undefined> {
+  try {
+    return yield* io('stat', path);
+  } catch {
+    return undefined;
   }
 }
 
