@@ -3,9 +3,32 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach } from 'vitest';
 
-/** A new empty directory under the system temp directory. */
+/**
+ * Where test directories are made: `DISKCACHE_TEST_ROOT` if set (for example a network-filesystem
+ * mount, see `scripts/netfs/run.sh`), else the system temp directory.
+ */
+export function testRoot(): string {
+  const root = process.env.DISKCACHE_TEST_ROOT;
+  return root === undefined || root === '' ? os.tmpdir() : root;
+}
+
+/**
+ * The same directory as seen through a second mount of the same export (another "host"), from
+ * `DISKCACHE_TEST_OTHER_ROOT`; `undefined` when no second mount is configured. `dir` must lie under
+ * {@link testRoot}.
+ */
+export function onOtherMount(dir: string): string | undefined {
+  const other = process.env.DISKCACHE_TEST_OTHER_ROOT;
+  if (other === undefined || other === '') return undefined;
+  const relative = path.relative(testRoot(), dir);
+  if (relative.startsWith('..') || path.isAbsolute(relative))
+    throw new Error(`${dir} is not under ${testRoot()}`);
+  return path.join(other, relative);
+}
+
+/** A new empty directory under {@link testRoot}. */
 export function makeTempDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'dct-'));
+  return fs.mkdtempSync(path.join(testRoot(), 'dct-'));
 }
 
 /** Removes a directory made by {@link makeTempDir}, whatever is in it. */
