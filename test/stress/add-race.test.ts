@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { Cache } from '../../src/index.js';
 import { inScratch, results, startTogether } from './helpers/children.js';
+import './helpers/watchdog.js';
 
 const PROCESSES = 4;
 const KEYS = 500;

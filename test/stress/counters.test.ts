@@ -8,6 +8,7 @@ import { Cache } from '../../src/index.js';
 import { inScratch, results, startTogether } from './helpers/children.js';
 import { SEED } from './helpers/env.js';
 import { mixedSum } from './helpers/plans.js';
+import './helpers/watchdog.js';
 
 const PROCESSES = 4;
 const OPS = 2_000;
@@ -59,27 +60,56 @@ describe.concurrent('incr and decr from 4 processes on one key', () => {
     300_000,
   );
 
-  it(
-    'count() and volume() match the entries once concurrent set/delete/pop are over',
-    ({ expect }) =>
-      inScratch('count', async (dir, spawn) => {
-        new Cache(dir).closeSync();
-        const workers = Array.from({ length: PROCESSES }, (_, id) =>
-          spawn('write', [dir, id, 2_000, SEED + id, 8], 120_000),
-        );
-        await startTogether(workers);
-        await results(workers);
+  /** Runs 4 writers (set, delete, pop) for 2 s on `keys` keys each, shared or their own; returns the cache and the sum of its entries. */
+  async function afterWriters(
+    dir: string,
+    spawn: Parameters<Parameters<typeof inScratch>[1]>[1],
+    keys: 'shared' | 'own',
+  ): Promise<{ cache: Cache; entries: number; volume: number }> {
+    new Cache(dir).closeSync();
+    const workers = Array.from({ length: PROCESSES }, (_, id) =>
+      spawn('write', [dir, id, 2_000, SEED + id, 8, ...(keys === 'own' ? ['own'] : [])], 120_000),
+    );
+    await startTogether(workers);
+    await results(workers);
+    const cache = new Cache(dir);
+    let entries = 0;
+    let volume = 0;
+    for (const key of cache.keysSync()) {
+      const entry = cache.getEntrySync(key);
+      if (entry === undefined) continue;
+      entries++;
+      volume += entry.size;
+    }
+    return { cache, entries, volume };
+  }
 
-        const cache = new Cache(dir);
-        let entries = 0;
-        let volume = 0;
-        for (let i = 0; i < 8; i++) {
-          const entry = cache.getEntrySync(`t${i}`);
-          if (entry === undefined) continue;
-          entries++;
-          volume += entry.size;
-        }
+  it(
+    'count() and volume() are exact once concurrent set/delete/pop on distinct keys are over',
+    ({ expect }) =>
+      inScratch('count-own', async (dir, spawn) => {
+        const { cache, entries, volume } = await afterWriters(dir, spawn, 'own');
+        expect(entries).toBeGreaterThan(0);
         // Every writer has closed its cache: nothing is in flight, so the O(1) totals must be exact.
+        expect({ count: cache.countSync(), volume: cache.volumeSync() }, `STRESS_SEED=${SEED}`).toEqual({
+          count: entries,
+          volume,
+        });
+        expect(cache.checkSync()).toEqual({ problems: [], fixed: 0 });
+        cache.closeSync();
+      }),
+    180_000,
+  );
+
+  it(
+    'count() and volume() are exact after check({ fix: true }) once racing set/delete/pop on shared keys are over',
+    ({ expect }) =>
+      inScratch('count-shared', async (dir, spawn) => {
+        const { cache, entries, volume } = await afterWriters(dir, spawn, 'shared');
+        // A set racing a delete of the same key may leave the totals off (documented): check()
+        // says so in words, and a fix makes them exact. Nothing else may be wrong.
+        for (const problem of cache.checkSync().problems) expect(problem).toMatch(/^counters say /);
+        cache.checkSync({ fix: true });
         expect({ count: cache.countSync(), volume: cache.volumeSync() }, `STRESS_SEED=${SEED}`).toEqual({
           count: entries,
           volume,

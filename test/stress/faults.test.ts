@@ -31,6 +31,7 @@ import { Cache, CacheError } from '../../src/index.js';
 import { type Fault, FaultyFileSystem, type Primitive } from './helpers/faulty-fs.js';
 import { journalFiles, ownPrivateFiles } from './helpers/layout.js';
 import { Random } from './helpers/random.js';
+import './helpers/watchdog.js';
 
 /** Short, so that a lock left behind by a failed call shows up (as a LockTimeoutError) without slowing the suite. */
 const LOCK_TIMEOUT = 100;

@@ -16,6 +16,7 @@ import { inScratch } from './helpers/children.js';
 import { entryBytes, reseal } from './helpers/forge.js';
 import { deadPid, entryPath, HOST, keyHash, keyInShard, lockPath } from './helpers/layout.js';
 import { makeOutside, snapshot } from './helpers/outside.js';
+import './helpers/watchdog.js';
 
 /** Runs `call`; a `CacheError` is an acceptable answer to a hostile directory, anything else a crash. */
 function attempt(crashes: string[], what: string, call: () => unknown): unknown {

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { Cache, CacheError, LockTimeoutError } from '../../src/index.js';
 import { inScratch } from './helpers/children.js';
 import { deadPid, HOST, type LockRecord, lockPath, writeLock } from './helpers/layout.js';
+import './helpers/watchdog.js';
 
 async function expectLockTimeout(call: () => unknown, holder: string): Promise<void> {
   const started = performance.now();
@@ -61,6 +62,16 @@ describe.concurrent('locks', () => {
       expect(fs.existsSync(lockPath(dir, 'k'))).toBe(false);
       expect(cache.checkSync()).toEqual({ problems: [], fixed: 0 });
       cache.closeSync();
+    }));
+
+  it('takes over a stale lock in a process that has closed and reopened the cache (run in a child, 20 s limit)', ({
+    expect,
+  }) =>
+    inScratch('lock-reopen', async (dir, spawn) => {
+      const worker = spawn('takeover-after-reopen', [dir, await deadPid()], 20_000);
+      const result = (await worker.result()) as { value: number; ms: number };
+      expect(result.value).toBe(1);
+      expect(result.ms).toBeLessThan(4_000);
     }));
 
   it('takes over a lock of another host whose lease has run out', ({ expect }) =>

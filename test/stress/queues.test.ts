@@ -6,6 +6,7 @@ import { describe, it } from 'vitest';
 import { Cache } from '../../src/index.js';
 import { inScratch, results, startTogether } from './helpers/children.js';
 import { SEED } from './helpers/env.js';
+import './helpers/watchdog.js';
 
 const ITEMS = 2_000;
 const CONSUMERS = 4;

@@ -8,6 +8,7 @@ import { Cache } from '../../src/index.js';
 import { inScratch, results, startTogether } from './helpers/children.js';
 import { SEED, STRESS_SECONDS } from './helpers/env.js';
 import { checkValue } from './helpers/values.js';
+import './helpers/watchdog.js';
 
 const KEYS = 12;
 

@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import { createInterface } from 'node:readline';
 import { Cache, type FileSystem, nodeFileSystem } from '../../../src/index.js';
+import { lockPath, writeLock } from '../helpers/layout.js';
 import { CRASH_KEYS, type CrashOp, mixedDelta } from '../helpers/plans.js';
 import { Random } from '../helpers/random.js';
 import { checkedValue, checkValue, crashValue } from '../helpers/values.js';
@@ -142,7 +143,9 @@ switch (command) {
     const id = Number(arg(1));
     const ms = Number(arg(2));
     const random = new Random(Number(arg(3)));
-    const keys = Array.from({ length: Number(arg(4)) }, (_, i) => `t${i}`);
+    // Keys shared by every process, or (with a fifth argument 'own') this process's own.
+    const prefix = args[5] === 'own' ? `t${id}-` : 't';
+    const keys = Array.from({ length: Number(arg(4)) }, (_, i) => `${prefix}${i}`);
     const bad: string[] = [];
     let ops = 0;
     let hits = 0;
@@ -299,6 +302,23 @@ switch (command) {
       say('holding');
       blockForever();
     });
+    break;
+  }
+
+  // takeover-after-reopen <dir> <dead pid>: uses the cache (a pop, which claims an entry into this
+  // process's private directory), closes it (which removes that directory), plants a lock of a dead
+  // process on key "n", reopens the cache and increments "n". Prints { value, ms }.
+  case 'takeover-after-reopen': {
+    const first = new Cache(arg(0), { timeout: 3_000 });
+    first.setSync('k', 1);
+    first.popSync('k');
+    first.closeSync();
+    writeLock(lockPath(arg(0), 'n'), { pid: Number(arg(1)) });
+    const second = new Cache(arg(0), { timeout: 3_000 });
+    const started = Date.now();
+    const value = second.incrSync('n');
+    say({ value, ms: Date.now() - started });
+    second.closeSync();
     break;
   }
 
