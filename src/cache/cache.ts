@@ -5,6 +5,7 @@ import { CacheError, toCacheError } from '../errors.js';
 import { CompressionKind } from '../format/compression.js';
 import type { Key } from '../format/key.js';
 import { io, iterateAsync, iterateSync, type Op, runAsync, runSync } from '../fs/runner.js';
+import { forgetDirectory } from '../store/directories.js';
 import { type CheckReport, check } from './check.js';
 import type { CacheContext, WriteOptions } from './context.js';
 import {
@@ -398,19 +399,30 @@ export class Cache<V = unknown> {
   /** Releases the cache's file handles; later calls throw a `CacheError` (`'ECLOSED'`). Idempotent. */
   async close(): Promise<void> {
     const lock = this.#beginClose();
-    if (lock !== undefined) await runAsync(this.#open.asyncFs, this.#releaseProcessState(lock));
+    if (lock === undefined) return;
+    try {
+      await runAsync(this.#open.asyncFs, this.#releaseProcessState(lock));
+    } catch (error) {
+      throw toCacheError(error, this.directory);
+    }
   }
 
   /** {@link close}, synchronously. */
   closeSync(): void {
     const lock = this.#beginClose();
-    if (lock !== undefined) runSync(this.#open.syncFs, this.#releaseProcessState(lock));
+    if (lock === undefined) return;
+    try {
+      runSync(this.#open.syncFs, this.#releaseProcessState(lock));
+    } catch (error) {
+      throw toCacheError(error, this.directory);
+    }
   }
 
   /** Folds this process's counters and removes its private directory (if empty). */
   *#releaseProcessState(lock: LockOptions): Op<void> {
     yield* this.#open.counters.fold(lock, true);
-    yield* io('rmdir', this.#open.ctx.layout.ownTemp);
+    const { ownTemp } = this.#open.ctx.layout;
+    if (yield* io('rmdir', ownTemp)) forgetDirectory(this.#open.ctx.store, ownTemp);
   }
 
   /**

@@ -1,11 +1,10 @@
 import { join, relative } from 'node:path';
-import { provablyDead } from '../coordination/liveness.js';
-import { describeHolder, type LockOwner } from '../coordination/lock.js';
+import { describeHolder, inspectLock } from '../coordination/lock.js';
 import { io, type Op } from '../fs/runner.js';
 import { isPlainInside, removeTree } from '../store/directories.js';
-import { readEntry, readPlainFile, removeIf } from '../store/entries.js';
+import { readEntry, removeIf } from '../store/entries.js';
 import type { CacheContext } from './context.js';
-import { ABANDONED_MS, recoverDeadWriters } from './recovery.js';
+import { recoverDeadWriters } from './recovery.js';
 import { forEachFile, storedUnderItsName } from './scan.js';
 
 /** What `check()` found and, with `fix`, repaired. */
@@ -14,20 +13,6 @@ export interface CheckReport {
   problems: string[];
   /** How many of them were repaired. */
   fixed: number;
-}
-
-function* isStaleLock(ctx: CacheContext, path: string): Op<LockOwner | false | undefined> {
-  const bytes = yield* readPlainFile(path);
-  let holder: LockOwner | undefined;
-  try {
-    holder = bytes === undefined ? undefined : (JSON.parse(bytes.toString('utf8')) as LockOwner);
-  } catch {}
-  if (holder === undefined) {
-    const info = yield* io('stat', path);
-    return info !== undefined && ctx.clock.now() - info.mtimeMs > ABANDONED_MS ? undefined : false;
-  }
-  const stale = provablyDead(holder.host, holder.pid) || ctx.clock.now() > holder.acquiredAt + holder.leaseMs;
-  return stale ? holder : false;
 }
 
 const SHARD_NAME = /^[0-9a-f]{2}$/;
@@ -83,10 +68,15 @@ export function* check(ctx: CacheContext, fix = false): Op<CheckReport> {
         return;
       }
       case 'lock': {
-        const stale = yield* isStaleLock(ctx, path);
-        if (stale === false) return;
-        problems.push(`${where(path)}: stale lock held by ${describeHolder(stale)}`);
-        if (fix && (yield* io('unlink', path))) fixed++;
+        const lock = yield* inspectLock(path, ctx.clock.now());
+        if (!lock.stale) return;
+        problems.push(
+          `${where(path)}: stale lock held by ${describeHolder(lock.holder)}${fix ? ', removed' : ''}`,
+        );
+        if (fix) {
+          yield* removeTree(path);
+          fixed++;
+        }
         return;
       }
       default:

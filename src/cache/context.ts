@@ -93,6 +93,9 @@ export function* count(ctx: CacheContext, change: Partial<Totals>): Op<void> {
 
 /** Moves a corrupt entry aside (if it still is corrupt once claimed) and forgets it in the counters. */
 export function* quarantine(ctx: CacheContext, path: string): Op<void> {
+  // On a network file system a read that fails verification may be torn or stale (another host is
+  // replacing the file): a miss then, and check({ fix: true }) decides on a fresh read.
+  if (ctx.store.remote) return;
   const removal = yield* removeIf(ctx.store, path, (found) => found.state === 'corrupt', 'full');
   if (removal.removed) yield* count(ctx, { count: -1, volume: -removal.size });
 }

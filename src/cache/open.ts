@@ -96,6 +96,8 @@ export function openCache(
     dirMode: options.dirMode ?? 0o755,
     fsync: false,
     linkWorks: true,
+    remote: false,
+    plainDirectories: new Set(),
   };
   try {
     runSync(base, io('mkdir', dir, store.dirMode));
@@ -109,6 +111,7 @@ export function openCache(
   const settings = mergeSettings((stored?.settings ?? {}) as Partial<Settings>, options);
   if (changed(stored?.settings, settings)) runSync(base, writeSettingsFile(store, settings));
   store.fsync = settings.durability === 'fsync';
+  store.remote = isRemoteFileSystem(dir);
 
   const codecName = BUILTIN_CODECS.has(settings.codec)
     ? (settings.codec as CodecName)
@@ -141,7 +144,7 @@ export function openCache(
   const asyncIO =
     options.asyncIO === 'inline' || options.asyncIO === 'threadpool'
       ? options.asyncIO
-      : isRemoteFileSystem(dir)
+      : store.remote
         ? 'threadpool'
         : 'inline';
   return {

@@ -98,6 +98,15 @@ function* breakLock(store: StoreSettings, path: string, judged: LockOwner | unde
   }
 }
 
+/** Who holds the lock at `path`, and whether the lock may be broken at `now` (as `acquireLock` judges). */
+export function* inspectLock(
+  path: string,
+  now: number,
+): Op<{ holder: LockOwner | undefined; stale: boolean }> {
+  const holder = yield* readHolder(path);
+  return { holder, stale: yield* isStale(path, holder, now) };
+}
+
 /** Describes the holder for messages. */
 export function describeHolder(holder: LockOwner | undefined): string {
   return holder === undefined ? 'an unknown holder' : `${holder.host}:${holder.pid}`;
@@ -125,33 +134,38 @@ export function* acquireLock(path: string, options: LockOptions): Op<HeldLock> {
     };
     const bytes = Buffer.from(JSON.stringify(record));
     let created = false;
+    // Known as ours before the file exists, so that no other call of this process takes it for stale.
+    held.add(token);
     try {
       yield* io('writeFile', path, [bytes], { mode: options.store.fileMode, fsync: false });
       created = true;
     } catch (error) {
+      held.delete(token);
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') {
         yield* ensureDirectory(options.store, dirname(path));
         continue;
       }
-      if (code !== 'EEXIST') throw error;
+      // Network clients answer a create that loses a race with EIO or EPERM as well: if the lock
+      // file exists, it was a lost race.
+      if (code !== 'EEXIST' && (yield* io('lstat', path)) === undefined) throw error;
     }
     let holder: LockOwner | undefined;
     try {
       holder = yield* readHolder(path);
     } catch (error) {
       if (created) yield* removeIfOurs(path, token);
+      held.delete(token);
       throw error;
     }
-    if (created && holder?.token === token) {
-      held.add(token);
-      return { path, token };
-    }
-    if (!created && (yield* isStale(path, holder, now))) {
+    if (created && holder?.token === token) return { path, token };
+    held.delete(token);
+    const timedOut = now - start >= options.timeout;
+    if (!created && !timedOut && (yield* isStale(path, holder, now))) {
       yield* breakLock(options.store, path, holder);
       continue;
     }
-    if (now - start >= options.timeout) {
+    if (timedOut) {
       throw new LockTimeoutError(
         `lock ${path} held by ${describeHolder(holder)}${holder ? ` for ${Math.round((now - holder.acquiredAt) / 1000)} s` : ''}; raise options.timeout or remove the stale lock with \`diskcache DIR check --fix\``,
         { path, holder: describeHolder(holder) },

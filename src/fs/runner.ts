@@ -52,7 +52,8 @@ export function* emit(item: unknown): Op<void> {
 const TRANSIENT = new Set(['EAGAIN', 'EBUSY', 'EINTR', 'ESTALE']);
 /** Renames over a file that another client holds open fail with these on SMB and Windows. */
 const TRANSIENT_RENAME = new Set(['EPERM', 'EACCES', 'EEXIST']);
-const MAX_ATTEMPTS = 8;
+/** About 4 s of jittered backoff in all: SMB keeps a file busy for a while after another client closes it. */
+const MAX_ATTEMPTS = 12;
 
 function retryDelay(attempt: number): number | undefined {
   if (attempt >= MAX_ATTEMPTS) return undefined;

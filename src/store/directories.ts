@@ -7,10 +7,12 @@ import type { Layout } from './layout.js';
 export interface DirectorySettings {
   layout: Layout;
   dirMode: number;
+  /**
+   * Folders inside the cache found to be plain directories since this cache was opened (each open
+   * checks again, so a folder replaced by a link meanwhile is caught).
+   */
+  plainDirectories: Set<string>;
 }
-
-/** Directories inside a cache found to be plain directories, per process. */
-const plain = new Set<string>();
 
 /**
  * Whether every directory from just inside the cache directory down to `dir` exists and is a plain
@@ -18,6 +20,7 @@ const plain = new Set<string>();
  * must not lead the cache to read or write outside it. (The cache directory itself may be a link.)
  */
 export function* isPlainInside(settings: DirectorySettings, dir: string): Op<boolean> {
+  const plain = settings.plainDirectories;
   const base = settings.layout.directory;
   if (plain.has(dir) || dir === base) return true;
   const parts = relative(base, dir).split(sep);
@@ -38,6 +41,7 @@ export function* isPlainInside(settings: DirectorySettings, dir: string): Op<boo
  * under it) a folder that is a symbolic link or no directory.
  */
 export function* ensureDirectory(settings: DirectorySettings, dir: string): Op<void> {
+  const plain = settings.plainDirectories;
   const base = settings.layout.directory;
   if (plain.has(dir) || dir === base) return;
   const parts = relative(base, dir).split(sep);
@@ -62,9 +66,9 @@ export function* ensureDirectory(settings: DirectorySettings, dir: string): Op<v
   }
 }
 
-/** Forgets what is known of `dir` (it was removed behind our back). */
-export function forgetDirectory(dir: string): void {
-  plain.delete(dir);
+/** Forgets what is known of `dir` (it was removed). */
+export function forgetDirectory(settings: DirectorySettings, dir: string): void {
+  settings.plainDirectories.delete(dir);
 }
 
 /**

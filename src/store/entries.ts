@@ -2,7 +2,7 @@ import { basename, dirname, join } from 'node:path';
 import { type Entry, type EntryHeader, headerLength, parseEntry, parseHeader } from '../format/entry.js';
 import type { FileInfo } from '../fs/backend.js';
 import { io, type Op } from '../fs/runner.js';
-import { ensureDirectory, forgetDirectory, isPlainInside } from './directories.js';
+import { type DirectorySettings, ensureDirectory, forgetDirectory, isPlainInside } from './directories.js';
 import type { Layout } from './layout.js';
 
 /** What reading an entry file found. */
@@ -20,6 +20,7 @@ const NOT_AN_ENTRY: Record<string, string> = {
   EFBIG: 'too large to be an entry',
   ELOOP: 'a symbolic link, not an entry file',
   EISDIR: 'a directory, not an entry file',
+  ESPIPE: 'a pipe, not an entry file',
 };
 
 /**
@@ -36,7 +37,7 @@ export function* readPlainFile(path: string): Op<Buffer | undefined> {
 }
 
 /** How the store writes. */
-export interface StoreSettings {
+export interface StoreSettings extends DirectorySettings {
   layout: Layout;
   fileMode: number;
   dirMode: number;
@@ -44,6 +45,11 @@ export interface StoreSettings {
   fsync: boolean;
   /** Hard links work here; cleared the first time the file system refuses one. */
   linkWorks: boolean;
+  /**
+   * The directory is on a network or FUSE file system, whose clients may serve stale sizes and
+   * torn reads: an entry that fails verification on read is then only a miss, never moved aside.
+   */
+  remote: boolean;
 }
 
 /** Reads and fully verifies an entry file. */
@@ -98,7 +104,7 @@ export function* writePrivate(store: StoreSettings, name: string, chunks: readon
       yield* io('writeFile', temp, chunks, options);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-      forgetDirectory(store.layout.ownTemp);
+      forgetDirectory(store, store.layout.ownTemp);
       yield* ensureDirectory(store, store.layout.ownTemp);
       yield* io('writeFile', temp, chunks, options);
     }
@@ -183,7 +189,7 @@ export function* publish(store: StoreSettings, temp: string, final: string): Op<
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
       // The shard directory was removed behind our back: create it again.
-      forgetDirectory(dirname(final));
+      forgetDirectory(store, dirname(final));
       yield* ensureParent(store, final);
       return yield* publishOnce(store, temp, final);
     }
@@ -243,7 +249,8 @@ export function* claim(store: StoreSettings, path: string): Op<string | undefine
       const code = (error as NodeJS.ErrnoException).code;
       if (code !== 'ENOENT' && code !== 'ENOTDIR') throw error;
       // Either the entry is gone, or this process's private directory does not exist yet.
-      if (attempt > 0 || (yield* isPlainInside(store, store.layout.ownTemp))) return undefined;
+      if (attempt > 0 || (yield* io('lstat', store.layout.ownTemp)) !== undefined) return undefined;
+      forgetDirectory(store, store.layout.ownTemp);
       yield* ensureDirectory(store, store.layout.ownTemp);
     }
   }

@@ -394,12 +394,17 @@ describe.concurrent('a hostile cache directory', () => {
       attempt(crashes, 'count', () => cache.countSync());
       const report = attempt(crashes, 'check', () => cache.checkSync()) as { problems: string[] };
       expect.soft(crashes).toEqual([]);
+      // A bad entry that a read already set aside (in corrupt/) is no longer the cache's problem.
+      const setAside = fs.existsSync(path.join(dir, 'corrupt'))
+        ? fs.readdirSync(path.join(dir, 'corrupt')).join(' ')
+        : '';
       for (const junk of ['zz', 'deep', 'notes.txt', 'misnamed', 'dir-entry']) {
         const name = junk === 'misnamed' || junk === 'dir-entry' ? keyHash(junk) : junk;
         expect
           .soft(
-            report.problems.some((p) => p.includes(name)),
-            `check() reports ${junk}`,
+            report.problems.some((p) => p.includes(name)) ||
+              (junk === 'dir-entry' && setAside.includes(name)),
+            `check() reports ${junk} (or a read set it aside)`,
           )
           .toBe(true);
       }
