@@ -154,8 +154,14 @@ export function* acquireLock(path: string, options: LockOptions): Op<HeldLock> {
     try {
       holder = yield* readHolder(path);
     } catch (error) {
-      if (created) yield* removeIfOurs(path, token);
       held.delete(token);
+      if (created) {
+        try {
+          yield* removeIfOurs(path, token);
+        } catch {
+          // Left in place, and stale for this process now that its token is no longer held.
+        }
+      }
       throw error;
     }
     if (created && holder?.token === token) return { path, token };
