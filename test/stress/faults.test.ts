@@ -5,7 +5,8 @@
  * `rename`, `unlink`, `readFile`, `writeAt`, …), with:
  * - ENOSPC, EIO, EACCES (EACCES on `rename` is retried: SMB/Windows), and EBUSY and ESTALE once
  *   (transient: retried, so the call must succeed);
- * - EBUSY on every call from the first one of a primitive on (retries run out);
+ * - EBUSY on every call of a primitive from its first one on (the retries run out), in a group of
+ *   its own that runs its cases side by side on the async surface (each waits out the retries);
  * - a short write that fails (ENOSPC), and one that reports success with half the data written (the
  *   truncated entry must read as a miss, never as bad data);
  * - ambiguous errors, in their own group: the call did its work but reports EIO or ESTALE, or the
@@ -319,7 +320,7 @@ interface Plan {
   target: string;
 }
 
-function plans({ counts, targets }: Calls, sync: boolean): Plan[] {
+function plans({ counts, targets }: Calls): Plan[] {
   const out: Plan[] = [];
   const push = (fault: Fault, ambiguous: boolean) =>
     out.push({ fault, ambiguous, target: targets.get(fault.primitive)?.[fault.nth - 1] ?? '?' });
@@ -345,9 +346,17 @@ function plans({ counts, targets }: Calls, sync: boolean): Plan[] {
             : undefined;
       if (retransmit !== undefined) push({ ...at, code: retransmit, mode: 'after' }, true);
     }
-    if (sync) push({ primitive, nth: 1, code: 'EBUSY', mode: 'persistent' }, false);
   }
   return out;
+}
+
+/** EBUSY on every call of each primitive the operation uses, from its first call on. */
+function persistentPlans({ counts, targets }: Calls): Plan[] {
+  return [...counts.keys()].map((primitive) => ({
+    fault: { primitive, nth: 1, code: 'EBUSY', mode: 'persistent' },
+    ambiguous: false,
+    target: targets.get(primitive)?.[0] ?? '?',
+  }));
 }
 
 const describePlan = ({ fault: f, target }: Plan) =>
@@ -369,7 +378,7 @@ for (const scenario of SCENARIOS) {
       const ran = { plain: 0, ambiguous: 0 };
       beforeAll(async () => {
         const counts = await countCalls(scenario, sync);
-        for (const plan of plans(counts, sync)) {
+        for (const plan of plans(counts)) {
           const group = plan.ambiguous ? 'ambiguous' : 'plain';
           ran[group]++;
           for (const finding of await runCase(scenario, sync, plan.fault, plan.ambiguous)) {
@@ -400,3 +409,33 @@ for (const scenario of SCENARIOS) {
     });
   }
 }
+
+describe('faults that do not go away: EBUSY on every call of a primitive, until the retries run out', () => {
+  const findings: Finding[] = [];
+  let ran = 0;
+  beforeAll(async () => {
+    // Each case waits out the runner's retries (seconds): they run side by side, on the async surface.
+    const cases: Promise<void>[] = [];
+    for (const scenario of SCENARIOS) {
+      const counts = await countCalls(scenario, false);
+      for (const plan of persistentPlans(counts)) {
+        ran++;
+        cases.push(
+          runCase(scenario, false, plan.fault, false).then((found) => {
+            for (const finding of found) {
+              findings.push({ ...finding, text: `${scenario.name}: ${describePlan(plan)}: ${finding.text}` });
+            }
+          }),
+        );
+      }
+    }
+    await Promise.all(cases);
+  }, 300_000);
+
+  for (const [category, requirement] of REQUIREMENTS) {
+    it(requirement.replace('or a (retried) success', 'or a success'), () => {
+      expect(ran).toBeGreaterThan(0);
+      expect(findings.filter((f) => f.category === category).map((f) => f.text)).toEqual([]);
+    });
+  }
+});
