@@ -67,9 +67,9 @@ function num(n: number | undefined, digits = 3): string {
   return Number(n.toPrecision(digits)).toLocaleString('en-US', { maximumFractionDigits: 6 });
 }
 
-export function ratioText(r: number | undefined): string {
+export function ratioText(r: number | undefined, digits = 2): string {
   if (r === undefined || !Number.isFinite(r)) return '–';
-  return `${num(r, 2)}×`;
+  return `${num(r, digits)}×`;
 }
 
 /** The value column of a row, in its scenario's unit. */
@@ -194,7 +194,7 @@ export function goals(run: RunResult): Goal[] {
       measured:
         f === undefined || ours === undefined || floor === undefined
           ? 'not measured'
-          : `floor ${ratioText(f)} as fast (medians: ${num(ours.value)} vs floor ${num(floor.value)} ops/s)`,
+          : `floor ${ratioText(f, 3)} as fast (medians: ${num(ours.value)} vs floor ${num(floor.value)} ops/s)`,
       met: f === undefined ? undefined : f <= limit,
     });
   };
@@ -225,7 +225,7 @@ export function goals(run: RunResult): Goal[] {
       const lead = 1 / (worst.theirs?.ratio ?? 1);
       out.push({
         goal: `≥ 3× ahead of ${peer.label} on ${s}`,
-        measured: `${ratioText(lead)} (${worst.surface}: ${num(worst.ours?.value)} vs ${num(worst.theirs?.value)} ops/s${rows.length > 1 ? ', the lower surface' : ''})`,
+        measured: `${ratioText(lead, 3)} (${worst.surface}: ${num(worst.ours?.value)} vs ${num(worst.theirs?.value)} ops/s${rows.length > 1 ? ', the lower surface' : ''})`,
         met: lead >= 3,
       });
     }
