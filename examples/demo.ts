@@ -18,7 +18,9 @@ function time(label: string, count: number, work: () => void): void {
   const start = performance.now();
   work();
   const ms = performance.now() - start;
-  console.log(`${label.padEnd(34)} ${(count / (ms / 1000)).toFixed(0).padStart(8)} ops/s  (${((ms * 1000) / count).toFixed(1)} µs/op)`);
+  console.log(
+    `${label.padEnd(34)} ${(count / (ms / 1000)).toFixed(0).padStart(8)} ops/s  (${((ms * 1000) / count).toFixed(1)} µs/op)`,
+  );
 }
 
 // 1. Values written by this process...
@@ -52,7 +54,12 @@ console.log('entries removed by expire():', await cache.expire());
 
 // 3. Tags, atomic add, pop.
 for (let i = 0; i < 5; i++) await cache.set(`report-${i}`, `report ${i}`, { tag: 'reports' });
-console.log('\nadd on a new key:', await cache.add('lock', 'me'), '; add again:', await cache.add('lock', 'you'));
+console.log(
+  '\nadd on a new key:',
+  await cache.add('lock', 'me'),
+  '; add again:',
+  await cache.add('lock', 'you'),
+);
 console.log('pop:', await cache.pop('lock'), '; evicted by tag "reports":', await cache.evict('reports'));
 
 // 4. Timings on this machine (1 KiB values).

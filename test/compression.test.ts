@@ -29,8 +29,8 @@ describe('compression', () => {
         'short',
         Buffer.alloc(0),
       ];
-      values.forEach((value, i) => cache.setSync(i, value));
-      values.forEach((value, i) => expect(cache.getSync(i)).toEqual(value));
+      for (const [i, value] of values.entries()) cache.setSync(i, value);
+      for (const [i, value] of values.entries()) expect(cache.getSync(i)).toEqual(value);
       expect(cache.getEntrySync(0)?.size).toBeLessThan(text.length / 4);
       expect(cache.checkSync().problems).toEqual([]);
     });

@@ -16,7 +16,12 @@ function open(options: CacheOptions = {}): {
   const dir = mkdtempSync(join(tmpdir(), 'dct-evict-'));
   dirs.push(dir);
   let t = 1_700_000_000_000;
-  const clock = { now: () => t, advance: (ms: number) => void (t += ms) };
+  const clock = {
+    now: () => t,
+    advance(ms: number) {
+      t += ms;
+    },
+  };
   return { cache: new Cache(dir, { ...options, clock }), clock };
 }
 
