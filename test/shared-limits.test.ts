@@ -69,9 +69,12 @@ console.log(max);`,
       );
       const cache = new Cache(dir);
       const entrySize = cache.getEntrySync('p0-799')?.size ?? 2200;
-      // Each writer sees the other's writes within 50 ms: allow a window of writes of both.
-      for (const max of outputs.map(Number)) expect(max).toBeLessThanOrEqual(limit + 20 * entrySize);
-      expect(cache.volumeSync()).toBeLessThanOrEqual(limit + 20 * entrySize);
+      // A writer evicts cullLimit entries per write once its view of the volume is over the limit, and
+      // sees the other writer's writes within 50 ms: the overshoot is what the other writer adds in
+      // that window (tens of entries here), not a drift that grows with the write loop.
+      const window = 100 * entrySize;
+      for (const max of outputs.map(Number)) expect(max).toBeLessThanOrEqual(limit + window);
+      expect(cache.volumeSync()).toBeLessThanOrEqual(limit + window);
       cache.cullSync();
       expect(cache.volumeSync()).toBeLessThanOrEqual(limit);
       expect(cache.checkSync().problems).toEqual([]);
