@@ -48,7 +48,7 @@ CacheError.prototype.name = 'CacheError';
 
 /** Thrown when a cross-process lock could not be taken within `options.timeout` milliseconds. */
 export class LockTimeoutError extends CacheError {
-  /** Who holds the lock, as recorded in the lock file (`host:pid`), if it could be read. */
+  /** Who holds the lock, as recorded in the lock (`host:pid`), if it could be read. */
   readonly holder?: string;
 
   constructor(message: string, context: CacheErrorContext & { holder?: string } = {}) {

@@ -14,14 +14,15 @@ const [mode, ...rest] = process.argv.slice(2);
 
 // Child modes, used by the racing probes: wait until START (epoch ms), then try once.
 if (mode === '--race') {
-  const [how, file, start] = rest;
+  const [how, file, start, prepared] = rest;
   while (Date.now() < Number(start));
   try {
     if (how === 'mkdir') fs.mkdirSync(file);
+    else if (how === 'rename-dir') fs.renameSync(prepared, file);
     else fs.closeSync(fs.openSync(file, 'wx'));
     process.stdout.write('WON');
   } catch (error) {
-    process.stdout.write(error.code === 'EEXIST' ? 'LOST' : `ERR ${error.code}`);
+    process.stdout.write(['EEXIST', 'ENOTEMPTY'].includes(error.code) ? 'LOST' : `ERR ${error.code}`);
   }
   process.exit(0);
 }
@@ -164,16 +165,22 @@ say('busy', {
   say('staleSizeOnOtherMount', out);
 }
 
-// 5. Exclusive create and mkdir raced by 4 processes on each mount, 16 rounds each.
-for (const how of ['excl', 'mkdir']) {
+// 5. Exclusive create, mkdir, and rename of a prepared non-empty directory (the cache's lock) raced
+// by 4 processes on each mount, 16 rounds each.
+const RACES = { excl: 'exclusiveCreateRace', mkdir: 'mkdirRace', 'rename-dir': 'renameDirectoryRace' };
+for (const how of Object.keys(RACES)) {
   const result = { rounds: 16, roundsWithTwoWinners: 0, twoWinnersOnOneMount: 0, errors: {} };
   for (let round = 0; round < 16; round++) {
     const f = `race-${how}-${round}`;
     const start = Date.now() + 300;
     const outs = await Promise.all(
-      [a, a, a, a, b, b, b, b].map((m) =>
-        run(['--race', how === 'excl' ? 'excl' : 'mkdir', m(f), String(start)]),
-      ),
+      [a, a, a, a, b, b, b, b].map((m, i) => {
+        if (how !== 'rename-dir') return run(['--race', how, m(f), String(start)]);
+        const prepared = m(`${f}.prepared-${i}`);
+        fs.mkdirSync(prepared);
+        fs.writeFileSync(path.join(prepared, 'owner'), String(i));
+        return run(['--race', how, m(f), String(start), prepared]);
+      }),
     );
     const wonA = outs.slice(0, 4).filter((o) => o === 'WON').length;
     const wonB = outs.slice(4).filter((o) => o === 'WON').length;
@@ -181,7 +188,7 @@ for (const how of ['excl', 'mkdir']) {
     if (wonA > 1 || wonB > 1) result.twoWinnersOnOneMount++;
     for (const o of outs.filter((o) => o.startsWith('ERR'))) result.errors[o] = (result.errors[o] ?? 0) + 1;
   }
-  say(how === 'excl' ? 'exclusiveCreateRace' : 'mkdirRace', result);
+  say(RACES[how], result);
 }
 
 // 6. Exclusive create while the other mount creates and removes the same name (a lock in use).
@@ -198,5 +205,6 @@ say(
   'hiddenLeftovers',
   attempt(() => fs.readdirSync(a()).filter((n) => n.startsWith('.'))),
 );
-fs.rmSync(a(), { recursive: true, force: true });
+// Mounts may refuse for a while to remove what was just used (SMB answered EIO): best effort.
+attempt(() => fs.rmSync(a(), { recursive: true, force: true, maxRetries: 5 }));
 console.log(`probe summary: ${JSON.stringify({ label, ...summary })}`);

@@ -1,5 +1,7 @@
 import { join, relative } from 'node:path';
+import type { Totals } from '../coordination/counters.js';
 import { describeHolder, inspectLock } from '../coordination/lock.js';
+import { CacheError } from '../errors.js';
 import { io, type Op } from '../fs/runner.js';
 import { isPlainInside, removeTree } from '../store/directories.js';
 import { readEntry, removeIf } from '../store/entries.js';
@@ -88,10 +90,12 @@ export function* check(ctx: CacheContext, fix = false): Op<CheckReport> {
     }
   });
 
-  const totals = yield* ctx.counters.read();
-  if (totals.count !== entries || totals.volume !== volume) {
+  const totals = yield* readTotals(ctx);
+  if (typeof totals === 'string' || totals.count !== entries || totals.volume !== volume) {
     problems.push(
-      `counters say ${totals.count} entries and ${totals.volume} bytes; the files hold ${entries} entries and ${volume} bytes`,
+      typeof totals === 'string'
+        ? totals
+        : `counters say ${totals.count} entries and ${totals.volume} bytes; the files hold ${entries} entries and ${volume} bytes`,
     );
     if (fix) {
       yield* ctx.counters.reconcile({ count: entries, volume }, ctx.lock);
@@ -99,4 +103,15 @@ export function* check(ctx: CacheContext, fix = false): Op<CheckReport> {
     }
   }
   return { problems, fixed };
+}
+
+/** The counters' totals, or what is wrong with them if they cannot be read. */
+function* readTotals(ctx: CacheContext): Op<Totals | string> {
+  try {
+    return yield* ctx.counters.read();
+  } catch (error) {
+    if (error instanceof CacheError && error.code === 'EFORMAT')
+      return error.message.replace(/^diskcache-ts: /, '');
+    throw error;
+  }
 }

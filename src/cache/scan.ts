@@ -17,7 +17,7 @@ export function* forEachFile(
     if (!(yield* isPlainInside(ctx.store, dir))) continue;
     const names = (yield* io('readdir', dir)).sort();
     for (const name of names) {
-      if (name.startsWith('.nfs')) continue;
+      if (isClientLeftover(name)) continue;
       yield* visit(join(dir, name), name, shardFileKind(name));
     }
   }
@@ -140,4 +140,12 @@ export function* peekItem(
     bad.add(best.path);
     if (found.state === 'corrupt') yield* quarantine(ctx, best.path);
   }
+}
+
+/**
+ * Whether a name is a network or FUSE client's own: a removed file still open somewhere, kept under a
+ * hidden name until it is closed (`.nfs…` by NFS, `.fuse_hidden…` by FUSE clients such as sshfs).
+ */
+export function isClientLeftover(name: string): boolean {
+  return name.startsWith('.nfs') || name.startsWith('.fuse_hidden');
 }

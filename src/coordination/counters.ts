@@ -1,10 +1,10 @@
 import { join } from 'node:path';
-import { LockTimeoutError } from '../errors.js';
+import { CacheError, LockTimeoutError } from '../errors.js';
 import { crc32 } from '../format/crc32.js';
 import { io, type Op } from '../fs/runner.js';
 import { ensureDirectory, isPlainInside } from '../store/directories.js';
 import { readPlainFile, type StoreSettings, writePrivate } from '../store/entries.js';
-import { OWNER } from '../store/layout.js';
+import { uniqueToken } from '../store/layout.js';
 import { provablyDead } from './liveness.js';
 import { acquireLock, type HeldLock, type LockOptions, releaseLock } from './lock.js';
 
@@ -21,7 +21,8 @@ const RECORD_MAGIC = 0x31434344; // "DCC1"
 const RECORD_SIZE = 48;
 const BASE = 'base.json';
 const FOLD_LOCK = 'fold.lock';
-const DELTA = /^([A-Za-z0-9-]+)~(\d+)~[a-z0-9]+\.delta$/;
+/** `<host>~<pid>~<nonce>~<seq>.delta`, one per open counter store (`~<seq>` was absent before format 1.1). */
+const DELTA = /^([A-Za-z0-9-]+)~(\d+)~[a-z0-9]+(?:~[a-z0-9]+)?\.delta$/;
 /** Dead writers' delta files folded into the base per open, at most. */
 const FOLD_BATCH = 16;
 
@@ -61,8 +62,8 @@ interface Base extends Totals {
   lastFolded: string;
 }
 
-function decodeBase(b: Buffer | undefined): Base {
-  if (b === undefined) return { ...ZERO, lastFolded: '' };
+/** The base; `undefined` if the file holds no complete record (a torn or short read). */
+function decodeBase(b: Buffer): Base | undefined {
   try {
     const parsed = JSON.parse(b.toString('utf8')) as Partial<Base>;
     const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
@@ -74,9 +75,15 @@ function decodeBase(b: Buffer | undefined): Base {
       lastFolded: typeof parsed.lastFolded === 'string' ? parsed.lastFolded : '',
     };
   } catch {
-    return { ...ZERO, lastFolded: '' };
+    return undefined;
   }
 }
+
+/**
+ * Reads of a base that cannot be decoded before giving up, about 2.5 s apart in all: a network
+ * client that still has an older, shorter size of the file cached serves short reads until then.
+ */
+const BASE_READS = 8;
 
 /** The counter operations the cache's operations use. */
 export interface CounterStore {
@@ -98,6 +105,7 @@ export interface CounterStore {
  */
 export class Counters implements CounterStore {
   private readonly own: string;
+  private readonly ownName: string;
   private delta: Totals = { ...ZERO };
   private fd: number | undefined;
   private recent: { totals: Totals; ownAtRead: Totals; at: number } | undefined;
@@ -106,7 +114,9 @@ export class Counters implements CounterStore {
 
   constructor(private readonly store: StoreSettings) {
     this.directory = store.layout.counters;
-    this.own = join(this.directory, `${OWNER}.delta`);
+    // One file per store, not per process: one process may open a directory through two paths.
+    this.ownName = `${uniqueToken()}.delta`;
+    this.own = join(this.directory, this.ownName);
   }
 
   /** Records a change made by this process. */
@@ -128,10 +138,15 @@ export class Counters implements CounterStore {
   /** The totals over every process. */
   *read(): Op<Totals> {
     if (!(yield* isPlainInside(this.store, this.directory))) return { ...this.delta };
-    let totals: Totals = decodeBase(yield* readPlainFile(join(this.directory, BASE)));
+    return add(yield* this.readBase(), yield* this.sumDeltas());
+  }
+
+  /** The sum of every process's delta file (this process's from memory). */
+  private *sumDeltas(): Op<Totals> {
+    let totals: Totals = { ...ZERO };
     for (const name of yield* io('readdir', this.directory)) {
       if (!name.endsWith('.delta')) continue;
-      if (name === `${OWNER}.delta`) {
+      if (name === this.ownName) {
         totals = add(totals, this.delta);
         continue;
       }
@@ -166,10 +181,16 @@ export class Counters implements CounterStore {
    */
   *reconcile(actual: Pick<Totals, 'count' | 'volume'>, lock: LockOptions): Op<void> {
     yield* this.underFoldLock(lock, function* (this: Counters) {
-      const current = yield* this.read();
-      const base = decodeBase(yield* readPlainFile(join(this.directory, BASE)));
-      base.count += actual.count - current.count;
-      base.volume += actual.volume - current.volume;
+      const deltas = yield* this.sumDeltas();
+      let base: Base;
+      try {
+        base = yield* this.readBase();
+      } catch (error) {
+        if (!(error instanceof CacheError && error.code === 'EFORMAT')) throw error;
+        base = { ...ZERO, lastFolded: '' }; // A damaged base: its hits and misses are lost.
+      }
+      base.count = actual.count - deltas.count;
+      base.volume = actual.volume - deltas.volume;
       yield* this.writeBase(base);
     });
   }
@@ -180,13 +201,18 @@ export class Counters implements CounterStore {
    */
   *fold(lock: LockOptions, self: boolean): Op<void> {
     const names = (yield* io('readdir', this.directory)).filter((name) => {
-      if (name === `${OWNER}.delta`) return self;
+      if (name === this.ownName) return self;
       const match = DELTA.exec(name);
       return match !== null && provablyDead(match[1] as string, Number(match[2]));
     });
     if (names.length === 0) return;
     yield* this.underFoldLock({ ...lock, timeout: 0 }, function* (this: Counters) {
-      for (const name of names.slice(0, FOLD_BATCH)) yield* this.foldOne(name);
+      try {
+        for (const name of names.slice(0, FOLD_BATCH)) yield* this.foldOne(name);
+      } catch (error) {
+        // A base that cannot be read now is left alone: the delta files stay, and stay counted.
+        if (!(error instanceof CacheError && error.code === 'EFORMAT')) throw error;
+      }
     });
   }
 
@@ -201,21 +227,44 @@ export class Counters implements CounterStore {
 
   private *foldOne(name: string): Op<void> {
     const path = join(this.directory, name);
-    const base = decodeBase(yield* readPlainFile(join(this.directory, BASE)));
+    const base = yield* this.readBase();
     if (base.lastFolded !== name) {
-      const isOwn = name === `${OWNER}.delta`;
+      const isOwn = name === this.ownName;
       const record = isOwn ? this.delta : decodeRecord(yield* readPlainFile(path));
-      if (record === undefined && !isOwn) {
-        yield* io('unlink', path);
-        return;
-      }
+      // Unreadable (a short read through a network client, or damage): left for a later fold, and
+      // not counted meanwhile; check({ fix: true }) sets count and volume right.
+      if (record === undefined) return;
       yield* this.writeBase({ ...add(base, record ?? ZERO), lastFolded: name });
     }
-    if (name === `${OWNER}.delta`) {
+    if (name === this.ownName) {
       yield* this.close();
       this.delta = { ...ZERO };
     }
     yield* io('unlink', path);
+  }
+
+  /**
+   * The base (zero if there is none yet). A base that cannot be decoded is read again a few times,
+   * then reported as an error: totals and folds are never computed from a torn base.
+   */
+  private *readBase(): Op<Base> {
+    const path = join(this.directory, BASE);
+    for (let attempt = 1; ; attempt++) {
+      const bytes = yield* readPlainFile(path);
+      if (bytes === undefined) return { ...ZERO, lastFolded: '' };
+      const base = decodeBase(bytes);
+      if (base !== undefined) return base;
+      if (attempt === BASE_READS) {
+        throw new CacheError(
+          'EFORMAT',
+          `${path} cannot be decoded; \`diskcache DIR check --fix\` rewrites it`,
+          {
+            path,
+          },
+        );
+      }
+      yield* io('sleep', Math.min(20 * 2 ** attempt, 1000));
+    }
   }
 
   private *writeBase(base: Base): Op<void> {

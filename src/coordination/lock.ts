@@ -1,12 +1,12 @@
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { LockTimeoutError } from '../errors.js';
 import { io, type Op } from '../fs/runner.js';
-import { ensureDirectory } from '../store/directories.js';
+import { ensureDirectory, forgetDirectory, removeTree } from '../store/directories.js';
 import { claim, readPlainFile, type StoreSettings } from '../store/entries.js';
 import { HOST, OWNER, uniqueToken } from '../store/layout.js';
 import { provablyDead } from './liveness.js';
 
-/** What a lock file records about its holder. */
+/** What a lock records about its holder. */
 export interface LockOwner {
   host: string;
   pid: number;
@@ -22,7 +22,7 @@ export interface LockOptions {
   timeout: number;
   /** A holder that has not released after this many milliseconds may be presumed dead. */
   leaseMs: number;
-  /** Where lock files are created (permissions) and broken locks are moved aside. */
+  /** Where locks are prepared (permissions) and broken locks are moved aside. */
   store: StoreSettings;
   /** Wall clock, for leases. */
   now: () => number;
@@ -34,8 +34,17 @@ export interface HeldLock {
   token: string;
 }
 
-/** An unreadable lock file younger than this is presumed to be mid-write by its creator. */
+/** An unreadable lock younger than this is presumed to be mid-write by its creator. */
 const UNREADABLE_GRACE_MS = 5_000;
+
+/** The file in a lock directory that names its holder. */
+const OWNER_FILE = 'owner';
+
+/** A waiter writes its owner record anew when it is older than this, so that `acquiredAt` stays close. */
+const PREPARED_FRESH_MS = 1_000;
+
+/** Longest pause between two attempts to take a busy lock. */
+const MAX_BACKOFF_MS = 20;
 
 function parseOwner(bytes: Buffer | undefined): LockOwner | undefined {
   if (bytes === undefined || bytes.length === 0) return undefined;
@@ -48,37 +57,57 @@ function parseOwner(bytes: Buffer | undefined): LockOwner | undefined {
 }
 
 /**
- * Tokens of the locks this process holds. A lock file naming this process with a token not in here
- * was left by a call that failed half way (its release did not get through): it is stale.
+ * Tokens of the locks this process holds or is taking, and the locks it holds (path → token). A lock
+ * naming this process is stale only if neither knows it: it was left by a call that failed half way
+ * (its release did not get through). The paths decide even when a network client serves an old
+ * copy of the lock's record.
  */
 const held = new Set<string>();
+const holding = new Map<string, string>();
 
-/** The holder recorded in a lock file; `undefined` if it cannot be read (or is no plain file). */
+/** The holder named in the lock directory at `path`; `undefined` if that cannot be read. */
 function* readHolder(path: string): Op<LockOwner | undefined> {
-  return parseOwner(yield* readPlainFile(path));
+  return parseOwner(yield* readPlainFile(join(path, OWNER_FILE)));
 }
 
 /**
- * Whether a lock may be broken: its holder is provably dead or its lease ran out; an unreadable
- * lock file is stale after a grace period (its creator may be writing it), at once if it is not a
- * plain file (nothing this cache creates: a link or a FIFO planted in the directory).
+ * Whether a lock may be broken: its holder is provably dead or its lease ran out. A lock without a
+ * readable holder is stale after a grace period, at once if it is not a plain directory (nothing
+ * this cache creates: a file, a link or a FIFO planted in the directory, or a lock of an old format).
  */
 function* isStale(path: string, holder: LockOwner | undefined, now: number): Op<boolean> {
   if (holder === undefined) {
     const info = yield* io('lstat', path);
     if (info === undefined) return false;
-    return !info.isFile || now - info.mtimeMs > UNREADABLE_GRACE_MS;
+    return !info.isDirectory || info.isSymbolicLink || now - info.mtimeMs > UNREADABLE_GRACE_MS;
   }
   return (
     provablyDead(holder.host, holder.pid) ||
     now > holder.acquiredAt + holder.leaseMs ||
-    (holder.owner === OWNER && !held.has(holder.token))
+    (holder.owner === OWNER && !held.has(holder.token) && !holding.has(path))
   );
 }
 
 /**
+ * Removes a lock directory in this process's private directory (prepared, or moved out of place),
+ * best effort: what remains is removed with the private directory when this process is gone.
+ */
+function* removeLockDirectory(dir: string): Op<void> {
+  try {
+    yield* io('unlink', join(dir, OWNER_FILE));
+  } catch {
+    // Not a plain file, or a failing disk: removeTree tries once more.
+  }
+  try {
+    if (!(yield* io('rmdir', dir))) yield* removeTree(dir);
+  } catch {
+    // Left for recovery.
+  }
+}
+
+/**
  * Breaks a stale lock: moves it aside, checks that what was moved is the stale holder judged, and
- * puts it back if a live holder took the lock in between.
+ * puts it back if a live holder took the lock in between (unless yet another holder is in place).
  */
 function* breakLock(store: StoreSettings, path: string, judged: LockOwner | undefined): Op<void> {
   const aside = yield* claim(store, path);
@@ -86,16 +115,12 @@ function* breakLock(store: StoreSettings, path: string, judged: LockOwner | unde
   const moved = yield* readHolder(aside);
   if (moved !== undefined && moved.token !== judged?.token) {
     try {
-      yield* io('link', aside, path);
+      if (yield* io('placeDirectory', aside, path)) return;
     } catch {
-      // A third party holds the lock now; the holder we displaced will find its lock gone.
+      // Put back or not, what is left aside goes.
     }
   }
-  try {
-    yield* io('unlink', aside);
-  } catch {
-    // Not a file (a directory planted as a lock): it stays in this process's private directory.
-  }
+  yield* removeLockDirectory(aside);
 }
 
 /** Who holds the lock at `path`, and whether the lock may be broken at `now` (as `acquireLock` judges). */
@@ -112,86 +137,146 @@ export function describeHolder(holder: LockOwner | undefined): string {
   return holder === undefined ? 'an unknown holder' : `${holder.host}:${holder.pid}`;
 }
 
+/** Writes an owner record into a new private directory, ready to be moved into place as the lock. */
+function* prepareLock(path: string, options: LockOptions, token: string, now: number): Op<string> {
+  const { store } = options;
+  const record: LockOwner = {
+    host: HOST,
+    pid: process.pid,
+    owner: OWNER,
+    token,
+    acquiredAt: now,
+    leaseMs: options.leaseMs,
+  };
+  const dir = store.layout.privatePath(path, 'lock');
+  const bytes = Buffer.from(JSON.stringify(record));
+  try {
+    try {
+      yield* io('mkdirExclusive', dir, store.dirMode);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      forgetDirectory(store, store.layout.ownTemp);
+      yield* ensureDirectory(store, store.layout.ownTemp);
+      yield* io('mkdirExclusive', dir, store.dirMode);
+    }
+    yield* io('writeFile', join(dir, OWNER_FILE), [bytes], { mode: store.fileMode, fsync: store.fsync });
+  } catch (error) {
+    // The failing call may have done its work (an ambiguous error): leave nothing behind.
+    yield* removeLockDirectory(dir);
+    throw error;
+  }
+  return dir;
+}
+
 /**
- * Takes the lock at `path`: exclusive create of a file naming this process, then a read-back that
- * confirms the file is ours (exclusive create alone is not exclusive on some SMB clients).
- * Waits with jittered backoff; breaks the lock only when its holder is provably dead or its lease ran out.
+ * Renames refused with these may have met a lock: SFTP servers refuse a rename over a directory with
+ * EPERM, and SMB clients answer EINVAL while the lock of a holder on another client is being removed.
  */
-export function* acquireLock(path: string, options: LockOptions): Op<HeldLock> {
-  const token = uniqueToken();
-  const start = options.now();
-  let delay = 0.05;
-  yield* ensureDirectory(options.store, dirname(path));
-  for (;;) {
-    const now = options.now();
-    const record: LockOwner = {
-      host: HOST,
-      pid: process.pid,
-      owner: OWNER,
-      token,
-      acquiredAt: now,
-      leaseMs: options.leaseMs,
-    };
-    const bytes = Buffer.from(JSON.stringify(record));
-    let created = false;
-    // Known as ours before the file exists, so that no other call of this process takes it for stale.
-    held.add(token);
-    try {
-      yield* io('writeFile', path, [bytes], { mode: options.store.fileMode, fsync: false });
-      created = true;
-    } catch (error) {
-      held.delete(token);
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') {
-        yield* ensureDirectory(options.store, dirname(path));
-        continue;
-      }
-      // Network clients answer a create that loses a race with EIO or EPERM as well: if the lock
-      // file exists, it was a lost race.
-      if (code !== 'EEXIST' && (yield* io('lstat', path)) === undefined) throw error;
-    }
-    let holder: LockOwner | undefined;
-    try {
-      holder = yield* readHolder(path);
-    } catch (error) {
-      held.delete(token);
-      if (created) {
-        try {
-          yield* removeIfOurs(path, token);
-        } catch {
-          // Left in place, and stale for this process now that its token is no longer held.
-        }
-      }
-      throw error;
-    }
-    if (created && holder?.token === token) return { path, token };
-    held.delete(token);
-    const timedOut = now - start >= options.timeout;
-    if (!created && !timedOut && (yield* isStale(path, holder, now))) {
-      yield* breakLock(options.store, path, holder);
-      continue;
-    }
-    if (timedOut) {
-      throw new LockTimeoutError(
-        `lock ${path} held by ${describeHolder(holder)}${holder ? ` for ${Math.round((now - holder.acquiredAt) / 1000)} s` : ''}; raise options.timeout or remove the stale lock with \`diskcache DIR check --fix\``,
-        { path, holder: describeHolder(holder) },
-      );
-    }
-    yield* io('sleep', delay * (0.5 + Math.random()));
-    delay = Math.min(delay * 2, 20);
+const REFUSED = new Set(['EPERM', 'EACCES', 'EINVAL']);
+
+/** What became of an attempt to move a prepared lock into place: the error code if it was refused. */
+type Placement = 'placed' | 'taken' | { refused: string };
+
+/**
+ * Moves the prepared lock into place unless a lock is there. A move that reports an error may have
+ * worked (a retransmitted RENAME over NFS): the holder read back decides. A refused move counts as
+ * meeting a lock (the other client's view of the directory may be stale, so a look cannot tell).
+ */
+function* placeLock(store: StoreSettings, prepared: string, path: string, token: string): Op<Placement> {
+  try {
+    return (yield* io('placeDirectory', prepared, path)) ? 'placed' : 'taken';
+  } catch (error) {
+    if ((yield* readHolder(path))?.token === token) return 'placed';
+    const code = (error as NodeJS.ErrnoException).code ?? '';
+    if (REFUSED.has(code)) return { refused: code };
+    if (code !== 'ENOENT') throw error;
+    forgetDirectory(store, dirname(path));
+    yield* ensureDirectory(store, dirname(path));
+    return 'taken';
   }
 }
 
-/** Releases a lock taken by {@link acquireLock}, if it is still ours. */
-export function* releaseLock(lock: HeldLock): Op<void> {
-  held.delete(lock.token);
-  yield* removeIfOurs(lock.path, lock.token);
+/**
+ * Takes the lock at `path`: a directory holding an `owner` record, prepared privately and moved into
+ * place with `rename`, which every server makes atomic and which fails over a non-empty directory
+ * (exclusive file creation is not exclusive through some SMB clients). Waits with jittered backoff,
+ * reading the holder only when it may have changed; breaks the lock only when its holder is provably
+ * dead or its lease ran out.
+ */
+export function* acquireLock(path: string, options: LockOptions): Op<HeldLock> {
+  const { store } = options;
+  const token = uniqueToken();
+  const start = options.now();
+  let delay = 0.05;
+  let prepared: { dir: string; at: number } | undefined;
+  let holder: LockOwner | undefined;
+  let holderRead = false;
+  let refused: string | undefined;
+  // Known as ours before the lock exists, so that no other call of this process takes it for stale.
+  held.add(token);
+  try {
+    yield* ensureDirectory(store, dirname(path));
+    for (;;) {
+      const now = options.now();
+      if (prepared === undefined || now - prepared.at > PREPARED_FRESH_MS) {
+        const old = prepared;
+        prepared = undefined;
+        if (old !== undefined) yield* removeLockDirectory(old.dir);
+        prepared = { dir: yield* prepareLock(path, options, token, now), at: now };
+      }
+      const placement = yield* placeLock(store, prepared.dir, path, token);
+      if (placement === 'placed') return taken(path, token);
+      refused = typeof placement === 'object' ? placement.refused : undefined;
+      // The holder is read again only when it may have changed: first, and when it looks stale.
+      let stale = holderRead && (yield* isStale(path, holder, now));
+      if (!holderRead || stale) {
+        holder = yield* readHolder(path);
+        holderRead = true;
+        if (holder?.token === token) return taken(path, token); // Placed, though reported otherwise.
+        stale = yield* isStale(path, holder, now);
+      }
+      const timedOut = now - start >= options.timeout;
+      if (!timedOut && stale) {
+        yield* breakLock(store, path, holder);
+        holderRead = false;
+        continue;
+      }
+      if (timedOut) {
+        throw new LockTimeoutError(
+          `lock ${path} held by ${describeHolder(holder)}${holder ? ` for ${Math.round((now - holder.acquiredAt) / 1000)} s` : ''}${refused ? ` (the file system refused to rename a lock into place: ${refused})` : ''}; raise options.timeout or remove the stale lock with \`diskcache DIR check --fix\``,
+          { path, holder: describeHolder(holder) },
+        );
+      }
+      yield* io('sleep', delay * (0.5 + Math.random()));
+      delay = Math.min(delay * 2, MAX_BACKOFF_MS);
+    }
+  } catch (error) {
+    held.delete(token);
+    if (prepared !== undefined) yield* removeLockDirectory(prepared.dir);
+    throw error;
+  }
 }
 
-/** Removes the lock file if it holds `token`. */
-function* removeIfOurs(path: string, token: string): Op<void> {
-  const holder = yield* readHolder(path);
-  if (holder?.token === token) yield* io('unlink', path);
+function taken(path: string, token: string): HeldLock {
+  holding.set(path, token);
+  return { path, token };
+}
+
+/**
+ * Releases a lock taken by {@link acquireLock}, if it is still ours: removes its owner record, then
+ * its directory. Between the two, the empty directory is already free (the next holder's rename
+ * replaces it); so is one left behind by a crash. The token counts as held until then, so that no
+ * waiter of this process takes the lock for abandoned while it is being released.
+ */
+export function* releaseLock(lock: HeldLock): Op<void> {
+  try {
+    if ((yield* readHolder(lock.path))?.token !== lock.token) return;
+    yield* io('unlink', join(lock.path, OWNER_FILE));
+    yield* io('rmdir', lock.path);
+  } finally {
+    held.delete(lock.token);
+    if (holding.get(lock.path) === lock.token) holding.delete(lock.path);
+  }
 }
 
 /** Runs `body` while holding the lock at `path`. */

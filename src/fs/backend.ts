@@ -37,6 +37,11 @@ export interface SyncFileSystem {
   /** Creates `path` exclusively and writes `chunks`; on failure the partial file is removed. */
   writeFile(path: string, chunks: readonly Uint8Array[], options: FileWriteOptions): void;
   rename(from: string, to: string): void;
+  /**
+   * Renames the directory `from` to `to` unless something is at `to` (an empty directory there is
+   * replaced): `true` if moved, `false` if `to` was taken.
+   */
+  placeDirectory(from: string, to: string): boolean;
   link(existing: string, newPath: string): void;
   /** `true` if a file was removed, `false` if there was none. */
   unlink(path: string): boolean;
@@ -44,6 +49,12 @@ export interface SyncFileSystem {
   /** Like `stat`, but about a symbolic link itself rather than what it points to. */
   lstat(path: string): FileInfo | undefined;
   mkdir(path: string, mode: number): void;
+  /**
+   * Creates the directory `path` (not its parents): `true` if this call created it, `false` if it
+   * was there already. The lock primitive: a server makes mkdir exclusive where some network
+   * clients do not make exclusive file creation so.
+   */
+  mkdirExclusive(path: string, mode: number): boolean;
   /** Names in a directory; `[]` if it does not exist. */
   readdir(path: string): string[];
   /** Sets a file's access and modification times (epoch milliseconds); `false` if it does not exist. */
@@ -89,6 +100,12 @@ const sleeper = new Int32Array(new SharedArrayBuffer(4));
 function isMissing(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException).code;
   return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+/** A rename failed because its target is a non-empty directory or a file. */
+function isTaken(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'ENOTDIR';
 }
 
 function toInfo(s: fs.Stats): FileInfo {
@@ -226,6 +243,24 @@ export const nodeSyncFileSystem: SyncFileSystem = {
     return s === undefined ? undefined : toInfo(s);
   },
   mkdir: (path, mode) => void fs.mkdirSync(path, { recursive: true, mode }),
+  placeDirectory(from, to) {
+    try {
+      fs.renameSync(from, to);
+      return true;
+    } catch (error) {
+      if (isTaken(error)) return false;
+      throw error;
+    }
+  },
+  mkdirExclusive(path, mode) {
+    try {
+      fs.mkdirSync(path, { mode });
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw error;
+    }
+  },
   readdir(path) {
     try {
       return fs.readdirSync(path);
@@ -342,6 +377,22 @@ export const nodeAsyncFileSystem: AsyncFileSystem = {
   stat: (path) => asyncOrMissing<FileInfo | undefined>(async () => toInfo(await fsp.stat(path)), undefined),
   lstat: (path) => asyncOrMissing<FileInfo | undefined>(async () => toInfo(await fsp.lstat(path)), undefined),
   mkdir: async (path, mode) => void (await fsp.mkdir(path, { recursive: true, mode })),
+  placeDirectory: (from, to) =>
+    fsp.rename(from, to).then(
+      () => true,
+      (error: unknown) => {
+        if (isTaken(error)) return false;
+        throw error;
+      },
+    ),
+  mkdirExclusive: (path, mode) =>
+    fsp.mkdir(path, { mode }).then(
+      () => true,
+      (error: NodeJS.ErrnoException) => {
+        if (error.code === 'EEXIST') return false;
+        throw error;
+      },
+    ),
   readdir: (path) => asyncOrMissing(() => fsp.readdir(path), []),
   utimes: (path, atimeMs, mtimeMs) =>
     asyncOrMissing(async () => {

@@ -1,3 +1,4 @@
+import { constants } from 'node:os';
 import type { AsyncFileSystem, FileSystem, SyncFileSystem } from './backend.js';
 
 /** The name of one file-system primitive. */
@@ -60,9 +61,37 @@ function retryDelay(attempt: number): number | undefined {
   return (1 << attempt) * (0.5 + Math.random());
 }
 
+/** libuv has no name for ESTALE (a network client's stale file handle): its errors say "Unknown system error". */
+const ESTALE_ERRNO = -constants.errno.ESTALE;
+
+/** Gives errors that libuv could not name their errno name, so that callers can tell them apart. */
+function named(error: unknown): unknown {
+  const errno = error as NodeJS.ErrnoException;
+  if (errno?.errno === ESTALE_ERRNO && errno.code !== 'ESTALE') errno.code = 'ESTALE';
+  return error;
+}
+
+/**
+ * Primitives that only look: retried on EIO too, which network clients answer for a while about a
+ * file another client is removing (smbnetfs, soft NFS mounts); a failing local disk fails after the
+ * retries all the same.
+ */
+const LOOKS: ReadonlySet<IoName> = new Set<IoName>([
+  'readFile',
+  'readHead',
+  'stat',
+  'lstat',
+  'readdir',
+  'openForRead',
+]);
+
 function isTransient(effect: IoEffect, error: unknown): boolean {
-  const code = (error as NodeJS.ErrnoException).code ?? '';
-  return TRANSIENT.has(code) || (effect.io === 'rename' && TRANSIENT_RENAME.has(code));
+  const code = (named(error) as NodeJS.ErrnoException).code ?? '';
+  return (
+    TRANSIENT.has(code) ||
+    (effect.io === 'rename' && TRANSIENT_RENAME.has(code)) ||
+    (code === 'EIO' && LOOKS.has(effect.io))
+  );
 }
 
 function callSync(fs: SyncFileSystem, effect: IoEffect): unknown {

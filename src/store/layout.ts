@@ -83,7 +83,7 @@ export class Layout {
     return join(this.entries, hash.slice(0, 2), hash);
   }
 
-  /** The lock file that serialises read-modify-write operations on one key. */
+  /** The lock (a directory) that serialises read-modify-write operations on one key. */
   keyLock(hash: string): string {
     return `${this.entry(hash)}.lock`;
   }

@@ -33,7 +33,8 @@ export function makeTempDir(): string {
 
 /** Removes a directory made by {@link makeTempDir}, whatever is in it. */
 export function removeDir(dir: string): void {
-  fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+  // Network clients keep a removed file that is still open as a hidden file for a moment.
+  fs.rmSync(dir, { recursive: true, force: true, maxRetries: 10 });
 }
 
 /**

@@ -20,9 +20,19 @@ export interface NetfsChild {
 }
 
 const running = new Set<ChildProcess>();
-const killAll = () => {
-  for (const child of running) child.kill('SIGKILL');
-};
+
+/** SIGKILLs every child still running and waits until they are gone (so that their files can be removed). */
+export async function killAll(): Promise<void> {
+  const left = [...running];
+  for (const child of left) child.kill('SIGKILL');
+  await Promise.all(
+    left.map((child) =>
+      child.exitCode !== null || child.signalCode !== null
+        ? undefined
+        : new Promise((resolve) => child.once('exit', resolve)),
+    ),
+  );
+}
 afterEach(killAll);
 afterAll(killAll);
 

@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Cache } from '../../src/index.js';
 import { makeTempDir, onOtherMount, removeDir } from '../helpers/tmp.js';
-import { type NetfsChild, results, startChild, startTogether } from './children.js';
+import { killAll, type NetfsChild, results, startChild, startTogether } from './children.js';
 import {
   applyOp,
   CRASH_KEYS,
@@ -100,9 +100,11 @@ describe.skipIf(!CONFIGURED)(`two mounts of one network export${CONFIGURED ? '' 
   };
 
   afterEach(async () => {
+    // Children a failed test left running would keep writing into the directory being removed.
+    await killAll();
     closeAll();
     if (dirA) await removeShared(dirA);
-  });
+  }, 120_000);
 
   it(
     'a reader on mount B never moves aside a value just replaced through mount A (stale attributes)',

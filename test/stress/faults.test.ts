@@ -178,6 +178,7 @@ function newDir(): string {
 function kindOf(dir: string, file: string): string {
   const relative = path.relative(dir, file);
   if (file === '') return 'open file';
+  if (relative.endsWith(`${path.sep}owner`)) return 'lock owner record';
   if (relative === 'transact.lock') return 'transaction lock';
   if (relative.startsWith('entries') && relative.endsWith('.lock')) return 'key lock';
   if (relative.startsWith('tmp') && relative.includes('journal')) return 'journal temp file';
@@ -332,16 +333,16 @@ function plans({ counts, targets }: Calls): Plan[] {
         push({ ...at, code, mode: 'before' }, false);
       }
       if (primitive === 'writeFile') push({ ...at, code: 'ENOSPC', mode: 'short-fail' }, false);
-      // A lock file written short is unreadable, and an unreadable lock is respected for 5 s by design
+      // A lock's owner record written short is unreadable, and an unreadable lock is respected for 5 s by design
       // (docs/FORMAT.md): not a case for a 100 ms lock timeout.
-      if ((primitive === 'writeFile' && !target.endsWith('lock')) || primitive === 'writeAt') {
+      if ((primitive === 'writeFile' && target !== 'lock owner record') || primitive === 'writeAt') {
         push({ ...at, code: 'EIO', mode: 'short-ok' }, false);
       }
       for (const code of ['EIO', 'ESTALE']) push({ ...at, code, mode: 'after' }, true);
       const retransmit =
         primitive === 'writeFile' || primitive === 'link' || primitive === 'mkdir'
           ? 'EEXIST'
-          : primitive === 'rename' || primitive === 'unlink'
+          : primitive === 'rename' || primitive === 'placeDirectory' || primitive === 'unlink'
             ? 'ENOENT'
             : undefined;
       if (retransmit !== undefined) push({ ...at, code: retransmit, mode: 'after' }, true);

@@ -4,10 +4,11 @@
  * stolen, and the waiter gets a `LockTimeoutError` (code 'ELOCKTIMEOUT') naming the holder.
  */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Cache, CacheError, LockTimeoutError } from '../../src/index.js';
 import { inScratch } from './helpers/children.js';
-import { deadPid, HOST, type LockRecord, lockPath, writeLock } from './helpers/layout.js';
+import { deadPid, HOST, type LockRecord, lockPath, readLock, writeLock } from './helpers/layout.js';
 import './helpers/watchdog.js';
 
 async function expectLockTimeout(call: () => unknown, holder: string): Promise<void> {
@@ -36,7 +37,7 @@ describe.concurrent('locks', () => {
       new Cache(dir).closeSync();
       const holder = spawn('hold-key-lock', [dir, 'held']);
       await holder.waitFor((m) => m === 'holding');
-      const record = JSON.parse(fs.readFileSync(lockPath(dir, 'held'), 'utf8')) as LockRecord;
+      const record = JSON.parse(readLock(lockPath(dir, 'held'))) as LockRecord;
       expect(record.pid).toBe(holder.pid);
       await holder.kill();
 
@@ -88,45 +89,75 @@ describe.concurrent('locks', () => {
       cache.closeSync();
     }));
 
-  it('treats an empty lock file (its holder killed between creating and writing it) as stale after 5 s, in check() too', ({
+  it('treats a lock whose owner record is unreadable (written short by a holder that died) as stale after 5 s, in check() too', ({
     expect,
   }) =>
     inScratch('lock-empty', async (dir) => {
       const cache = new Cache(dir, { timeout: 10_000 });
       cache.setSync('k', 1);
-      const file = lockPath(dir, 'k');
-      const leaveEmptyLock = () => {
-        fs.writeFileSync(file, '');
-        const then = new Date(Date.now() - 10_000);
-        fs.utimesSync(file, then, then);
+      const lock = lockPath(dir, 'k');
+      const leaveUnreadableLock = (ageMs: number) => {
+        fs.mkdirSync(lock, { recursive: true });
+        fs.writeFileSync(path.join(lock, 'owner'), '{"host":');
+        const then = new Date(Date.now() - ageMs);
+        fs.utimesSync(lock, then, then);
       };
-      leaveEmptyLock();
+      // A young one is respected: its holder may still be writing it.
+      leaveUnreadableLock(0);
+      const impatient = new Cache(dir, { timeout: 300 });
+      await expectLockTimeout(() => impatient.incrSync('k'), 'an unknown holder');
+      impatient.closeSync();
+      fs.rmSync(lock, { recursive: true });
+
+      leaveUnreadableLock(10_000);
       const started = performance.now();
       expect(cache.incrSync('k')).toBe(2);
       expect(performance.now() - started).toBeLessThan(4_000);
-      expect(fs.existsSync(file)).toBe(false);
+      expect(fs.existsSync(lock)).toBe(false);
 
       // check() reports such a lock and check({ fix: true }) removes it, by the same 5 s rule.
-      leaveEmptyLock();
+      leaveUnreadableLock(10_000);
       expect.soft(cache.checkSync().problems.filter((p) => p.includes('.lock'))).toHaveLength(1);
       cache.checkSync({ fix: true });
       expect
-        .soft(fs.existsSync(file), 'the empty lock is still there after check({ fix: true })')
+        .soft(fs.existsSync(lock), 'the unreadable lock is still there after check({ fix: true })')
         .toBe(false);
+      cache.closeSync();
+    }));
+
+  it('takes an empty lock directory at once, and a plain file where a lock belongs (an older format) too', ({
+    expect,
+  }) =>
+    inScratch('lock-leftovers', async (dir) => {
+      const cache = new Cache(dir, { timeout: 10_000 });
+      cache.setSync('k', 1);
+      const lock = lockPath(dir, 'k');
+      fs.mkdirSync(lock, { recursive: true });
+      let started = performance.now();
+      expect(cache.incrSync('k')).toBe(2);
+      expect(performance.now() - started).toBeLessThan(4_000);
+      expect(fs.existsSync(lock)).toBe(false);
+
+      fs.writeFileSync(lock, JSON.stringify({ host: HOST, pid: process.pid, token: 'x', owner: 'x' }));
+      started = performance.now();
+      expect(await cache.incr('k')).toBe(3);
+      expect(performance.now() - started).toBeLessThan(4_000);
+      expect(fs.existsSync(lock)).toBe(false);
+      expect(cache.checkSync()).toEqual({ problems: [], fixed: 0 });
       cache.closeSync();
     }));
 
   describe('never steals the lock of a live holder', () => {
     async function expectRespected(dir: string, pid: number, host = HOST): Promise<void> {
       const file = lockPath(dir, 'k');
-      const content = fs.readFileSync(file, 'utf8');
+      const content = readLock(file);
       const cache = new Cache(dir, { timeout: 300 });
       await expectLockTimeout(() => cache.incrSync('k'), `${host}:${pid}`);
       await expectLockTimeout(() => cache.incr('k', 5), `${host}:${pid}`);
       await expectLockTimeout(() => cache.pop('k'), `${host}:${pid}`);
       // check({ fix: true }) does not remove it either.
       expect(cache.checkSync({ fix: true }).problems.filter((p) => p.includes('lock'))).toEqual([]);
-      expect(fs.readFileSync(file, 'utf8')).toBe(content);
+      expect(readLock(file)).toBe(content);
       expect(cache.getSync('k')).toBe(7);
       cache.closeSync();
     }

@@ -274,14 +274,15 @@ switch (command) {
   }
 
   // hold-key-lock <dir> <key>: incr(key), stopping for good inside it, after the key's lock is taken
-  // (at the write of the new entry's temp file). Prints "holding" then.
+  // (at the write of the new entry's temp file, the first write that is not the lock's owner record).
+  // Prints "holding" then.
   case 'hold-key-lock': {
     const blocking: FileSystem = {
       async: nodeFileSystem.async,
       sync: {
         ...nodeFileSystem.sync,
         writeFile(path, chunks, options) {
-          if (!path.endsWith('.lock')) {
+          if (!path.endsWith('/owner')) {
             say('holding');
             blockForever();
           }

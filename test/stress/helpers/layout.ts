@@ -29,7 +29,7 @@ export function entryPath(dir: string, key: string): string {
   return path.join(dir, 'entries', hash.slice(0, 2), hash);
 }
 
-/** `<dir>/entries/<shard>/<hash>.lock`, the lock read-modify-write operations on `key` hold. */
+/** `<dir>/entries/<shard>/<hash>.lock`, the lock directory read-modify-write operations on `key` hold. */
 export function lockPath(dir: string, key: string): string {
   return `${entryPath(dir, key)}.lock`;
 }
@@ -52,7 +52,12 @@ export interface LockRecord {
   leaseMs: number;
 }
 
-/** Writes a lock file in the documented format, as a holder `pid` on `host` would. */
+/** The owner record of the lock directory `lock`, as text. */
+export function readLock(lock: string): string {
+  return fs.readFileSync(path.join(lock, 'owner'), 'utf8');
+}
+
+/** Writes a lock in the documented format (a directory with an `owner` record), as a holder `pid` on `host` would. */
 export function writeLock(
   file: string,
   holder: { pid: number; host?: string; acquiredAt?: number; leaseMs?: number },
@@ -66,8 +71,8 @@ export function writeLock(
     acquiredAt: holder.acquiredAt ?? Date.now(),
     leaseMs: holder.leaseMs ?? 60 * 60 * 1000,
   };
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, JSON.stringify(record));
+  fs.mkdirSync(file, { recursive: true });
+  fs.writeFileSync(path.join(file, 'owner'), JSON.stringify(record));
   return record;
 }
 
@@ -87,7 +92,7 @@ export function journalFiles(dir: string): string[] {
   return safeList(path.join(dir, 'journal'));
 }
 
-/** Every lock file in the shard directories. */
+/** Every lock in the shard directories. */
 export function shardLocks(dir: string): string[] {
   const entries = path.join(dir, 'entries');
   return safeList(entries).flatMap((shard) =>
