@@ -88,7 +88,7 @@ export function openCache(
   }
   validateOptions(options, extraOptions);
   const dir = resolve(directory ?? mkdtempSync(join(tmpdir(), 'diskcache-')));
-  const base = options.fileSystem ?? nodeFileSystem;
+  const given = options.fileSystem ?? nodeFileSystem;
   const layout = new Layout(dir);
   const store: StoreSettings = {
     layout,
@@ -100,18 +100,20 @@ export function openCache(
     plainDirectories: new Set(),
   };
   try {
-    runSync(base, io('mkdir', dir, store.dirMode));
+    runSync(given, io('mkdir', dir, store.dirMode));
   } catch (cause) {
     throw new CacheError('ENOTCACHE', `cache directory "${dir}" does not exist and could not be created`, {
       directory: dir,
       cause,
     });
   }
+  store.remote = isRemoteFileSystem(dir);
+  // Network clients answer EIO for passing conditions: there it is retried as EBUSY is.
+  const base: FileSystem = store.remote ? { ...given, remote: true } : given;
   const stored = runSync(base, readSettingsFile(layout));
   const settings = mergeSettings((stored?.settings ?? {}) as Partial<Settings>, options);
   if (changed(stored?.settings, settings)) runSync(base, writeSettingsFile(store, settings));
   store.fsync = settings.durability === 'fsync';
-  store.remote = isRemoteFileSystem(dir);
 
   const codecName = BUILTIN_CODECS.has(settings.codec)
     ? (settings.codec as CodecName)

@@ -1,5 +1,6 @@
 import { dirname, join } from 'node:path';
 import { LockTimeoutError } from '../errors.js';
+import type { FileInfo } from '../fs/backend.js';
 import { io, type Op } from '../fs/runner.js';
 import { ensureDirectory, forgetDirectory, removeTree } from '../store/directories.js';
 import { claim, readPlainFile, type StoreSettings } from '../store/entries.js';
@@ -71,13 +72,54 @@ function* readHolder(path: string): Op<LockOwner | undefined> {
 }
 
 /**
+ * Network clients answer EIO for a while about a name that another client keeps creating and
+ * removing (smbnetfs does, for a busy lock): a lock step that meets it waits and tries again.
+ */
+const BUSY = 'EIO';
+
+/** Attempts of a release step that meets {@link BUSY}, about 50 ms apart. */
+const BUSY_ATTEMPTS = 40;
+
+function isBusy(error: unknown): boolean {
+  return (error as NodeJS.ErrnoException).code === BUSY;
+}
+
+/** {@link readHolder}, or `'unknown'` while the client answers {@link BUSY}. */
+function* tryReadHolder(path: string): Op<LockOwner | undefined | 'unknown'> {
+  try {
+    return yield* readHolder(path);
+  } catch (error) {
+    if (isBusy(error)) return 'unknown';
+    throw error;
+  }
+}
+
+/** Runs a step of a release again while the client answers {@link BUSY}. */
+function* patiently<T>(step: () => Op<T>): Op<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return yield* step();
+    } catch (error) {
+      if (!isBusy(error) || attempt === BUSY_ATTEMPTS) throw error;
+      yield* io('sleep', 25 + Math.random() * 50);
+    }
+  }
+}
+
+/**
  * Whether a lock may be broken: its holder is provably dead or its lease ran out. A lock without a
  * readable holder is stale after a grace period, at once if it is not a plain directory (nothing
  * this cache creates: a file, a link or a FIFO planted in the directory, or a lock of an old format).
  */
 function* isStale(path: string, holder: LockOwner | undefined, now: number): Op<boolean> {
   if (holder === undefined) {
-    const info = yield* io('lstat', path);
+    let info: FileInfo | undefined;
+    try {
+      info = yield* io('lstat', path);
+    } catch (error) {
+      if (isBusy(error)) return false; // Not known now: judged again later.
+      throw error;
+    }
     if (info === undefined) return false;
     return !info.isDirectory || info.isSymbolicLink || now - info.mtimeMs > UNREADABLE_GRACE_MS;
   }
@@ -170,9 +212,9 @@ function* prepareLock(path: string, options: LockOptions, token: string, now: nu
 
 /**
  * Renames refused with these may have met a lock: SFTP servers refuse a rename over a directory with
- * EPERM, and SMB clients answer EINVAL while the lock of a holder on another client is being removed.
+ * EPERM, and SMB clients answer EINVAL or EIO while a lock of another client is being removed.
  */
-const REFUSED = new Set(['EPERM', 'EACCES', 'EINVAL']);
+const REFUSED = new Set(['EPERM', 'EACCES', 'EINVAL', BUSY]);
 
 /** What became of an attempt to move a prepared lock into place: the error code if it was refused. */
 type Placement = 'placed' | 'taken' | { refused: string };
@@ -186,7 +228,8 @@ function* placeLock(store: StoreSettings, prepared: string, path: string, token:
   try {
     return (yield* io('placeDirectory', prepared, path)) ? 'placed' : 'taken';
   } catch (error) {
-    if ((yield* readHolder(path))?.token === token) return 'placed';
+    const holder = yield* tryReadHolder(path);
+    if (holder !== 'unknown' && holder?.token === token) return 'placed';
     const code = (error as NodeJS.ErrnoException).code ?? '';
     if (REFUSED.has(code)) return { refused: code };
     if (code !== 'ENOENT') throw error;
@@ -230,14 +273,22 @@ export function* acquireLock(path: string, options: LockOptions): Op<HeldLock> {
       // The holder is read again only when it may have changed: first, and when it looks stale.
       let stale = holderRead && (yield* isStale(path, holder, now));
       if (!holderRead || stale) {
-        holder = yield* readHolder(path);
-        holderRead = true;
-        if (holder?.token === token) return taken(path, token); // Placed, though reported otherwise.
-        stale = yield* isStale(path, holder, now);
+        const read = yield* tryReadHolder(path);
+        stale = false;
+        if (read !== 'unknown') {
+          holder = read;
+          holderRead = true;
+          if (holder?.token === token) return taken(path, token); // Placed, though reported otherwise.
+          stale = yield* isStale(path, holder, now);
+        }
       }
       const timedOut = now - start >= options.timeout;
       if (!timedOut && stale) {
-        yield* breakLock(store, path, holder);
+        try {
+          yield* breakLock(store, path, holder);
+        } catch (error) {
+          if (!isBusy(error)) throw error;
+        }
         holderRead = false;
         continue;
       }
@@ -270,8 +321,8 @@ function taken(path: string, token: string): HeldLock {
  */
 export function* releaseLock(lock: HeldLock): Op<void> {
   try {
-    if ((yield* readHolder(lock.path))?.token !== lock.token) return;
-    yield* io('unlink', join(lock.path, OWNER_FILE));
+    if ((yield* patiently(() => readHolder(lock.path)))?.token !== lock.token) return;
+    yield* patiently(() => io('unlink', join(lock.path, OWNER_FILE)));
     yield* io('rmdir', lock.path);
   } finally {
     held.delete(lock.token);

@@ -91,6 +91,11 @@ export type AsyncFileSystem = {
 export interface FileSystem {
   sync: SyncFileSystem;
   async: AsyncFileSystem;
+  /**
+   * The files are on a network or FUSE file system, whose clients answer EIO for passing conditions
+   * (a name another client is creating or removing, a busy session): EIO is then retried as EBUSY is.
+   */
+  remote?: boolean;
 }
 
 const SCRATCH_SIZE = 64 * 1024;

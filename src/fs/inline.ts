@@ -34,5 +34,5 @@ export function inlineFileSystem(base: FileSystem): FileSystem {
     if (bytes > INLINE_MAX_BYTES) return base.async.writeFile(path, chunks, options);
     return promised(sync, 'writeFile')(path, chunks, options);
   };
-  return { sync, async: inline };
+  return { ...base, async: inline };
 }

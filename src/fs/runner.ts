@@ -54,10 +54,13 @@ const TRANSIENT = new Set(['EAGAIN', 'EBUSY', 'EINTR', 'ESTALE']);
 /** Renames over a file that another client holds open fail with these on SMB and Windows. */
 const TRANSIENT_RENAME = new Set(['EPERM', 'EACCES', 'EEXIST']);
 /** About 4 s of jittered backoff in all: SMB keeps a file busy for a while after another client closes it. */
-const MAX_ATTEMPTS = 12;
+const MAX_ATTEMPTS = 13;
+/** About 60 ms in all: long enough for a blip, short enough for callers that wait their own way. */
+const EIO_ATTEMPTS = 7;
 
-function retryDelay(attempt: number): number | undefined {
-  if (attempt >= MAX_ATTEMPTS) return undefined;
+/** The pause before retry number `attempt + 1`, or `undefined` once `attempts` are spent. */
+function retryDelay(attempt: number, attempts: number): number | undefined {
+  if (attempt + 1 >= attempts) return undefined;
   return (1 << attempt) * (0.5 + Math.random());
 }
 
@@ -72,9 +75,9 @@ function named(error: unknown): unknown {
 }
 
 /**
- * Primitives that only look: retried on EIO too, which network clients answer for a while about a
- * file another client is removing (smbnetfs, soft NFS mounts); a failing local disk fails after the
- * retries all the same.
+ * Primitives that only look: retried briefly on EIO too, which network clients answer for a while
+ * about a name that another client is creating or removing (on a file system known to be remote,
+ * every primitive is retried on EIO as on EBUSY).
  */
 const LOOKS: ReadonlySet<IoName> = new Set<IoName>([
   'readFile',
@@ -85,33 +88,32 @@ const LOOKS: ReadonlySet<IoName> = new Set<IoName>([
   'openForRead',
 ]);
 
-function isTransient(effect: IoEffect, error: unknown): boolean {
+/** How many times to try an effect that failed with `error` (1: not again). */
+function attemptsFor(remote: boolean, effect: IoEffect, error: unknown): number {
   const code = (named(error) as NodeJS.ErrnoException).code ?? '';
-  return (
-    TRANSIENT.has(code) ||
-    (effect.io === 'rename' && TRANSIENT_RENAME.has(code)) ||
-    (code === 'EIO' && LOOKS.has(effect.io))
-  );
+  if (TRANSIENT.has(code) || (effect.io === 'rename' && TRANSIENT_RENAME.has(code))) return MAX_ATTEMPTS;
+  if (code !== 'EIO') return 1;
+  return remote ? MAX_ATTEMPTS : LOOKS.has(effect.io) ? EIO_ATTEMPTS : 1;
 }
 
-function callSync(fs: SyncFileSystem, effect: IoEffect): unknown {
+function callSync(fs: SyncFileSystem, effect: IoEffect, remote: boolean): unknown {
   for (let attempt = 0; ; attempt++) {
     try {
       return (fs[effect.io] as (...a: unknown[]) => unknown)(...effect.args);
     } catch (error) {
-      const delay = isTransient(effect, error) ? retryDelay(attempt) : undefined;
+      const delay = retryDelay(attempt, attemptsFor(remote, effect, error));
       if (delay === undefined) throw error;
       fs.sleep(delay);
     }
   }
 }
 
-async function callAsync(fs: AsyncFileSystem, effect: IoEffect): Promise<unknown> {
+async function callAsync(fs: AsyncFileSystem, effect: IoEffect, remote: boolean): Promise<unknown> {
   for (let attempt = 0; ; attempt++) {
     try {
       return await (fs[effect.io] as (...a: unknown[]) => Promise<unknown>)(...effect.args);
     } catch (error) {
-      const delay = isTransient(effect, error) ? retryDelay(attempt) : undefined;
+      const delay = retryDelay(attempt, attemptsFor(remote, effect, error));
       if (delay === undefined) throw error;
       await fs.sleep(delay);
     }
@@ -134,7 +136,7 @@ export function* iterateSync<T, R = void>(fs: FileSystem, op: Op<R>): Generator<
     }
     let result: unknown;
     try {
-      result = 'call' in effect ? effect.call() : callSync(fs.sync, effect);
+      result = 'call' in effect ? effect.call() : callSync(fs.sync, effect, fs.remote === true);
     } catch (error) {
       step = op.throw(error);
       continue;
@@ -156,7 +158,7 @@ export async function* iterateAsync<T, R = void>(fs: FileSystem, op: Op<R>): Asy
     }
     let result: unknown;
     try {
-      result = 'call' in effect ? await effect.call() : await callAsync(fs.async, effect);
+      result = 'call' in effect ? await effect.call() : await callAsync(fs.async, effect, fs.remote === true);
     } catch (error) {
       step = op.throw(error);
       continue;
