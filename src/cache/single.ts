@@ -165,12 +165,19 @@ export function* add(ctx: CacheContext, key: Key, value: unknown, options?: Writ
       // add would find the place empty and win too).
       const current = yield* ctx.slots.read(at.path);
       if (current.state === 'ok' && isLiveFor(current.entry, at, now)) return false;
+      // The look above may be stale on a network client; the claim below is not: a live entry it
+      // finds goes back, and add loses.
+      let liveFound = false;
       const removal = yield* ctx.slots.removeIf(
         at.path,
-        (found) => !(found.state === 'ok' && isLiveFor(found.entry, at, now)),
+        (found) => {
+          liveFound = found.state === 'ok' && isLiveFor(found.entry, at, now);
+          return !liveFound;
+        },
         'full',
       );
       if (removal.removed) yield* count(ctx, { count: -1, volume: -removal.size });
+      if (liveFound) return false;
       const relinked = yield* ctx.slots.publishIfAbsent(temp, at.path);
       if (relinked === false) return false;
       settled = true;

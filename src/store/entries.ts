@@ -166,6 +166,9 @@ export function* linkIfAbsent(store: StoreSettings, temp: string, final: string)
       // has two names (the portable lock recipe of the NFS rules).
       if (((yield* io('stat', temp))?.nlink ?? 1) < 2) return false;
     } else if (LINK_UNSUPPORTED.has(code)) {
+      // SFTP servers answer a link that lost a race with a generic failure (EPERM): then the name
+      // is taken, and links do work.
+      if ((yield* io('lstat', final)) !== undefined) return false;
       store.linkWorks = false;
       return undefined;
     } else {
