@@ -17,8 +17,9 @@
 # Environment (all optional):
 #   NETFS_BACKENDS    backends                           (default "smb sshfs")
 #   NETFS_STEPS       steps                              (default "probe contract suites bench delay")
-#   NETFS_BUDGET_S    overall budget in seconds          (default 900); each step also has a timeout
-#   NETFS_SHARED      the shared netfs scripts           (default <repo>/../shared/netfs)
+#   NETFS_BUDGET_S    overall budget in seconds          (default 1500); each step also has a timeout
+#   NETFS_SHARED      the shared netfs scripts           (default <repo>/../shared/netfs, else beside
+#                     the repository this one was cloned from)
 #   NETFS_OUT         logs and JSON results              (default a new /tmp/diskcache-netfs.XXXXXX)
 #   NETFS_BENCH_N     iterations per benchmark phase     (default 300; a quarter of that with latency)
 #   NETFS_DELAY_MS    latency of the delay step          (default 2)
@@ -29,10 +30,16 @@
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+# The shared scripts live beside the checkout; a clone made elsewhere (as CI makes) finds them beside
+# the checkout it was cloned from.
 SHARED="${NETFS_SHARED:-$ROOT/../shared/netfs}"
+if [ -z "${NETFS_SHARED:-}" ] && [ ! -f "$SHARED/setup.sh" ]; then
+  ORIGIN="$(git -C "$ROOT" config --get remote.origin.url 2>/dev/null || true)"
+  [ -n "$ORIGIN" ] && [ -f "$ORIGIN/../shared/netfs/setup.sh" ] && SHARED="$(cd "$ORIGIN/../shared/netfs" && pwd)"
+fi
 BACKENDS="${NETFS_BACKENDS:-smb sshfs}"
 STEPS=" ${NETFS_STEPS:-probe contract suites bench delay} "
-BUDGET="${NETFS_BUDGET_S:-900}"
+BUDGET="${NETFS_BUDGET_S:-1500}"
 DELAY="${NETFS_DELAY_MS:-2}"
 BENCH_N="${NETFS_BENCH_N:-300}"
 START=$(date +%s)
