@@ -72,6 +72,9 @@ export function registerContractSuite(
         }
       }
       for (const dir of dirs.splice(0)) removeDir(dir);
+      // Let the event loop turn: back-to-back synchronous tests otherwise starve vitest's worker
+      // messages, and on a slow network mount its 60 s RPC timeout fires although every test passed.
+      await new Promise((resolve) => setImmediate(resolve));
     });
 
     const tempDir = () => {
