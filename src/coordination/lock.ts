@@ -261,13 +261,21 @@ export function* acquireLock(path: string, options: LockOptions): Op<HeldLock> {
     yield* ensureDirectory(store, dirname(path));
     for (;;) {
       const now = options.now();
-      if (prepared === undefined || now - prepared.at > PREPARED_FRESH_MS) {
-        const old = prepared;
-        prepared = undefined;
-        if (old !== undefined) yield* removeLockDirectory(old.dir);
-        prepared = { dir: yield* prepareLock(path, options, token, now), at: now };
+      let placement: Placement;
+      try {
+        if (prepared === undefined || now - prepared.at > PREPARED_FRESH_MS) {
+          const old = prepared;
+          prepared = undefined;
+          if (old !== undefined) yield* removeLockDirectory(old.dir);
+          prepared = { dir: yield* prepareLock(path, options, token, now), at: now };
+        }
+        placement = yield* placeLock(store, prepared.dir, path, token);
+      } catch (error) {
+        // A client that keeps answering EIO (beyond the retries of each call) is waited out like a
+        // busy lock, until the timeout.
+        if (!isBusy(error)) throw error;
+        placement = { refused: BUSY };
       }
-      const placement = yield* placeLock(store, prepared.dir, path, token);
       if (placement === 'placed') return taken(path, token);
       refused = typeof placement === 'object' ? placement.refused : undefined;
       // The holder is read again only when it may have changed: first, and when it looks stale.
