@@ -7,6 +7,7 @@ import { CacheError } from '../errors.js';
 import { type CodecName, resolveCodec } from '../format/codec.js';
 import { compressionKind } from '../format/compression.js';
 import { type FileSystem, nodeFileSystem } from '../fs/backend.js';
+import { confineFileSystem } from '../fs/confined.js';
 import { inlineFileSystem } from '../fs/inline.js';
 import { isRemoteFileSystem } from '../fs/kind.js';
 import { io, runSync } from '../fs/runner.js';
@@ -108,8 +109,9 @@ export function openCache(
     });
   }
   store.remote = isRemoteFileSystem(dir);
-  // Network clients answer EIO for passing conditions: there it is retried as EBUSY is.
-  const base: FileSystem = store.remote ? { ...given, remote: true } : given;
+  // Network clients answer EIO for passing conditions: there it is retried as EBUSY is. Every
+  // primitive is confined to the directory: a link planted or swapped in is never followed.
+  const base = confineFileSystem(store.remote ? { ...given, remote: true } : given, dir);
   const stored = runSync(base, readSettingsFile(layout));
   const settings = mergeSettings((stored?.settings ?? {}) as Partial<Settings>, options);
   if (changed(stored?.settings, settings)) runSync(base, writeSettingsFile(store, settings));

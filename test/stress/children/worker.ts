@@ -323,6 +323,74 @@ switch (command) {
     break;
   }
 
+  // incr-skewed <dir> <n> <skew ms>: n increments of "counter" (alternating sync and async) on a
+  // cache whose clock is off by <skew ms> from every other process's. Prints { returned }.
+  case 'incr-skewed': {
+    const skew = Number(arg(2));
+    const cache = new Cache(arg(0), { clock: { now: () => Date.now() + skew } });
+    const n = Number(arg(1));
+    await ready();
+    const returned: number[] = [];
+    for (let i = 0; i < n; i++) {
+      returned.push(Number(i % 2 === 0 ? cache.incrSync('counter') : await cache.incr('counter')));
+    }
+    await cache.close();
+    say({ returned });
+    break;
+  }
+
+  // set-in-order <dir> <n>: sets "k" to 1, 2, … n in order (sync and async in turn); prints "done".
+  case 'set-in-order': {
+    const cache = new Cache(arg(0));
+    const n = Number(arg(1));
+    await ready();
+    for (let i = 1; i <= n; i++) {
+      if (i % 2 === 0) cache.setSync('k', i);
+      else await cache.set('k', i);
+    }
+    await cache.close();
+    say('done');
+    break;
+  }
+
+  // touch-until <dir> <n>: touches "k" (sync and async in turn) until it reads <n>; prints { touches }.
+  case 'touch-until': {
+    const cache = new Cache(arg(0));
+    const n = Number(arg(1));
+    await ready();
+    let touches = 0;
+    while (cache.getSync('k') !== n) {
+      if (touches % 2 === 0) cache.touchSync('k', { ttl: 3_600_000 });
+      else await cache.touch('k', { ttl: 3_600_000 });
+      touches++;
+    }
+    await cache.close();
+    say({ touches });
+    break;
+  }
+
+  // read-until <dir> <n>: reads "k" until it is <n>; prints { reads, regressions: [[before, after]…] }
+  // where a regression is a value older than one read before it.
+  case 'read-until': {
+    const cache = new Cache(arg(0));
+    const n = Number(arg(1));
+    await ready();
+    let newest = 0;
+    let reads = 0;
+    const regressions: [number, number][] = [];
+    for (;;) {
+      const value = cache.getSync('k') as number | undefined;
+      reads++;
+      if (value === undefined) continue;
+      if (value < newest) regressions.push([newest, value]);
+      newest = Math.max(newest, value);
+      if (value === n) break;
+    }
+    await cache.close();
+    say({ reads, regressions: regressions.slice(0, 20), regressionCount: regressions.length });
+    break;
+  }
+
   // idle: prints "idle" and waits to be killed (a live process whose pid a lock file can name).
   case 'idle':
     say('idle');
