@@ -1,6 +1,6 @@
 import { join, relative } from 'node:path';
 import type { Totals } from '../coordination/counters.js';
-import { describeHolder, inspectLock } from '../coordination/lock.js';
+import { describeHolder, inspectLock, probeServerClock, type ServerClock } from '../coordination/lock.js';
 import { CacheError } from '../errors.js';
 import { io, type Op } from '../fs/runner.js';
 import { isPlainInside, removeTree } from '../store/directories.js';
@@ -29,6 +29,8 @@ export function* check(ctx: CacheContext, fix = false): Op<CheckReport> {
   let fixed = 0;
   let entries = 0;
   let volume = 0;
+  /** The file server's clock, read once, when the first lock is judged. */
+  let serverClock: ServerClock | undefined;
   const where = (path: string) => relative(ctx.layout.directory, path);
   const moveAside = function* (path: string) {
     const removal = yield* removeIf(ctx.store, path, () => true, 'full');
@@ -70,7 +72,8 @@ export function* check(ctx: CacheContext, fix = false): Op<CheckReport> {
         return;
       }
       case 'lock': {
-        const lock = yield* inspectLock(path, ctx.clock.now());
+        serverClock ??= yield* probeServerClock(ctx.store);
+        const lock = yield* inspectLock(path, serverClock);
         if (!lock.stale) return;
         problems.push(
           `${where(path)}: stale lock held by ${describeHolder(lock.holder)}${fix ? ', removed' : ''}`,

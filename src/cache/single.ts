@@ -280,17 +280,28 @@ export function* incr(
   });
 }
 
-/** `touch(key, { ttl })`: gives a live entry a new expiry; `false` if there is none. */
+/**
+ * `touch(key, { ttl })`: gives a live entry a new expiry; `false` if there is none. The entry is
+ * rewritten from exactly what is claimed, and never over a newer value another writer sets meanwhile.
+ */
 export function* touch(ctx: CacheContext, key: Key, options?: Pick<WriteOptions, 'ttl'>): Op<boolean> {
   const at = locate(ctx, key);
   const { expiresAt } = writeTerms(ctx, options);
   return yield* withLock(ctx.layout.keyLock(at.hash), ctx.lock, function* () {
-    const found = yield* ctx.slots.read(at.path);
-    if (found.state !== 'ok' || !isLiveFor(found.entry, at, ctx.clock.now())) return false;
-    const e = found.entry;
-    const value: EncodedValue = { kind: e.valueKind, bytes: e.value, codecName: e.codecName };
-    const tag = e.tag === undefined ? undefined : { type: e.tagType, bytes: e.tag };
-    yield* replace(ctx, at, prepare(ctx, at, value, expiresAt, tag, e.storedAt));
-    return true;
+    let prepared: Prepared | undefined;
+    const now = ctx.clock.now();
+    const result = yield* ctx.slots.update(at.path, function* (e) {
+      if (!isLiveFor(e, at, now)) return undefined;
+      const value: EncodedValue = { kind: e.valueKind, bytes: e.value, codecName: e.codecName };
+      const tag = e.tag === undefined ? undefined : { type: e.tagType, bytes: e.tag };
+      prepared = prepare(ctx, at, value, expiresAt, tag, e.storedAt);
+      return yield* writeTemp(ctx.store, at.path, prepared.chunks);
+    });
+    if (result.lost !== undefined) yield* count(ctx, { count: -1, volume: -result.lost });
+    if (result.found.state !== 'ok') return false;
+    if (result.written && prepared !== undefined) {
+      yield* afterPublish(ctx, at, prepared, { created: false, replacedSize: result.found.entry.fileSize });
+    }
+    return isLiveFor(result.found.entry, at, now);
   });
 }

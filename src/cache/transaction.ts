@@ -164,6 +164,14 @@ export class Transaction {
         yield* tx.removeVisible(path);
         return { removed: true, size: found.state === 'ok' ? found.entry.fileSize : found.size };
       },
+      *update(path, rewrite) {
+        // Inside a transaction nothing else changes what it sees: the rewrite is staged like a write.
+        const where = tx.visible(path);
+        const found = where === null ? MISSING : yield* readEntry(where);
+        const temp = found.state === 'ok' ? yield* rewrite(found.entry) : undefined;
+        if (temp !== undefined) yield* tx.stage(path, temp);
+        return { found, written: temp !== undefined, lost: undefined };
+      },
     };
   }
 }

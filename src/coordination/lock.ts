@@ -107,27 +107,75 @@ function* patiently<T>(step: () => Op<T>): Op<T> {
 }
 
 /**
- * Whether a lock may be broken: its holder is provably dead or its lease ran out. A lock without a
- * readable holder is stale after a grace period, at once if it is not a plain directory (nothing
- * this cache creates: a file, a link or a FIFO planted in the directory, or a lock of an old format).
+ * The file server's clock, as read at one moment: the modification time of a folder this process
+ * has just made there, and this process's monotonic time when it read it. Leases and grace periods
+ * are judged by the server's clock against the server's clock (a lock folder's modification time),
+ * never by one host's clock against another's, so that a host whose clock is off breaks no live lock.
  */
-function* isStale(path: string, holder: LockOwner | undefined, now: number): Op<boolean> {
-  if (holder === undefined) {
-    let info: FileInfo | undefined;
-    try {
-      info = yield* io('lstat', path);
-    } catch (error) {
-      if (isBusy(error)) return false; // Not known now: judged again later.
-      throw error;
-    }
-    if (info === undefined) return false;
-    return !info.isDirectory || info.isSymbolicLink || now - info.mtimeMs > UNREADABLE_GRACE_MS;
+export interface ServerClock {
+  serverAt: number;
+  localAt: number;
+}
+
+/** The server's time now, estimated from a reading taken earlier. */
+function serverTime(clock: ServerClock): number {
+  return clock.serverAt + (performance.now() - clock.localAt);
+}
+
+/**
+ * Reads the server's clock from the folder `dir` that this process has just made (a prepared lock);
+ * `undefined` if it cannot be read now.
+ */
+function* readServerClock(dir: string): Op<ServerClock | undefined> {
+  try {
+    const info = yield* io('lstat', dir);
+    return info === undefined ? undefined : { serverAt: info.mtimeMs, localAt: performance.now() };
+  } catch {
+    return undefined;
   }
-  return (
-    provablyDead(holder.host, holder.pid) ||
-    now > holder.acquiredAt + holder.leaseMs ||
-    (holder.owner === OWNER && !held.has(holder.token) && !holding.has(path))
-  );
+}
+
+/**
+ * Reads the server's clock by making and removing a probe folder in this process's private
+ * directory; `undefined` where no folder can be made (read-only media).
+ */
+export function* probeServerClock(store: StoreSettings): Op<ServerClock | undefined> {
+  const probe = store.layout.privatePath('clock', 'probe');
+  try {
+    yield* makePrivateDirectory(store, probe);
+  } catch {
+    return undefined;
+  }
+  try {
+    return yield* readServerClock(probe);
+  } finally {
+    yield* io('rmdir', probe);
+  }
+}
+
+/**
+ * Whether a lock may be broken: its holder is provably dead or, on the server's clock, its lease ran
+ * out. A lock without a readable holder is stale after a grace period, at once if it is not a plain
+ * directory (nothing this cache creates: a file, a link or a FIFO planted in the directory, or a lock
+ * of an old format). Without a reading of the server's clock, only a dead holder is stale.
+ */
+function* isStale(path: string, holder: LockOwner | undefined, clock: ServerClock | undefined): Op<boolean> {
+  if (holder !== undefined) {
+    if (provablyDead(holder.host, holder.pid)) return true;
+    if (holder.owner === OWNER && !held.has(holder.token) && !holding.has(path)) return true;
+  }
+  let info: FileInfo | undefined;
+  try {
+    info = yield* io('lstat', path);
+  } catch (error) {
+    if (isBusy(error)) return false; // Not known now: judged again later.
+    throw error;
+  }
+  if (info === undefined) return false;
+  if (holder === undefined && (!info.isDirectory || info.isSymbolicLink)) return true;
+  if (clock === undefined) return false;
+  const limit = holder === undefined ? UNREADABLE_GRACE_MS : holder.leaseMs;
+  return serverTime(clock) - info.mtimeMs > limit;
 }
 
 /**
@@ -165,18 +213,30 @@ function* breakLock(store: StoreSettings, path: string, judged: LockOwner | unde
   yield* removeLockDirectory(aside);
 }
 
-/** Who holds the lock at `path`, and whether the lock may be broken at `now` (as `acquireLock` judges). */
+/** Who holds the lock at `path`, and whether the lock may be broken (as `acquireLock` judges), on the server's clock `clock`. */
 export function* inspectLock(
   path: string,
-  now: number,
+  clock: ServerClock | undefined,
 ): Op<{ holder: LockOwner | undefined; stale: boolean }> {
   const holder = yield* readHolder(path);
-  return { holder, stale: yield* isStale(path, holder, now) };
+  return { holder, stale: yield* isStale(path, holder, clock) };
 }
 
 /** Describes the holder for messages. */
 export function describeHolder(holder: LockOwner | undefined): string {
   return holder === undefined ? 'an unknown holder' : `${holder.host}:${holder.pid}`;
+}
+
+/** Makes the folder `dir` in this process's private directory (made first if it is gone). */
+function* makePrivateDirectory(store: StoreSettings, dir: string): Op<void> {
+  try {
+    yield* io('mkdirExclusive', dir, store.dirMode);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    forgetDirectory(store, store.layout.ownTemp);
+    yield* ensureDirectory(store, store.layout.ownTemp);
+    yield* io('mkdirExclusive', dir, store.dirMode);
+  }
 }
 
 /** Writes an owner record into a new private directory, ready to be moved into place as the lock. */
@@ -193,14 +253,7 @@ function* prepareLock(path: string, options: LockOptions, token: string, now: nu
   const dir = store.layout.privatePath(path, 'lock');
   const bytes = Buffer.from(JSON.stringify(record));
   try {
-    try {
-      yield* io('mkdirExclusive', dir, store.dirMode);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-      forgetDirectory(store, store.layout.ownTemp);
-      yield* ensureDirectory(store, store.layout.ownTemp);
-      yield* io('mkdirExclusive', dir, store.dirMode);
-    }
+    yield* makePrivateDirectory(store, dir);
     yield* io('writeFile', join(dir, OWNER_FILE), [bytes], { mode: store.fileMode, fsync: store.fsync });
   } catch (error) {
     // The failing call may have done its work (an ambiguous error): leave nothing behind.
@@ -251,7 +304,7 @@ export function* acquireLock(path: string, options: LockOptions): Op<HeldLock> {
   const token = uniqueToken();
   const start = options.now();
   let delay = 0.05;
-  let prepared: { dir: string; at: number } | undefined;
+  let prepared: { dir: string; at: number; clock?: ServerClock | undefined } | undefined;
   let holder: LockOwner | undefined;
   let holderRead = false;
   let refused: string | undefined;
@@ -278,8 +331,13 @@ export function* acquireLock(path: string, options: LockOptions): Op<HeldLock> {
       }
       if (placement === 'placed') return taken(path, token);
       refused = typeof placement === 'object' ? placement.refused : undefined;
+      // The server's clock is read from the prepared lock, once per preparation.
+      if (prepared !== undefined && prepared.clock === undefined) {
+        prepared.clock = yield* readServerClock(prepared.dir);
+      }
+      const clock = prepared?.clock;
       // The holder is read again only when it may have changed: first, and when it looks stale.
-      let stale = holderRead && (yield* isStale(path, holder, now));
+      let stale = holderRead && (yield* isStale(path, holder, clock));
       if (!holderRead || stale) {
         const read = yield* tryReadHolder(path);
         stale = false;
@@ -287,7 +345,7 @@ export function* acquireLock(path: string, options: LockOptions): Op<HeldLock> {
           holder = read;
           holderRead = true;
           if (holder?.token === token) return taken(path, token); // Placed, though reported otherwise.
-          stale = yield* isStale(path, holder, now);
+          stale = yield* isStale(path, holder, clock);
         }
       }
       const timedOut = now - start >= options.timeout;
@@ -302,7 +360,7 @@ export function* acquireLock(path: string, options: LockOptions): Op<HeldLock> {
       }
       if (timedOut) {
         throw new LockTimeoutError(
-          `lock ${path} held by ${describeHolder(holder)}${holder ? ` for ${Math.round((now - holder.acquiredAt) / 1000)} s` : ''}${refused ? ` (the file system refused to rename a lock into place: ${refused})` : ''}; raise options.timeout or remove the stale lock with \`diskcache DIR check --fix\``,
+          `lock ${path} held by ${describeHolder(holder)}${refused ? ` (the file system refused to rename a lock into place: ${refused})` : ''}; raise options.timeout or remove the stale lock with \`diskcache DIR check --fix\``,
           { path, holder: describeHolder(holder) },
         );
       }

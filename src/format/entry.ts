@@ -75,11 +75,26 @@ export interface HeaderFields {
   valueCrc: number;
 }
 
+/** The longest codec name the header's 16-bit length field holds. */
+const MAX_CODEC_NAME_BYTES = 0xffff;
+
+/** A writer never stores what the reader refuses: a `RangeError` before anything is written. */
+function refuseUnreadable(what: string, bytes: number, limit: number): void {
+  if (bytes > limit) {
+    throw new RangeError(
+      `diskcache-ts: a ${what} of ${bytes} bytes is over the ${limit} bytes an entry can hold`,
+    );
+  }
+}
+
 /** The header of an entry; its length depends only on the key, the tag and the codec name. */
 export function encodeHeader(fields: HeaderFields): Buffer {
   const { key, tag } = fields;
   const name = Buffer.from(fields.codecName, 'utf8');
   const tagBytes = tag?.bytes ?? new Uint8Array(0);
+  refuseUnreadable('key', key.bytes.byteLength, MAX_KEY_BYTES);
+  refuseUnreadable('tag', tagBytes.byteLength, MAX_KEY_BYTES);
+  refuseUnreadable('codec name', name.byteLength, MAX_CODEC_NAME_BYTES);
   const headerSize = FIXED_HEADER + key.bytes.byteLength + tagBytes.byteLength + name.byteLength;
   const header = Buffer.alloc(headerSize);
   header.writeUInt32LE(ENTRY_MAGIC, 0);

@@ -297,6 +297,73 @@ export function* removeIf(
   return { removed: true, size };
 }
 
+/** What {@link update} did. */
+export interface Updated {
+  /** The entry at the path when it was claimed. */
+  found: ReadResult<Entry>;
+  /** The rewritten entry took its place (`found` was ok and `rewrite` made one). */
+  written: boolean;
+  /**
+   * Size of the entry that is gone for good without a replacement of this call: moved aside as
+   * corrupt, or superseded by a newer entry written meanwhile (whose writer counted it as created).
+   */
+  lost: number | undefined;
+}
+
+/**
+ * Replaces the entry at `path` by a rewrite of itself, never over a newer one: the entry is claimed
+ * (so that no one else changes it), `rewrite` writes a temp file from exactly what was claimed (or
+ * declines with `undefined`), and the result goes into place only if no other writer has put a newer
+ * entry there meanwhile; the newer entry wins. Readers meanwhile find no entry.
+ */
+export function* update(
+  store: StoreSettings,
+  path: string,
+  rewrite: (entry: Entry) => Op<string | undefined>,
+): Op<Updated> {
+  const claimed = yield* claim(store, path);
+  if (claimed === undefined) return { found: MISSING, written: false, lost: undefined };
+  const found = yield* readEntry(claimed);
+  if (found.state !== 'ok') {
+    if (found.state === 'corrupt') yield* moveToCorrupt(store, claimed);
+    return { found, written: false, lost: found.state === 'corrupt' ? found.size : undefined };
+  }
+  let temp: string | undefined;
+  try {
+    temp = yield* rewrite(found.entry);
+  } catch (error) {
+    yield* putBackOrDrop(claimed, path);
+    throw error;
+  }
+  if (temp === undefined) {
+    const back = yield* putBackOrDrop(claimed, path);
+    return { found, written: false, lost: back ? undefined : found.entry.fileSize };
+  }
+  if (yield* placeIfAbsent(store, temp, path)) {
+    yield* io('unlink', claimed);
+    return { found, written: true, lost: undefined };
+  }
+  yield* discard(temp);
+  yield* io('unlink', claimed);
+  return { found, written: false, lost: found.entry.fileSize };
+}
+
+/** Puts a claimed entry back, or removes it if a newer one took its place; `true` if it went back. */
+function* putBackOrDrop(claimed: string, path: string): Op<boolean> {
+  if (yield* putBack(claimed, path)) return true;
+  yield* io('unlink', claimed);
+  return false;
+}
+
+/** Moves `temp` to `path` if nothing is there (racy only where the file system has no hard links). */
+function* placeIfAbsent(store: StoreSettings, temp: string, path: string): Op<boolean> {
+  const linked = yield* linkIfAbsent(store, temp, path);
+  if (linked !== undefined) return linked;
+  if ((yield* io('lstat', path)) !== undefined) return false;
+  yield* renameVerified(temp, path);
+  return true;
+}
+
 /** Returns a claimed entry to `path` unless a newer entry is there; `true` if it went back. */
 function* putBack(claimed: string, path: string): Op<boolean> {
   try {

@@ -95,5 +95,6 @@ export function withMemoryTier(inner: Slots, options: MemoryTierOptions): Slots 
     remove: forgetting(inner.remove),
     take: forgetting(inner.take),
     removeIf: forgetting(inner.removeIf),
+    update: forgetting(inner.update),
   };
 }

@@ -13,6 +13,8 @@ import {
   readHeader,
   removeIf,
   type StoreSettings,
+  type Updated,
+  update,
 } from './entries.js';
 
 /**
@@ -38,6 +40,11 @@ export interface Slots {
     shouldRemove: (found: ReadResult<EntryHeader>) => boolean,
     verify?: 'header' | 'full',
   ): Op<Removal>;
+  /**
+   * Replaces the entry at `path` by the temp file `rewrite` writes from it (or leaves it, if
+   * `rewrite` declines), never over a newer entry written meanwhile.
+   */
+  update(path: string, rewrite: (entry: Entry) => Op<string | undefined>): Op<Updated>;
 }
 
 const MISSING = { state: 'missing' } as const;
@@ -71,6 +78,10 @@ export function directSlots(store: StoreSettings): Slots {
     *removeIf(path, shouldRemove, verify) {
       if (!(yield* inRealShard(store, path))) return { removed: false, size: 0 };
       return yield* removeIf(store, path, shouldRemove, verify);
+    },
+    *update(path, rewrite) {
+      if (!(yield* inRealShard(store, path))) return { found: MISSING, written: false, lost: undefined };
+      return yield* update(store, path, rewrite);
     },
   };
 }

@@ -19,7 +19,8 @@ const SHARDS = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, 
 
 /** Replaces the folder `folder` by a symbolic link to `target` (the folder's content is moved away). */
 function swapForLink(folder: string, target: string): void {
-  if (fs.existsSync(folder)) fs.renameSync(folder, `${folder}.moved-away-${Math.random().toString(36).slice(2)}`);
+  if (fs.existsSync(folder))
+    fs.renameSync(folder, `${folder}.moved-away-${Math.random().toString(36).slice(2)}`);
   fs.mkdirSync(path.dirname(folder), { recursive: true });
   fs.symlinkSync(target, folder);
 }
@@ -225,7 +226,8 @@ describe.concurrent('confinement to the cache directory', () => {
           for (const name of fs.readdirSync(rootDir)) {
             const folder = path.join(rootDir, name);
             if (!fs.lstatSync(folder).isDirectory()) continue;
-            if (name === 'entries') for (const shard of fs.readdirSync(folder)) linkOutside(path.join(folder, shard));
+            if (name === 'entries')
+              for (const shard of fs.readdirSync(folder)) linkOutside(path.join(folder, shard));
             linkOutside(folder);
           }
         }
@@ -250,7 +252,8 @@ describe.concurrent('confinement to the cache directory', () => {
       await attempt(crashes, 'deque popFront', () => deque.popFrontSync());
       await attempt(crashes, 'deque clear', () => deque.clearSync());
       await attempt(crashes, 'index clear', () => index.clear());
-      for (const closable of [cache, fanout, deque, index]) await attempt(crashes, 'close', () => closable.close());
+      for (const closable of [cache, fanout, deque, index])
+        await attempt(crashes, 'close', () => closable.close());
       expect(outsides.map((out) => snapshot(out))).toEqual(before);
       expect(crashes).toEqual([]);
     }));
