@@ -1,7 +1,25 @@
 import { join, relative, sep } from 'node:path';
 import { CacheError } from '../errors.js';
-import type { AsyncFileSystem, FileSystem, SyncFileSystem } from './backend.js';
-import { io, type Op, runAsync, runSync } from './runner.js';
+import type { AsyncFileSystem, FileInfo, FileSystem, SyncFileSystem } from './backend.js';
+
+/**
+ * A check: a generator that yields the paths it needs `lstat` of, and returns its finding. It is run
+ * by {@link checkSync} or {@link checkAsync} with the primitives themselves, not through the runner:
+ * a failing `lstat` fails the primitive it guards, whose retries (in the runner) include the check.
+ */
+type Check<T> = Generator<string, T, FileInfo | undefined>;
+
+function checkSync<T>(fs: SyncFileSystem, check: Check<T>): T {
+  let step = check.next();
+  while (!step.done) step = check.next(fs.lstat(step.value));
+  return step.value;
+}
+
+async function checkAsync<T>(fs: AsyncFileSystem, check: Check<T>): Promise<T> {
+  let step = check.next();
+  while (!step.done) step = check.next(await fs.lstat(step.value));
+  return step.value;
+}
 
 /** How a path-taking primitive is confined. */
 interface Rule {
@@ -9,9 +27,12 @@ interface Rule {
   paths: readonly number[];
   /**
    * What the primitive answers for a path it may not reach (as for a path that does not exist);
-   * primitives without one create or move things, and throw a `CacheError` `'EFORMAT'` instead.
+   * primitives without one create or move things, and throw a `CacheError` `'EFORMAT'` instead,
+   * or ENOENT when it is the source of a move or a link that they may not reach.
    */
   absent?: { value: unknown };
+  /** The first path is the source of a move or a link. */
+  moves?: boolean;
   /** The primitive follows a symbolic link at the path itself: the path must not be one. */
   follows?: boolean;
 }
@@ -30,9 +51,9 @@ const RULES: Partial<Record<keyof SyncFileSystem, Rule>> = {
   utimes: { paths: [0], absent: { value: false }, follows: true },
   fsyncDir: { paths: [0], absent: NOTHING, follows: true },
   writeFile: { paths: [0] },
-  rename: { paths: [0, 1] },
-  placeDirectory: { paths: [0, 1] },
-  link: { paths: [0, 1] },
+  rename: { paths: [0, 1], moves: true },
+  placeDirectory: { paths: [0, 1], moves: true },
+  link: { paths: [0, 1], moves: true },
   mkdir: { paths: [0] },
   mkdirExclusive: { paths: [0] },
   openForUpdate: { paths: [0] },
@@ -43,7 +64,7 @@ const RULES: Partial<Record<keyof SyncFileSystem, Rule>> = {
  * a file), or the path itself if `follows` and it is a link; `undefined` if there is none. A folder
  * that does not exist passes: nothing can be reached through it.
  */
-function* firstForeign(root: string, path: string, follows: boolean): Op<string | undefined> {
+function* firstForeign(root: string, path: string, follows: boolean): Check<string | undefined> {
   if (path === root) return undefined;
   const parts = relative(root, path).split(sep);
   if (parts[0] === '' || parts.includes('..')) {
@@ -52,30 +73,42 @@ function* firstForeign(root: string, path: string, follows: boolean): Op<string 
   let at = root;
   for (const part of parts.slice(0, -1)) {
     at = join(at, part);
-    const info = yield* io('lstat', at);
+    const info = yield at;
     if (info === undefined) return undefined;
     if (!info.isDirectory || info.isSymbolicLink) return at;
   }
-  if (follows && (yield* io('lstat', path))?.isSymbolicLink === true) return path;
+  if (follows && (yield path)?.isSymbolicLink === true) return path;
   return undefined;
 }
 
+/** What keeps a primitive from its paths: the first foreign folder, and the index of the path it is on. */
+interface Foreign {
+  folder: string;
+  index: number;
+}
+
 /** The first foreign folder on the way to any of the paths `rule` names in `args`. */
-function* foreignIn(root: string, rule: Rule, args: readonly unknown[]): Op<string | undefined> {
+function* foreignIn(root: string, rule: Rule, args: readonly unknown[]): Check<Foreign | undefined> {
   for (const index of rule.paths) {
-    const found = yield* firstForeign(root, args[index] as string, rule.follows === true);
-    if (found !== undefined) return found;
+    const folder = yield* firstForeign(root, args[index] as string, rule.follows === true);
+    if (folder !== undefined) return { folder, index };
   }
   return undefined;
 }
 
-/** What a primitive that may not reach its path does: answers "absent", or throws. */
-function refuse(rule: Rule, root: string, foreign: string): unknown {
+/** What a primitive that may not reach a path does: answers "absent", or throws. */
+function refuse(rule: Rule, root: string, args: readonly unknown[], foreign: Foreign): unknown {
   if (rule.absent !== undefined) return rule.absent.value;
+  if (rule.moves === true && foreign.index === 0) {
+    const error: NodeJS.ErrnoException = new Error(`ENOENT: no such file or directory, '${args[0]}'`);
+    error.code = 'ENOENT';
+    error.path = args[0] as string;
+    throw error;
+  }
   throw new CacheError(
     'EFORMAT',
-    `${foreign} is not a plain directory (a symbolic link?); repair the cache with \`diskcache DIR check --fix\``,
-    { path: foreign, directory: root },
+    `${foreign.folder} is not a plain directory (a symbolic link?); repair the cache with \`diskcache DIR check --fix\``,
+    { path: foreign.folder, directory: root },
   );
 }
 
@@ -85,8 +118,8 @@ function refuse(rule: Rule, root: string, foreign: string): unknown {
  * to it is checked to be a plain directory: another user of a shared directory may plant or swap in
  * a symbolic link at any time, and the cache must never read, write or remove anything through one.
  * A primitive that follows a link at the path itself (`stat`, `readdir`, `utimes`) refuses one there.
- * A path it may not reach is absent to reads, listings and removals, and a `CacheError` `'EFORMAT'`
- * to writes. `root` itself may be a link. What is left is the moment between a check and the call.
+ * A path it may not reach is absent to reads, listings, removals and as the source of a move, and
+ * a `CacheError` `'EFORMAT'` to writes. `root` itself may be a link. What is left is the moment between a check and the call.
  */
 export function confineFileSystem(fs: FileSystem, root: string): FileSystem {
   const sync = { ...fs.sync } as Record<string, (...args: unknown[]) => unknown>;
@@ -95,12 +128,12 @@ export function confineFileSystem(fs: FileSystem, root: string): FileSystem {
     const callSync = fs.sync[name] as (...args: unknown[]) => unknown;
     const callAsync = fs.async[name] as (...args: unknown[]) => Promise<unknown>;
     sync[name] = (...args) => {
-      const foreign = runSync(fs, foreignIn(root, rule, args));
-      return foreign === undefined ? callSync(...args) : refuse(rule, root, foreign);
+      const foreign = checkSync(fs.sync, foreignIn(root, rule, args));
+      return foreign === undefined ? callSync(...args) : refuse(rule, root, args, foreign);
     };
     async[name] = async (...args) => {
-      const foreign = await runAsync(fs, foreignIn(root, rule, args));
-      return foreign === undefined ? callAsync(...args) : refuse(rule, root, foreign);
+      const foreign = await checkAsync(fs.async, foreignIn(root, rule, args));
+      return foreign === undefined ? callAsync(...args) : refuse(rule, root, args, foreign);
     };
   }
   return { ...fs, sync: sync as unknown as SyncFileSystem, async: async as unknown as AsyncFileSystem };

@@ -2,7 +2,7 @@ import { basename, dirname, join } from 'node:path';
 import { type Entry, type EntryHeader, headerLength, parseEntry, parseHeader } from '../format/entry.js';
 import type { FileInfo } from '../fs/backend.js';
 import { io, type Op } from '../fs/runner.js';
-import { type DirectorySettings, ensureDirectory, forgetDirectory, isPlainInside } from './directories.js';
+import { type DirectorySettings, ensureDirectory, forgetDirectory } from './directories.js';
 import type { Layout } from './layout.js';
 
 /** What reading an entry file found. */
@@ -136,11 +136,6 @@ export interface Published {
   created: boolean;
   /** Size of the file that was replaced (0 if none). */
   replacedSize: number;
-}
-
-/** Whether the entry at `path` lies in plain directories inside the cache (no symbolic links). */
-export function inRealShard(store: StoreSettings, path: string): Op<boolean> {
-  return isPlainInside(store, dirname(path));
 }
 
 /** Creates the directory that will hold `path` (once per process), refusing a symbolic link there. */

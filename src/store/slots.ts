@@ -2,7 +2,6 @@ import type { Entry, EntryHeader } from '../format/entry.js';
 import { io, type Op } from '../fs/runner.js';
 import {
   claim,
-  inRealShard,
   linkIfAbsent,
   moveToCorrupt,
   type Published,
@@ -50,24 +49,18 @@ export interface Slots {
 const MISSING = { state: 'missing' } as const;
 
 /**
- * Entry operations applied to the store at once. An entry whose shard directory is not a real
- * directory (a symbolic link planted in a shared directory) is treated as missing.
+ * Entry operations applied to the store at once. (An entry whose shard directory is not a plain
+ * directory, such as a symbolic link planted in a shared directory, is missing to the file system
+ * the store runs on: see `fs/confined.ts`.)
  */
 export function directSlots(store: StoreSettings): Slots {
   return {
-    *read(path) {
-      return (yield* inRealShard(store, path)) ? yield* readEntry(path) : MISSING;
-    },
-    *readHeader(path) {
-      return (yield* inRealShard(store, path)) ? yield* readHeader(path) : MISSING;
-    },
+    read: (path) => readEntry(path),
+    readHeader: (path) => readHeader(path),
     publish: (temp, path) => publish(store, temp, path),
     publishIfAbsent: (temp, path) => linkIfAbsent(store, temp, path),
-    *remove(path) {
-      return (yield* inRealShard(store, path)) && (yield* io('unlink', path));
-    },
+    remove: (path) => io('unlink', path),
     *take(path) {
-      if (!(yield* inRealShard(store, path))) return MISSING;
       const claimed = yield* claim(store, path);
       if (claimed === undefined) return MISSING;
       const found = yield* readEntry(claimed);
@@ -75,13 +68,7 @@ export function directSlots(store: StoreSettings): Slots {
       else yield* io('unlink', claimed);
       return found;
     },
-    *removeIf(path, shouldRemove, verify) {
-      if (!(yield* inRealShard(store, path))) return { removed: false, size: 0 };
-      return yield* removeIf(store, path, shouldRemove, verify);
-    },
-    *update(path, rewrite) {
-      if (!(yield* inRealShard(store, path))) return { found: MISSING, written: false, lost: undefined };
-      return yield* update(store, path, rewrite);
-    },
+    removeIf: (path, shouldRemove, verify) => removeIf(store, path, shouldRemove, verify),
+    update: (path, rewrite) => update(store, path, rewrite),
   };
 }
