@@ -268,20 +268,27 @@ export interface Removal {
 }
 
 /**
+ * Whether a conditional removal removes the entry it claimed: `'aside'` removes it into `corrupt/`
+ * (an entry that reads back but is damaged in a way only a higher layer sees).
+ */
+export type RemoveVerdict = boolean | 'aside';
+
+/**
  * Removes the entry at `path` if `shouldRemove` still holds for it once claimed, so that a fresh entry
- * written in the meantime is never removed by mistake; corrupt entries are moved to `corruptDir`.
+ * written in the meantime is never removed by mistake; corrupt entries are moved to `corrupt/`.
  */
 export function* removeIf(
   store: StoreSettings,
   path: string,
-  shouldRemove: (found: ReadResult<EntryHeader>) => boolean,
+  shouldRemove: (found: ReadResult<EntryHeader>) => RemoveVerdict,
   verify: 'header' | 'full' = 'header',
 ): Op<Removal> {
   const claimed = yield* claim(store, path);
   if (claimed === undefined) return { removed: false, size: 0 };
   const found: ReadResult<EntryHeader> =
     verify === 'full' ? yield* readEntry(claimed) : yield* readHeader(claimed);
-  if (!shouldRemove(found)) {
+  const verdict = shouldRemove(found);
+  if (!verdict) {
     if (yield* putBack(claimed, path)) return { removed: false, size: 0 };
     // A newer entry took the place; ours is superseded and goes.
     const info = yield* io('stat', claimed);
@@ -289,7 +296,7 @@ export function* removeIf(
     return { removed: true, size: info?.size ?? 0 };
   }
   const size = found.state === 'ok' ? found.entry.fileSize : found.state === 'corrupt' ? found.size : 0;
-  if (found.state === 'corrupt') {
+  if (found.state === 'corrupt' || verdict === 'aside') {
     yield* moveToCorrupt(store, claimed);
   } else {
     yield* io('unlink', claimed);
