@@ -334,7 +334,8 @@ export class Cache<V = unknown> {
 
   /**
    * Wraps `fn` so that its results are stored in the cache under a key derived from `options.name`
-   * and the arguments (see {@link MemoizeOptions}). Concurrent calls with the same arguments in this
+   * (default: `fn.name` with a digest of its source, so that two different functions never share
+   * results) and the arguments (see {@link MemoizeOptions}). Concurrent calls with the same arguments in this
    * process share one computation; across processes at most one computes while the others wait for
    * its result. Errors are not cached. The wrapper returns a Promise and has `cacheKey(...args)`.
    */
