@@ -1,8 +1,7 @@
 import { pipeline, Readable } from 'node:stream';
-import { createBrotliDecompress, createGunzip } from 'node:zlib';
 import { acquireLock, type HeldLock, type LockOptions, releaseLock } from '../coordination/lock.js';
 import { CacheError, toCacheError } from '../errors.js';
-import { CompressionKind } from '../format/compression.js';
+import { decompressionStages } from '../format/compression.js';
 import type { Key } from '../format/key.js';
 import { io, iterateAsync, iterateSync, type Op, runAsync, runSync } from '../fs/runner.js';
 import { forgetDirectory } from '../store/directories.js';
@@ -387,9 +386,9 @@ export class Cache<V = unknown> {
       iterateAsync<Buffer>(this.#open.asyncFs, streamEntry(this.#context(), opened)),
     );
     if (!isCompressed(opened)) return bytes;
-    const inflate =
-      opened.header.compression === CompressionKind.Gzip ? createGunzip() : createBrotliDecompress();
-    return pipeline(bytes, inflate, () => {});
+    const { compression, rawLength } = opened.header;
+    const [inflate, verify] = decompressionStages(compression, rawLength);
+    return pipeline(bytes, inflate, verify, () => {});
   }
 
   /** Whether {@link close} was called. */

@@ -95,19 +95,28 @@ export function* readHeader(path: string): Op<ReadResult<EntryHeader>> {
   return parsed.ok ? { state: 'ok', entry: parsed.entry } : { state: 'corrupt', reason: parsed.reason, size };
 }
 
+/**
+ * Runs `create`, which makes a file in this process's private directory. That directory is made on
+ * first use, and made again if it was removed behind this process's back (`ENOENT`): then `create`
+ * runs once more. Every private file is created through here.
+ */
+export function* inPrivateDirectory<T>(store: StoreSettings, create: () => Op<T>): Op<T> {
+  try {
+    return yield* create();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    forgetDirectory(store, store.layout.ownTemp);
+    yield* ensureDirectory(store, store.layout.ownTemp);
+    return yield* create();
+  }
+}
+
 /** Writes `chunks` to a new file in this process's private directory (created on first use). */
 export function* writePrivate(store: StoreSettings, name: string, chunks: readonly Uint8Array[]): Op<string> {
   const temp = store.layout.privatePath(name, 'tmp');
   const options = { mode: store.fileMode, fsync: store.fsync };
   try {
-    try {
-      yield* io('writeFile', temp, chunks, options);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-      forgetDirectory(store, store.layout.ownTemp);
-      yield* ensureDirectory(store, store.layout.ownTemp);
-      yield* io('writeFile', temp, chunks, options);
-    }
+    yield* inPrivateDirectory(store, () => io('writeFile', temp, chunks, options));
   } catch (error) {
     // The write may have done its work before failing (an ambiguous error): leave nothing behind.
     yield* discard(temp);
