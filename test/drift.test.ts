@@ -8,6 +8,7 @@ import { Readable } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { Cache, type CompressionName, FanoutCache } from '../src/index.js';
+import { spawnJsonChild } from './helpers/json-child.js';
 import { useTempDirs } from './helpers/tmp.js';
 import { reseal } from './stress/helpers/forge.js';
 import { entryPath } from './stress/helpers/layout.js';
@@ -105,5 +106,20 @@ describe('FanoutCache routes queue calls by their options, never by the value', 
     expect(await fanout.pull({ prefix: 'jobs' })).toEqual([key, { prefix: 'other', n: 2 }]);
     expect(await fanout.pull({ prefix: 'jobs' })).toBeUndefined();
     await fanout.close();
+  });
+});
+
+describe('the child-process harness', () => {
+  it('has read every line printed to its stdout by the time it reports the child gone', async () => {
+    // The child exits at once; a process it started still holds its stdout and prints the last
+    // line a moment later. At 'exit' that line is not there yet; at 'close' it has been read.
+    const script = [
+      "const { spawn } = require('node:child_process');",
+      "console.log(JSON.stringify('first'));",
+      `spawn(process.execPath, ['-e', "setTimeout(() => console.log(JSON.stringify('last')), 300)"], { stdio: ['ignore', 'inherit', 'inherit'] }).unref();`,
+    ].join('\n');
+    const child = spawnJsonChild(['-e', script], { cwd: process.cwd(), timeoutMs: 30_000, label: 'printer' });
+    expect(await child.result()).toBe('last');
+    expect(child.messages).toEqual(['first', 'last']);
   });
 });
