@@ -55,6 +55,7 @@ const SURFACES = {
   sync: {
     get: async (c: Cache, k: string, d?: unknown) => c.getSync(k, d),
     getEntry: async (c: Cache, k: string) => c.getEntrySync(k),
+    has: async (c: Cache, k: string) => c.hasSync(k),
     pop: async (c: Cache, k: string, d?: unknown) => c.popSync(k, d),
     incr: async (c: Cache, k: string) => c.incrSync(k, 1),
     entries: async (c: Cache) => [...c.entriesSync()],
@@ -66,6 +67,7 @@ const SURFACES = {
   async: {
     get: (c: Cache, k: string, d?: unknown) => c.get(k, d),
     getEntry: (c: Cache, k: string) => c.getEntry(k),
+    has: (c: Cache, k: string) => c.has(k),
     pop: (c: Cache, k: string, d?: unknown) => c.pop(k, d),
     incr: (c: Cache, k: string) => c.incr(k, 1),
     entries: async (c: Cache) => {
@@ -116,9 +118,12 @@ describe.each(Object.entries(SURFACES))('values that do not decode (%s)', (surfa
       cache.closeSync();
     });
 
-    it('getEntry, pop and incr see no entry', async () => {
+    it('has, getEntry, pop and incr see no entry', async () => {
       const dir = tempDir();
       const cache = new Cache(dir);
+      const file = plant(cache, dir, 'h', kind, payload);
+      expect(await call.has(cache, 'h')).toBe(false);
+      expect(fs.existsSync(file)).toBe(false);
       plant(cache, dir, 'a', kind, payload);
       expect(await call.getEntry(cache, 'a')).toBeUndefined();
       plant(cache, dir, 'b', kind, payload);

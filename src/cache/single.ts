@@ -16,6 +16,7 @@ import {
   locate,
   quarantine,
   storedValue,
+  undecodable,
   type WriteOptions,
   writeTerms,
 } from './context.js';
@@ -82,12 +83,14 @@ export function* getEntry(ctx: CacheContext, key: Key): Op<CacheEntry | undefine
   return hit === undefined ? undefined : toCacheEntry(at, hit);
 }
 
-/** `has(key)`. */
+/** `has(key)`: whether `get` would find the key (an entry of a codec this reader lacks counts). */
 export function* has(ctx: CacheContext, key: Key): Op<boolean> {
   const at = locate(ctx, key);
   const found = yield* ctx.slots.read(at.path);
-  if (found.state === 'corrupt') yield* quarantine(ctx, at.path);
-  return found.state === 'ok' && isLiveFor(found.entry, at, ctx.clock.now());
+  if (found.state === 'ok' && !isLiveFor(found.entry, at, ctx.clock.now())) return false;
+  if (found.state === 'ok' && undecodable(ctx, found.entry) === undefined) return true;
+  if (found.state !== 'missing') yield* quarantine(ctx, at.path);
+  return false;
 }
 
 /** An entry laid out for writing. */
