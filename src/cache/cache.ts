@@ -334,9 +334,9 @@ export class Cache<V = unknown> {
   /**
    * Wraps `fn` so that its results are stored in the cache under a key derived from `options.name`
    * (default: `fn.name` with a digest of its source, so that two different functions never share
-   * results) and the arguments (see {@link MemoizeOptions}). Concurrent calls with the same arguments in this
-   * process share one computation; across processes at most one computes while the others wait for
-   * its result. Errors are not cached. The wrapper returns a Promise and has `cacheKey(...args)`.
+   * results) and the arguments (see {@link MemoizeOptions}). Concurrent calls with the same
+   * arguments in this process share one computation; across processes at most one computes while
+   * the others wait for its result. Errors are not cached. The wrapper returns a Promise and has `cacheKey(...args)`.
    */
   memoize<A extends unknown[], R>(fn: (...args: A) => R, options?: MemoizeOptions): Memoized<A, R> {
     const plan = planMemo(fn, options);

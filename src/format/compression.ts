@@ -53,7 +53,11 @@ const brotli: Method = {
 
 function zstd(): Method {
   const z = zlib as unknown as Partial<ZstdZlib>;
-  if (typeof z.zstdCompressSync !== 'function' || typeof z.zstdDecompressSync !== 'function') {
+  if (
+    typeof z.zstdCompressSync !== 'function' ||
+    typeof z.zstdDecompressSync !== 'function' ||
+    typeof z.createZstdDecompress !== 'function'
+  ) {
     throw new RangeError(
       `diskcache-ts: compression 'zstd' needs a Node.js whose zlib has zstd (22.15 or later)`,
     );

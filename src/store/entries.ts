@@ -98,7 +98,7 @@ export function* readHeader(path: string): Op<ReadResult<EntryHeader>> {
 /**
  * Runs `create`, which makes a file in this process's private directory. That directory is made on
  * first use, and made again if it was removed behind this process's back (`ENOENT`): then `create`
- * runs once more. Every private file is created through here.
+ * runs once more. Temp files (`set`, `setStream`) are created through here.
  */
 export function* inPrivateDirectory<T>(store: StoreSettings, create: () => Op<T>): Op<T> {
   try {
