@@ -1,8 +1,7 @@
 import { pipeline, Readable } from 'node:stream';
-import { createBrotliDecompress, createGunzip } from 'node:zlib';
 import { acquireLock, type HeldLock, type LockOptions, releaseLock } from '../coordination/lock.js';
 import { CacheError, toCacheError } from '../errors.js';
-import { CompressionKind } from '../format/compression.js';
+import { decompressionStages } from '../format/compression.js';
 import type { Key } from '../format/key.js';
 import { io, iterateAsync, iterateSync, type Op, runAsync, runSync } from '../fs/runner.js';
 import { forgetDirectory } from '../store/directories.js';
@@ -334,9 +333,10 @@ export class Cache<V = unknown> {
 
   /**
    * Wraps `fn` so that its results are stored in the cache under a key derived from `options.name`
-   * and the arguments (see {@link MemoizeOptions}). Concurrent calls with the same arguments in this
-   * process share one computation; across processes at most one computes while the others wait for
-   * its result. Errors are not cached. The wrapper returns a Promise and has `cacheKey(...args)`.
+   * (default: `fn.name` with a digest of its source, so that two different functions never share
+   * results) and the arguments (see {@link MemoizeOptions}). Concurrent calls with the same
+   * arguments in this process share one computation; across processes at most one computes while
+   * the others wait for its result. Errors are not cached. The wrapper returns a Promise and has `cacheKey(...args)`.
    */
   memoize<A extends unknown[], R>(fn: (...args: A) => R, options?: MemoizeOptions): Memoized<A, R> {
     const plan = planMemo(fn, options);
@@ -386,9 +386,9 @@ export class Cache<V = unknown> {
       iterateAsync<Buffer>(this.#open.asyncFs, streamEntry(this.#context(), opened)),
     );
     if (!isCompressed(opened)) return bytes;
-    const inflate =
-      opened.header.compression === CompressionKind.Gzip ? createGunzip() : createBrotliDecompress();
-    return pipeline(bytes, inflate, () => {});
+    const { compression, rawLength } = opened.header;
+    const [inflate, verify] = decompressionStages(compression, rawLength);
+    return pipeline(bytes, inflate, verify, () => {});
   }
 
   /** Whether {@link close} was called. */

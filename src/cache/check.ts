@@ -5,7 +5,7 @@ import { CacheError } from '../errors.js';
 import { io, type Op } from '../fs/runner.js';
 import { isPlainInside, removeTree } from '../store/directories.js';
 import { readEntry, removeIf } from '../store/entries.js';
-import type { CacheContext } from './context.js';
+import { type CacheContext, undecodable } from './context.js';
 import { recoverDeadWriters } from './recovery.js';
 import { forEachFile, storedUnderItsName } from './scan.js';
 
@@ -33,7 +33,7 @@ export function* check(ctx: CacheContext, fix = false): Op<CheckReport> {
   let serverClock: ServerClock | undefined;
   const where = (path: string) => relative(ctx.layout.directory, path);
   const moveAside = function* (path: string) {
-    const removal = yield* removeIf(ctx.store, path, () => true, 'full');
+    const removal = yield* removeIf(ctx.store, path, () => 'aside', 'full');
     if (removal.removed) fixed++;
   };
 
@@ -59,11 +59,15 @@ export function* check(ctx: CacheContext, fix = false): Op<CheckReport> {
       case 'entry': {
         const found = yield* readEntry(path);
         if (found.state === 'missing') return;
+        const damage = found.state === 'ok' ? undecodable(ctx, found.entry) : undefined;
         if (found.state === 'corrupt') {
           problems.push(`${where(path)}: corrupt entry (${found.reason})`);
           if (fix) yield* moveAside(path);
         } else if (!storedUnderItsName(name, found.entry)) {
           problems.push(`${where(path)}: entry stored under another key's name`);
+          if (fix) yield* moveAside(path);
+        } else if (damage !== undefined) {
+          problems.push(`${where(path)}: undecodable entry (${damage})`);
           if (fix) yield* moveAside(path);
         } else {
           entries++;

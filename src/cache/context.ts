@@ -1,9 +1,9 @@
 import type { CounterStore, Totals } from '../coordination/counters.js';
 import type { LockOptions } from '../coordination/lock.js';
 import { CacheError } from '../errors.js';
-import type { ValueCodec } from '../format/codec.js';
+import type { Decoded, ValueCodec } from '../format/codec.js';
 import type { CompressionKind } from '../format/compression.js';
-import type { EntryHeader } from '../format/entry.js';
+import type { Entry, EntryHeader } from '../format/entry.js';
 import { assertKey, type EncodedKey, encodeKey, type Key, keyHash, sameKey } from '../format/key.js';
 import type { Op } from '../fs/runner.js';
 import type { Evictor } from '../policy/evict.js';
@@ -91,13 +91,58 @@ export function* count(ctx: CacheContext, change: Partial<Totals>): Op<void> {
   if (change.count || change.volume || change.hits || change.misses) yield* ctx.counters.add(change);
 }
 
-/** Moves a corrupt entry aside (if it still is corrupt once claimed) and forgets it in the counters. */
+/** Decodes an entry's value with the cache's codec. */
+export function decodeEntry(ctx: CacheContext, entry: Entry): Decoded {
+  return ctx.codec.decode(entry.valueKind, entry.value, entry.codecName);
+}
+
+/**
+ * Moves a corrupt or undecodable entry aside into `corrupt/` (if it still is so once claimed) and
+ * forgets it in the counters.
+ */
 export function* quarantine(ctx: CacheContext, path: string): Op<void> {
   // On a network file system a read that fails verification may be torn or stale (another host is
   // replacing the file): a miss then, and check({ fix: true }) decides on a fresh read.
   if (ctx.store.remote) return;
-  const removal = yield* removeIf(ctx.store, path, (found) => found.state === 'corrupt', 'full');
+  const removal = yield* removeIf(
+    ctx.store,
+    path,
+    (found) =>
+      found.state === 'corrupt' ||
+      (found.state === 'ok' && undecodable(ctx, found.entry as Entry) !== undefined && 'aside'),
+    'full',
+  );
   if (removal.removed) yield* count(ctx, { count: -1, volume: -removal.size });
+}
+
+/**
+ * Why no reader can decode an entry's value (its bytes are not what its kind or codec reads), or
+ * `undefined` if this reader decodes it or lacks its codec.
+ */
+export function undecodable(ctx: CacheContext, entry: Entry): string | undefined {
+  const decoded = decodeEntry(ctx, entry);
+  return decoded.ok || decoded.foreign ? undefined : decoded.reason;
+}
+
+/**
+ * The value of an entry found live for `key`, or `undefined` for a miss. An entry whose bytes pass
+ * their checksums but do not decode (forged, or damaged before they were summed) is a miss, and is
+ * moved aside from `path` (`undefined` when the caller already took the entry out). An entry that
+ * needs a custom codec this reader lacks is a `CacheError` `'ECODEC'`: it may be fine for others.
+ */
+export function* storedValue(
+  ctx: CacheContext,
+  key: Key,
+  entry: Entry,
+  path: string | undefined,
+): Op<{ value: unknown } | undefined> {
+  const decoded = decodeEntry(ctx, entry);
+  if (decoded.ok) return { value: decoded.value };
+  if (decoded.foreign) {
+    throw new CacheError('ECODEC', decoded.reason, { key, directory: ctx.layout.directory, path });
+  }
+  if (path !== undefined) yield* quarantine(ctx, path);
+  return undefined;
 }
 
 /** The error for a key that `incr` with `defaultValue: null` did not find. */

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { withLock } from '../coordination/lock.js';
 import { encodeKey, keyHash } from '../format/key.js';
 import { call, type Op } from '../fs/runner.js';
@@ -7,7 +8,19 @@ import { add, getEntry, set } from './single.js';
 
 /** Options of `memoize` and `memoizeSync`. */
 export interface MemoizeOptions {
-  /** Names the function in its cache keys. @default fn.name (required for anonymous functions) */
+  /**
+   * Names the function in its cache keys: functions memoized with the same name share results, in
+   * every process and across restarts, whatever their code. Give one when the function's code may
+   * change but its stored results stay good, or to share results on purpose.
+   *
+   * Without it the key holds `fn.name` and a digest of the function's source
+   * (`Function.prototype.toString`), so two different functions that are both called `load` never
+   * share results, and changing a function's code starts afresh. It is required where there is no
+   * name or no source to tell functions apart: anonymous functions, bound functions (`bound find`)
+   * and native functions (a `TypeError` otherwise). Closures made by one factory have the same name
+   * and source: give them their own names if their results differ.
+   * @default fn.name with a digest of its source
+   */
   name?: string;
   /** Time to live of each result, in milliseconds; `0` looks results up but never stores them. */
   ttl?: number | null;
@@ -47,6 +60,7 @@ function isStored(value: unknown): value is Stored {
 
 /** Validated options with the function's name. */
 export interface MemoPlan {
+  /** The function's identity in its keys: `options.name`, or its name and a digest of its source. */
   name: string;
   ttl: number | null;
   tag: string | undefined;
@@ -55,6 +69,22 @@ export interface MemoPlan {
 }
 
 const MEMOIZE_OPTIONS = new Set(['name', 'ttl', 'tag', 'typed', 'beta']);
+
+/** What `Function.prototype.toString` gives for functions without source: bound and native ones. */
+const NO_SOURCE = /\{\s*\[native code\]\s*\}\s*$/;
+
+/** The default name of a function in its keys: its name and a digest of its source. */
+function identity(fn: (...args: never) => unknown): string {
+  if (fn.name === '')
+    throw new TypeError('diskcache-ts: memoize needs options.name for an anonymous function');
+  const source = Function.prototype.toString.call(fn);
+  if (NO_SOURCE.test(source)) {
+    throw new TypeError(
+      `diskcache-ts: memoize needs options.name for "${fn.name}": a bound or native function has no source to tell it from another of the same name`,
+    );
+  }
+  return `${fn.name}#${createHash('sha256').update(source).digest('hex').slice(0, 16)}`;
+}
 
 /** Validates `memoize` arguments. */
 export function planMemo(fn: unknown, options: MemoizeOptions = {}): MemoPlan {
@@ -65,10 +95,9 @@ export function planMemo(fn: unknown, options: MemoizeOptions = {}): MemoPlan {
       throw new TypeError(`diskcache-ts: unknown memoize option "${name}"${hint}`);
     }
   }
-  const name = options.name ?? fn.name;
-  if (typeof name !== 'string' || name === '') {
-    throw new TypeError('diskcache-ts: memoize needs options.name for an anonymous function');
-  }
+  const name = options.name ?? identity(fn as (...args: never) => unknown);
+  if (typeof name !== 'string' || name === '')
+    throw new TypeError('diskcache-ts: options.name must be a non-empty string');
   const beta = options.beta ?? 0;
   if (typeof beta !== 'number' || !(beta >= 0))
     throw new RangeError('diskcache-ts: beta must be a number >= 0');

@@ -5,9 +5,17 @@ import { crc32 } from '../format/crc32.js';
 import { decodeKey, type Key } from '../format/key.js';
 import { io, type Op } from '../fs/runner.js';
 import { readPlainFile, writeTemp } from '../store/entries.js';
-import { type CacheContext, count, isLiveFor, locate, type WriteOptions, writeTerms } from './context.js';
+import {
+  type CacheContext,
+  count,
+  isLiveFor,
+  locate,
+  storedValue,
+  type WriteOptions,
+  writeTerms,
+} from './context.js';
 import { forEachFile } from './scan.js';
-import { afterPublish, decodeValue, prepare, publishCounted } from './single.js';
+import { afterPublish, prepare, publishCounted } from './single.js';
 
 /** The index of the first item pushed to an empty queue, as in python-diskcache. */
 export const QUEUE_START = 500_000_000_000_000;
@@ -190,7 +198,11 @@ function* takeEnd(ctx: CacheContext, options: PullOptions, remove: boolean): Op<
       const now = ctx.clock.now();
       const found = remove ? yield* ctx.slots.take(at.path) : yield* ctx.slots.read(at.path);
       const live = found.state === 'ok' && isLiveFor(found.entry, at, now);
-      if (live && !remove) return [at.key, decodeValue(ctx, found.entry)] as [Key, unknown];
+      // An item that does not decode is passed over (moved aside by a peek; a pull took it out).
+      const item = live
+        ? yield* storedValue(ctx, at.key, found.entry, remove ? undefined : at.path)
+        : undefined;
+      if (item !== undefined && !remove) return [at.key, item.value] as [Key, unknown];
       if (!live && !remove && found.state !== 'missing') {
         const removal = yield* ctx.slots.removeIf(
           at.path,
@@ -203,7 +215,7 @@ function* takeEnd(ctx: CacheContext, options: PullOptions, remove: boolean): Op<
       }
       if (side === 'front') state.head++;
       else state.tail--;
-      if (live) return [at.key, decodeValue(ctx, found.entry)] as [Key, unknown];
+      if (item !== undefined) return [at.key, item.value] as [Key, unknown];
     }
     return undefined;
   });

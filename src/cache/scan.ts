@@ -5,7 +5,7 @@ import { emit, io, type Op } from '../fs/runner.js';
 import { isPlainInside } from '../store/directories.js';
 import { readEntry, readHeader, removeIf } from '../store/entries.js';
 import { SHARD_COUNT, type ShardFileKind, shardFileKind } from '../store/layout.js';
-import { type CacheContext, count, quarantine } from './context.js';
+import { type CacheContext, count, decodeEntry, quarantine } from './context.js';
 
 /** Calls `visit` for every file in every (plain) shard directory, shard by shard, in name order. */
 export function* forEachFile(
@@ -90,9 +90,10 @@ export function* iterate(ctx: CacheContext, what: IterationKind): Op<void> {
       yield* emit(key);
       return;
     }
-    const entry = found.entry as Entry;
-    const value = ctx.codec.decode(entry.valueKind, entry.value, entry.codecName);
-    yield* emit(what === 'values' ? value : [key, value]);
+    // A value this reader cannot decode (damaged, or of a codec it lacks) is passed over.
+    const decoded = decodeEntry(ctx, found.entry as Entry);
+    if (!decoded.ok) return;
+    yield* emit(what === 'values' ? decoded.value : [key, decoded.value]);
   });
 }
 
@@ -133,12 +134,14 @@ export function* peekItem(
     if (best === undefined) return undefined;
     const found = yield* readEntry(best.path);
     const key = found.state === 'ok' ? decodeKey(found.entry.keyType, found.entry.key) : undefined;
-    if (found.state === 'ok' && key !== undefined) {
-      return [key, ctx.codec.decode(found.entry.valueKind, found.entry.value, found.entry.codecName)];
-    }
-    // Corrupt (or gone) since its header was read: set it aside and look again.
+    const decoded = found.state === 'ok' ? decodeEntry(ctx, found.entry) : undefined;
+    if (key !== undefined && decoded?.ok) return [key, decoded.value];
+    // Corrupt, undecodable, of a codec this reader lacks, or gone since its header was read: pass
+    // it over (setting aside what no one can read) and look again.
     bad.add(best.path);
-    if (found.state === 'corrupt') yield* quarantine(ctx, best.path);
+    if (found.state === 'corrupt' || (decoded?.ok === false && !decoded.foreign)) {
+      yield* quarantine(ctx, best.path);
+    }
   }
 }
 

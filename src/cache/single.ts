@@ -15,6 +15,8 @@ import {
   type Located,
   locate,
   quarantine,
+  storedValue,
+  undecodable,
   type WriteOptions,
   writeTerms,
 } from './context.js';
@@ -32,26 +34,34 @@ export interface CacheEntry<V = unknown> {
   size: number;
 }
 
-/** The live entry for `at`, or `undefined`; moves a corrupt file aside and counts hits and misses. */
-function* lookup(ctx: CacheContext, at: Located): Op<Entry | undefined> {
+/** A live entry and its decoded value. */
+interface Hit {
+  entry: Entry;
+  value: unknown;
+}
+
+/**
+ * The live entry for `at` with its value, or `undefined`; moves a corrupt or undecodable file aside
+ * and counts hits and misses.
+ */
+function* lookup(ctx: CacheContext, at: Located): Op<Hit | undefined> {
   const found = yield* ctx.slots.read(at.path);
-  let entry: Entry | undefined;
+  let hit: Hit | undefined;
   if (found.state === 'corrupt') yield* quarantine(ctx, at.path);
-  else if (found.state === 'ok' && isLiveFor(found.entry, at, ctx.clock.now())) entry = found.entry;
+  else if (found.state === 'ok' && isLiveFor(found.entry, at, ctx.clock.now())) {
+    const decoded = yield* storedValue(ctx, at.key, found.entry, at.path);
+    if (decoded !== undefined) hit = { entry: found.entry, value: decoded.value };
+  }
   const policy = POLICIES[ctx.settings.evictionPolicy];
-  if (entry !== undefined && policy.onRead !== undefined) yield* policy.onRead(at.path, ctx.clock.now());
-  if (ctx.settings.statistics) yield* count(ctx, entry ? { hits: 1 } : { misses: 1 });
-  return entry;
+  if (hit !== undefined && policy.onRead !== undefined) yield* policy.onRead(at.path, ctx.clock.now());
+  if (ctx.settings.statistics) yield* count(ctx, hit ? { hits: 1 } : { misses: 1 });
+  return hit;
 }
 
-export function decodeValue(ctx: CacheContext, entry: Entry): unknown {
-  return ctx.codec.decode(entry.valueKind, entry.value, entry.codecName);
-}
-
-function toCacheEntry(ctx: CacheContext, at: Located, entry: Entry): CacheEntry {
+function toCacheEntry(at: Located, { entry, value }: Hit): CacheEntry {
   return {
     key: at.key,
-    value: decodeValue(ctx, entry),
+    value,
     expiresAt: entry.expiresAt,
     tag: entry.tag === undefined ? null : (decodeKey(entry.tagType, entry.tag) ?? null),
     storedAt: entry.storedAt,
@@ -62,23 +72,25 @@ function toCacheEntry(ctx: CacheContext, at: Located, entry: Entry): CacheEntry 
 /** `get(key, defaultValue)`. */
 export function* get(ctx: CacheContext, key: Key, defaultValue?: unknown): Op<unknown> {
   const at = locate(ctx, key);
-  const entry = yield* lookup(ctx, at);
-  return entry === undefined ? defaultValue : decodeValue(ctx, entry);
+  const hit = yield* lookup(ctx, at);
+  return hit === undefined ? defaultValue : hit.value;
 }
 
 /** `getEntry(key)`. */
 export function* getEntry(ctx: CacheContext, key: Key): Op<CacheEntry | undefined> {
   const at = locate(ctx, key);
-  const entry = yield* lookup(ctx, at);
-  return entry === undefined ? undefined : toCacheEntry(ctx, at, entry);
+  const hit = yield* lookup(ctx, at);
+  return hit === undefined ? undefined : toCacheEntry(at, hit);
 }
 
-/** `has(key)`. */
+/** `has(key)`: whether `get` would find the key (an entry of a codec this reader lacks counts). */
 export function* has(ctx: CacheContext, key: Key): Op<boolean> {
   const at = locate(ctx, key);
   const found = yield* ctx.slots.read(at.path);
-  if (found.state === 'corrupt') yield* quarantine(ctx, at.path);
-  return found.state === 'ok' && isLiveFor(found.entry, at, ctx.clock.now());
+  if (found.state === 'ok' && !isLiveFor(found.entry, at, ctx.clock.now())) return false;
+  if (found.state === 'ok' && undecodable(ctx, found.entry) === undefined) return true;
+  if (found.state !== 'missing') yield* quarantine(ctx, at.path);
+  return false;
 }
 
 /** An entry laid out for writing. */
@@ -211,9 +223,9 @@ export function* pop(ctx: CacheContext, key: Key, defaultValue?: unknown): Op<un
     const found = yield* ctx.slots.take(at.path);
     if (found.state === 'missing') return defaultValue;
     yield* count(ctx, { count: -1, volume: found.state === 'ok' ? -found.entry.fileSize : -found.size });
-    return found.state === 'ok' && isLiveFor(found.entry, at, ctx.clock.now())
-      ? decodeValue(ctx, found.entry)
-      : defaultValue;
+    if (found.state !== 'ok' || !isLiveFor(found.entry, at, ctx.clock.now())) return defaultValue;
+    // Taken out already: an undecodable entry is gone, and a miss.
+    return ((yield* storedValue(ctx, key, found.entry, undefined)) ?? { value: defaultValue }).value;
   });
 }
 
@@ -256,11 +268,14 @@ export function* incr(
   }
   return yield* withLock(ctx.layout.keyLock(at.hash), ctx.lock, function* () {
     const found = yield* ctx.slots.read(at.path);
-    const live =
-      found.state === 'ok' && isLiveFor(found.entry, at, ctx.clock.now()) ? found.entry : undefined;
-    let current: unknown = defaultValue;
-    if (live !== undefined) current = decodeValue(ctx, live);
-    else if (defaultValue === null) throw keyMissing(key, ctx.layout.directory);
+    const stored =
+      found.state === 'ok' && isLiveFor(found.entry, at, ctx.clock.now())
+        ? yield* storedValue(ctx, key, found.entry, at.path)
+        : undefined;
+    // A value that does not decode was moved aside: the key counts as missing.
+    const live = stored === undefined ? undefined : (found as { entry: Entry }).entry;
+    if (stored === undefined && defaultValue === null) throw keyMissing(key, ctx.layout.directory);
+    const current: unknown = stored === undefined ? defaultValue : stored.value;
     if (!isNumeric(current)) {
       throw new CacheError('ENOTNUMBER', `the value of key ${String(key)} is not a number`, {
         key,

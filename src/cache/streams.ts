@@ -5,21 +5,11 @@ import { crc32 } from '../format/crc32.js';
 import { type EntryHeader, encodeHeader, headerLength, parseHeader } from '../format/entry.js';
 import type { Key } from '../format/key.js';
 import { call, emit, io, type Op } from '../fs/runner.js';
-import { ensureDirectory } from '../store/directories.js';
+import { inPrivateDirectory } from '../store/entries.js';
 import { type CacheContext, isLiveFor, locate, type WriteOptions, writeTerms } from './context.js';
 import { publishCounted } from './single.js';
 
 const CHUNK = 64 * 1024;
-
-function* openPrivateFile(ctx: CacheContext, path: string): Op<number> {
-  try {
-    return yield* io('openForUpdate', path, ctx.store.fileMode);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    yield* ensureDirectory(ctx.store, ctx.layout.ownTemp);
-    return yield* io('openForUpdate', path, ctx.store.fileMode);
-  }
-}
 
 function toBytes(chunk: unknown): Uint8Array {
   if (chunk instanceof Uint8Array) return chunk;
@@ -56,7 +46,7 @@ export function* setStream(
   }).length;
   const temp = ctx.layout.privatePath(at.path, 'tmp');
   const iterator = source[Symbol.asyncIterator]();
-  const fd = yield* openPrivateFile(ctx, temp);
+  const fd = yield* inPrivateDirectory(ctx.store, () => io('openForUpdate', temp, ctx.store.fileMode));
   let length = 0;
   let valueCrc = 0;
   try {

@@ -315,7 +315,8 @@ export class Index<V = unknown> {
 
   /**
    * Wraps `fn` so that its results are kept in the index, under the key `cacheKey(...args)` derived
-   * from `options.name` and the arguments as in {@link Cache.memoize} (no expiry or tag: an index
+   * from `options.name` (default: `fn.name` with a digest of its source) and the arguments as in
+   * {@link Cache.memoize} (no expiry or tag: an index
    * keeps what it is given). The wrapper returns a Promise; errors are not kept.
    */
   memoize<A extends unknown[], R>(fn: (...args: A) => R, options: IndexMemoizeOptions = {}): Memoized<A, R> {

@@ -12,7 +12,7 @@ import type { CheckReport } from '../cache/check.js';
 import type { Memoized, MemoizedSync, MemoizeOptions } from '../cache/memoize.js';
 import { callKey, planMemo } from '../cache/memoize.js';
 import { type CacheOptions, DEFAULT_SETTINGS, validateOptions } from '../cache/options.js';
-import type { PushOptions } from '../cache/queue.js';
+import type { PullOptions } from '../cache/queue.js';
 import { queueOf } from '../cache/queue.js';
 import type { Stats } from '../cache/totals.js';
 import { Deque } from '../collections/deque.js';
@@ -46,12 +46,11 @@ const everyShard = (combine: (results: unknown[]) => unknown): Route => ({
   targets: (f) => [...f.shards],
   combine,
 });
-const byPrefix: Route = {
-  targets: (f, args) => [
-    f.shardOf(((args[args.length - 1] as PushOptions | undefined)?.prefix ?? '') as string),
-  ],
+/** Queue calls go to the shard of their queue, named by the options at `optionsAt` (never by the value). */
+const byQueue = (optionsAt: number): Route => ({
+  targets: (f, args) => [f.queueShard((args[optionsAt] as PullOptions | undefined)?.prefix)],
   combine: first,
-};
+});
 
 /** Every method of {@link CacheMethods}, routed. */
 const ROUTES: Record<MethodName, Route> = {
@@ -71,9 +70,9 @@ const ROUTES: Record<MethodName, Route> = {
   cull: everyShard(sum),
   count: everyShard(sum),
   volume: everyShard(sum),
-  push: byPrefix,
-  pull: byPrefix,
-  peek: byPrefix,
+  push: byQueue(1),
+  pull: byQueue(0),
+  peek: byQueue(0),
   stats: everyShard((results) => ({
     hits: (results as Stats[]).reduce((a, s) => a + s.hits, 0),
     misses: (results as Stats[]).reduce((a, s) => a + s.misses, 0),

@@ -1,5 +1,4 @@
 import * as v8 from 'node:v8';
-import { CacheError } from '../errors.js';
 
 /** A user-supplied value codec. It must never run code found in the data: the directory may be shared. */
 export interface Codec {
@@ -30,11 +29,19 @@ export interface EncodedValue {
   codecName: string;
 }
 
+/**
+ * What decoding a stored value gave: the value; or, for bytes that pass their checksums but that
+ * their value kind or codec cannot decode (forged or damaged), why not; or, when the entry needs a
+ * custom codec that this reader lacks (`foreign`), why not — the entry may be fine for others.
+ */
+export type Decoded = { ok: true; value: unknown } | { ok: false; reason: string; foreign: boolean };
+
 /** Turns values into stored form and back, for one configured codec. */
 export interface ValueCodec {
   readonly name: string;
   encode(value: unknown): EncodedValue;
-  decode(kind: number, bytes: Uint8Array, codecName: string): unknown;
+  /** Decodes a stored value; never throws. */
+  decode(kind: number, bytes: Uint8Array, codecName: string): Decoded;
 }
 
 const float = (value: number): EncodedValue => {
@@ -91,22 +98,37 @@ function rawEncode(value: unknown): EncodedValue {
   return refuse('raw', value);
 }
 
-/** Decodes the built-in kinds, whatever codec the reader is configured with. */
-function decodeBuiltin(kind: number, bytes: Uint8Array): unknown {
-  switch (kind) {
-    case ValueKind.Bytes:
-      return Buffer.from(bytes);
-    case ValueKind.Utf8:
-      return view(bytes).toString('utf8');
-    case ValueKind.Float64:
+/** How each built-in kind reads back, and what it is called in messages. */
+const BUILTIN_KINDS: Record<number, { what: string; decode(bytes: Uint8Array): unknown }> = {
+  [ValueKind.Bytes]: { what: 'bytes', decode: (bytes) => Buffer.from(bytes) },
+  [ValueKind.Utf8]: { what: 'a string', decode: (bytes) => view(bytes).toString('utf8') },
+  [ValueKind.Structured]: { what: 'structured data', decode: (bytes) => v8.deserialize(bytes) },
+  [ValueKind.Json]: { what: 'JSON', decode: (bytes) => JSON.parse(view(bytes).toString('utf8')) },
+  [ValueKind.Float64]: {
+    what: 'a float64',
+    decode(bytes) {
+      if (bytes.byteLength !== 8) throw new RangeError(`${bytes.byteLength} bytes, not 8`);
       return view(bytes).readDoubleLE(0);
-    case ValueKind.Structured:
-      return v8.deserialize(bytes);
-    case ValueKind.Json:
-      return JSON.parse(view(bytes).toString('utf8'));
-    default:
-      throw new CacheError('EFORMAT', `unknown value kind ${kind}`);
+    },
+  },
+};
+
+const failure = (reason: string, foreign = false): Decoded => ({ ok: false, reason, foreign });
+
+/** Runs a decoder; whatever it throws makes the value undecodable, never an error of the caller. */
+function attempt(what: string, decode: () => unknown): Decoded {
+  try {
+    return { ok: true, value: decode() };
+  } catch (error) {
+    return failure(`the value does not decode as ${what} (${(error as Error)?.message ?? String(error)})`);
   }
+}
+
+/** Decodes the built-in kinds, whatever codec the reader is configured with. */
+function decodeBuiltin(kind: number, bytes: Uint8Array): Decoded {
+  const builtinKind = Object.hasOwn(BUILTIN_KINDS, kind) ? BUILTIN_KINDS[kind] : undefined;
+  if (builtinKind === undefined) return failure(`unknown value kind ${kind}`);
+  return attempt(builtinKind.what, () => builtinKind.decode(bytes));
 }
 
 function builtin(name: CodecName, encode: (value: unknown) => EncodedValue): ValueCodec {
@@ -115,9 +137,9 @@ function builtin(name: CodecName, encode: (value: unknown) => EncodedValue): Val
     encode,
     decode(kind, bytes, codecName) {
       if (kind === ValueKind.Custom) {
-        throw new CacheError(
-          'ECODEC',
+        return failure(
           `entry was written with the custom codec "${codecName}"; pass it as options.codec`,
+          true,
         );
       }
       return decodeBuiltin(kind, bytes);
@@ -138,12 +160,12 @@ function custom(codec: Codec): ValueCodec {
     decode(kind, bytes, codecName) {
       if (kind !== ValueKind.Custom) return decodeBuiltin(kind, bytes);
       if (codecName !== codec.name) {
-        throw new CacheError(
-          'ECODEC',
+        return failure(
           `entry was written with the codec "${codecName}", but this cache has "${codec.name}"`,
+          true,
         );
       }
-      return codec.decode(bytes);
+      return attempt(`codec "${codec.name}"`, () => codec.decode(bytes));
     },
   };
 }

@@ -1,6 +1,8 @@
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { Transform } from 'node:stream';
 import * as zlib from 'node:zlib';
+import { CacheError } from '../errors.js';
 
 /** The compression choices. */
 export type CompressionName = 'none' | 'gzip' | 'brotli' | 'zstd' | 'lz4';
@@ -19,11 +21,14 @@ interface Method {
   compress(bytes: Uint8Array): Uint8Array;
   /** Inflates `bytes`, refusing to produce more than `expectedLength` bytes. */
   decompress(bytes: Uint8Array, expectedLength: number): Uint8Array;
+  /** A stream that inflates chunk by chunk; methods without one inflate the whole value at its end. */
+  decompressStream?(): Transform;
 }
 
 type ZstdZlib = {
   zstdCompressSync(bytes: Uint8Array): Buffer;
   zstdDecompressSync(bytes: Uint8Array, options: { maxOutputLength: number }): Buffer;
+  createZstdDecompress(): Transform;
 };
 
 interface Lz4Napi {
@@ -36,25 +41,32 @@ const limit = (expectedLength: number) => ({ maxOutputLength: Math.max(1, expect
 const gzip: Method = {
   compress: (bytes) => zlib.gzipSync(bytes, { level: 6 }),
   decompress: (bytes, expectedLength) => zlib.gunzipSync(bytes, limit(expectedLength)),
+  decompressStream: () => zlib.createGunzip(),
 };
 
 const brotli: Method = {
   compress: (bytes) =>
     zlib.brotliCompressSync(bytes, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 5 } }),
   decompress: (bytes, expectedLength) => zlib.brotliDecompressSync(bytes, limit(expectedLength)),
+  decompressStream: () => zlib.createBrotliDecompress(),
 };
 
 function zstd(): Method {
   const z = zlib as unknown as Partial<ZstdZlib>;
-  if (typeof z.zstdCompressSync !== 'function' || typeof z.zstdDecompressSync !== 'function') {
+  if (
+    typeof z.zstdCompressSync !== 'function' ||
+    typeof z.zstdDecompressSync !== 'function' ||
+    typeof z.createZstdDecompress !== 'function'
+  ) {
     throw new RangeError(
       `diskcache-ts: compression 'zstd' needs a Node.js whose zlib has zstd (22.15 or later)`,
     );
   }
-  const { zstdCompressSync, zstdDecompressSync } = z as ZstdZlib;
+  const { zstdCompressSync, zstdDecompressSync, createZstdDecompress } = z as ZstdZlib;
   return {
     compress: (bytes) => zstdCompressSync(bytes),
     decompress: (bytes, expectedLength) => zstdDecompressSync(bytes, limit(expectedLength)),
+    decompressStream: () => createZstdDecompress(),
   };
 }
 
@@ -134,4 +146,49 @@ export function compress(kind: CompressionKind, bytes: Uint8Array): Uint8Array |
 /** Reverses {@link compress}, refusing to inflate past `expectedLength` bytes. */
 export function decompress(kind: number, bytes: Uint8Array, expectedLength: number): Uint8Array {
   return method(kind).decompress(bytes, expectedLength);
+}
+
+/** A stage that passes bytes through, failing unless they add up to exactly `expectedLength`. */
+function exactLength(expectedLength: number): Transform {
+  let length = 0;
+  const mismatch = () =>
+    new CacheError('EFORMAT', `the value does not inflate to its recorded ${expectedLength} bytes`);
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      length += chunk.length;
+      done(length > expectedLength ? mismatch() : null, chunk);
+    },
+    flush(done) {
+      done(length === expectedLength ? null : mismatch());
+    },
+  });
+}
+
+/** A stage that collects the whole stored value and inflates it at the end (a block format). */
+function whole(m: Method, expectedLength: number): Transform {
+  const chunks: Buffer[] = [];
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      chunks.push(chunk);
+      done();
+    },
+    flush(done) {
+      try {
+        done(null, m.decompress(Buffer.concat(chunks), expectedLength));
+      } catch (cause) {
+        done(new CacheError('EFORMAT', 'the value does not decompress', { cause }));
+      }
+    },
+  });
+}
+
+/**
+ * The streams that inflate a stored value of compression `kind`, to pipe in order: they produce
+ * exactly `expectedLength` bytes (the raw length its header records), or fail with a `CacheError`
+ * `'EFORMAT'`. The streaming counterpart of {@link decompress}.
+ */
+export function decompressionStages(kind: number, expectedLength: number): [Transform, Transform] {
+  const m = method(kind);
+  const inflate = m.decompressStream?.() ?? whole(m, expectedLength);
+  return [inflate, exactLength(expectedLength)];
 }

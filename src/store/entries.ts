@@ -95,19 +95,28 @@ export function* readHeader(path: string): Op<ReadResult<EntryHeader>> {
   return parsed.ok ? { state: 'ok', entry: parsed.entry } : { state: 'corrupt', reason: parsed.reason, size };
 }
 
+/**
+ * Runs `create`, which makes a file in this process's private directory. That directory is made on
+ * first use, and made again if it was removed behind this process's back (`ENOENT`): then `create`
+ * runs once more. Temp files (`set`, `setStream`) are created through here.
+ */
+export function* inPrivateDirectory<T>(store: StoreSettings, create: () => Op<T>): Op<T> {
+  try {
+    return yield* create();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    forgetDirectory(store, store.layout.ownTemp);
+    yield* ensureDirectory(store, store.layout.ownTemp);
+    return yield* create();
+  }
+}
+
 /** Writes `chunks` to a new file in this process's private directory (created on first use). */
 export function* writePrivate(store: StoreSettings, name: string, chunks: readonly Uint8Array[]): Op<string> {
   const temp = store.layout.privatePath(name, 'tmp');
   const options = { mode: store.fileMode, fsync: store.fsync };
   try {
-    try {
-      yield* io('writeFile', temp, chunks, options);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-      forgetDirectory(store, store.layout.ownTemp);
-      yield* ensureDirectory(store, store.layout.ownTemp);
-      yield* io('writeFile', temp, chunks, options);
-    }
+    yield* inPrivateDirectory(store, () => io('writeFile', temp, chunks, options));
   } catch (error) {
     // The write may have done its work before failing (an ambiguous error): leave nothing behind.
     yield* discard(temp);
@@ -263,20 +272,27 @@ export interface Removal {
 }
 
 /**
+ * Whether a conditional removal removes the entry it claimed: `'aside'` removes it into `corrupt/`
+ * (an entry that reads back but is damaged in a way only a higher layer sees).
+ */
+export type RemoveVerdict = boolean | 'aside';
+
+/**
  * Removes the entry at `path` if `shouldRemove` still holds for it once claimed, so that a fresh entry
- * written in the meantime is never removed by mistake; corrupt entries are moved to `corruptDir`.
+ * written in the meantime is never removed by mistake; corrupt entries are moved to `corrupt/`.
  */
 export function* removeIf(
   store: StoreSettings,
   path: string,
-  shouldRemove: (found: ReadResult<EntryHeader>) => boolean,
+  shouldRemove: (found: ReadResult<EntryHeader>) => RemoveVerdict,
   verify: 'header' | 'full' = 'header',
 ): Op<Removal> {
   const claimed = yield* claim(store, path);
   if (claimed === undefined) return { removed: false, size: 0 };
   const found: ReadResult<EntryHeader> =
     verify === 'full' ? yield* readEntry(claimed) : yield* readHeader(claimed);
-  if (!shouldRemove(found)) {
+  const verdict = shouldRemove(found);
+  if (!verdict) {
     if (yield* putBack(claimed, path)) return { removed: false, size: 0 };
     // A newer entry took the place; ours is superseded and goes.
     const info = yield* io('stat', claimed);
@@ -284,7 +300,7 @@ export function* removeIf(
     return { removed: true, size: info?.size ?? 0 };
   }
   const size = found.state === 'ok' ? found.entry.fileSize : found.state === 'corrupt' ? found.size : 0;
-  if (found.state === 'corrupt') {
+  if (found.state === 'corrupt' || verdict === 'aside') {
     yield* moveToCorrupt(store, claimed);
   } else {
     yield* io('unlink', claimed);

@@ -8,6 +8,7 @@ import {
   publish,
   type ReadResult,
   type Removal,
+  type RemoveVerdict,
   readEntry,
   readHeader,
   removeIf,
@@ -36,7 +37,7 @@ export interface Slots {
   /** Removes the entry at `path` if, once it is ours, `shouldRemove` holds for its header (or, with `'full'`, the whole entry). */
   removeIf(
     path: string,
-    shouldRemove: (found: ReadResult<EntryHeader>) => boolean,
+    shouldRemove: (found: ReadResult<EntryHeader>) => RemoveVerdict,
     verify?: 'header' | 'full',
   ): Op<Removal>;
   /**

@@ -1,8 +1,8 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type JsonChild, spawnJsonChild } from './json-child.js';
 
 const WORKER = fileURLToPath(new URL('../fixtures/recipes-worker.ts', import.meta.url));
 const ROOT = path.resolve(path.dirname(WORKER), '../..');
@@ -18,43 +18,19 @@ export function removeTemp(dir: string): void {
 }
 
 interface Running {
-  child: ChildProcess;
-  ready: Promise<void>;
-  result: Promise<unknown>;
+  child: JsonChild;
+  /** Resolves when the worker says it is ready, or has exited (its result then says why). */
+  ready: Promise<unknown>;
 }
 
 function start(args: string[], timeoutMs: number): Running {
-  const child = spawn(process.execPath, ['--import', 'tsx', WORKER, ...args], {
+  const child = spawnJsonChild(['--import', 'tsx', WORKER, ...args], {
     cwd: ROOT,
-    stdio: ['pipe', 'pipe', 'pipe'],
+    timeoutMs,
+    label: `worker ${args.join(' ')}`,
   });
-  let stdout = '';
-  let stderr = '';
-  let onReady: () => void = () => {};
-  const ready = new Promise<void>((resolve) => {
-    onReady = resolve;
-  });
-  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-    stdout += chunk;
-    if (stdout.includes('"ready"')) onReady();
-  });
-  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr += chunk;
-  });
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-  const result = new Promise<unknown>((resolve, reject) => {
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      onReady();
-      const lines = stdout.trim().split('\n');
-      if (code !== 0) {
-        reject(new Error(`worker ${args.join(' ')} exited with ${code ?? signal}:\n${stderr}\n${stdout}`));
-        return;
-      }
-      resolve(JSON.parse(lines.at(-1) ?? 'null'));
-    });
-  });
-  return { child, ready, result };
+  const isReady = (m: unknown) => (m as { ready?: unknown } | null)?.ready === true;
+  return { child, ready: child.waitFor(isReady).catch(() => undefined) };
 }
 
 /**
@@ -65,6 +41,6 @@ function start(args: string[], timeoutMs: number): Running {
 export async function runWorkers(argLists: string[][], timeoutMs = 45_000): Promise<unknown[]> {
   const running = argLists.map((args) => start(args, timeoutMs));
   await Promise.all(running.map((r) => r.ready));
-  for (const r of running) r.child.stdin?.end('go\n');
-  return Promise.all(running.map((r) => r.result));
+  for (const r of running) r.child.process.stdin?.end('go\n');
+  return Promise.all(running.map((r) => r.child.result()));
 }
