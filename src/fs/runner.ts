@@ -88,9 +88,16 @@ const LOOKS: ReadonlySet<IoName> = new Set<IoName>([
   'openForRead',
 ]);
 
-/** How many times to try an effect that failed with `error` (1: not again). */
-function attemptsFor(remote: boolean, effect: IoEffect, error: unknown): number {
+/** Too many open files (in the process, or in the system): waited out by the async surface. */
+const DESCRIPTORS_EXHAUSTED = new Set(['EMFILE', 'ENFILE']);
+
+/**
+ * How many times to try an effect that failed with `error` (1: not again). `waits`: the caller runs
+ * asynchronously, so other operations close files while it waits.
+ */
+function attemptsFor(remote: boolean, effect: IoEffect, error: unknown, waits = false): number {
   const code = (named(error) as NodeJS.ErrnoException).code ?? '';
+  if (waits && DESCRIPTORS_EXHAUSTED.has(code)) return MAX_ATTEMPTS;
   if (TRANSIENT.has(code) || (effect.io === 'rename' && TRANSIENT_RENAME.has(code))) return MAX_ATTEMPTS;
   if (code !== 'EIO') return 1;
   return remote ? MAX_ATTEMPTS : LOOKS.has(effect.io) ? EIO_ATTEMPTS : 1;
@@ -113,7 +120,7 @@ async function callAsync(fs: AsyncFileSystem, effect: IoEffect, remote: boolean)
     try {
       return await (fs[effect.io] as (...a: unknown[]) => Promise<unknown>)(...effect.args);
     } catch (error) {
-      const delay = retryDelay(attempt, attemptsFor(remote, effect, error));
+      const delay = retryDelay(attempt, attemptsFor(remote, effect, error, true));
       if (delay === undefined) throw error;
       await fs.sleep(delay);
     }
