@@ -1,5 +1,6 @@
 import { constants } from 'node:os';
 import type { AsyncFileSystem, FileSystem, SyncFileSystem } from './backend.js';
+import { turnPause } from './turns.js';
 
 /** The name of one file-system primitive. */
 export type IoName = keyof SyncFileSystem;
@@ -153,8 +154,22 @@ export function* iterateSync<T, R = void>(fs: FileSystem, op: Op<R>): Generator<
   return step.value;
 }
 
-/** Drives an operation asynchronously, as an async iterable of what it emits; the operation's result is the return value. */
+/**
+ * `undefined` if the current turn of the event loop has room for one more step (usually), else a
+ * Promise that resolves once a later turn has.
+ */
+function roomForStep(): Promise<void> | undefined {
+  return turnPause()?.then(roomForStep);
+}
+
+/**
+ * Drives an operation asynchronously, as an async iterable of what it emits; the operation's result
+ * is the return value. Each step (the start, each effect) first waits for a later turn of the event
+ * loop if this turn's budget is spent (see {@link turnPause}).
+ */
 export async function* iterateAsync<T, R = void>(fs: FileSystem, op: Op<R>): AsyncGenerator<T, R, undefined> {
+  let room = roomForStep();
+  if (room !== undefined) await room;
   let step = op.next();
   while (!step.done) {
     const effect = step.value;
@@ -163,6 +178,8 @@ export async function* iterateAsync<T, R = void>(fs: FileSystem, op: Op<R>): Asy
       step = op.next();
       continue;
     }
+    room = roomForStep();
+    if (room !== undefined) await room;
     let result: unknown;
     try {
       result = 'call' in effect ? await effect.call() : await callAsync(fs.async, effect, fs.remote === true);
