@@ -21,8 +21,16 @@ export interface CallEffect {
   readonly call: () => unknown;
 }
 
+/**
+ * A request to compute something that has a synchronous form and an asynchronous one off the event
+ * loop (compressing a large value on the thread pool): each runner calls its own.
+ */
+export interface OffloadEffect {
+  readonly offload: { readonly sync: () => unknown; readonly async: () => Promise<unknown> };
+}
+
 /** What operations yield. */
-export type Effect = IoEffect | EmitEffect | CallEffect;
+export type Effect = IoEffect | EmitEffect | CallEffect | OffloadEffect;
 
 /**
  * An operation: a generator that yields file-system effects and returns `T`. Written once, it is
@@ -44,6 +52,11 @@ export function* io<K extends IoName>(
  */
 export function* call<T>(fn: () => T): Op<Awaited<T>> {
   return (yield { call: fn }) as Awaited<T>;
+}
+
+/** Computes `sync()` when run synchronously, `await async()` when run asynchronously. */
+export function* offload<T>(sync: () => T, async: () => Promise<T>): Op<T> {
+  return (yield { offload: { sync, async } }) as T;
 }
 
 /** Hands `item` to whoever iterates the operation. */
@@ -144,7 +157,9 @@ export function* iterateSync<T, R = void>(fs: FileSystem, op: Op<R>): Generator<
     }
     let result: unknown;
     try {
-      result = 'call' in effect ? effect.call() : callSync(fs.sync, effect, fs.remote === true);
+      if ('call' in effect) result = effect.call();
+      else if ('offload' in effect) result = effect.offload.sync();
+      else result = callSync(fs.sync, effect, fs.remote === true);
     } catch (error) {
       step = op.throw(error);
       continue;
@@ -182,7 +197,9 @@ export async function* iterateAsync<T, R = void>(fs: FileSystem, op: Op<R>): Asy
     if (room !== undefined) await room;
     let result: unknown;
     try {
-      result = 'call' in effect ? await effect.call() : await callAsync(fs.async, effect, fs.remote === true);
+      if ('call' in effect) result = await effect.call();
+      else if ('offload' in effect) result = await effect.offload.async();
+      else result = await callAsync(fs.async, effect, fs.remote === true);
     } catch (error) {
       step = op.throw(error);
       continue;
