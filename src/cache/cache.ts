@@ -418,9 +418,17 @@ export class Cache<V = unknown> {
     }
   }
 
-  /** Folds this process's counters and removes its private directory (if empty). */
+  /**
+   * Folds this process's counters (unless another process is folding: they are folded once this
+   * process is gone), closes their file, and removes the private directory (if empty).
+   */
   *#releaseProcessState(lock: LockOptions): Op<void> {
-    yield* this.#open.counters.fold(lock, true);
+    const { counters } = this.#open;
+    try {
+      yield* counters.fold(lock, true);
+    } finally {
+      yield* counters.close();
+    }
     const { ownTemp } = this.#open.ctx.layout;
     if (yield* io('rmdir', ownTemp)) forgetDirectory(this.#open.ctx.store, ownTemp);
   }

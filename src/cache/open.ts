@@ -8,7 +8,7 @@ import { type CodecName, resolveCodec } from '../format/codec.js';
 import { compressionKind } from '../format/compression.js';
 import { type FileSystem, nodeFileSystem } from '../fs/backend.js';
 import { confineFileSystem } from '../fs/confined.js';
-import { inlineFileSystem } from '../fs/inline.js';
+import { boundedFileSystems } from '../fs/descriptors.js';
 import { isRemoteFileSystem } from '../fs/kind.js';
 import { io, runSync } from '../fs/runner.js';
 import { Evictor } from '../policy/evict.js';
@@ -151,12 +151,5 @@ export function openCache(
       : store.remote
         ? 'threadpool'
         : 'inline';
-  return {
-    ctx,
-    counters,
-    evictor,
-    syncFs: base,
-    asyncFs: asyncIO === 'inline' ? inlineFileSystem(base) : base,
-    asyncIO,
-  };
+  return { ctx, counters, evictor, ...boundedFileSystems(base, asyncIO === 'inline'), asyncIO };
 }

@@ -169,7 +169,7 @@ export function* push(ctx: CacheContext, value: unknown, options: PushOptions = 
       if (side === 'back') state.tail++;
       else state.head--;
       const at = locate(ctx, queueKey(prefix, index));
-      const prepared = prepare(ctx, at, encoded, expiresAt, tag);
+      const prepared = yield* prepare(ctx, at, encoded, expiresAt, tag);
       const temp = yield* writeTemp(ctx.store, at.path, prepared.chunks);
       const published = yield* ctx.slots.publishIfAbsent(temp, at.path);
       if (published === false) {

@@ -2,6 +2,7 @@ import * as v8 from 'node:v8';
 import { withLock } from '../coordination/lock.js';
 import { CacheError } from '../errors.js';
 import { type EncodedValue, ValueKind } from '../format/codec.js';
+import { pack } from '../format/compression.js';
 import { type Entry, encodeEntry } from '../format/entry.js';
 import { decodeKey, type EncodedKey, type Key } from '../format/key.js';
 import { io, type Op } from '../fs/runner.js';
@@ -100,23 +101,17 @@ export interface Prepared {
   expiresAt: number | null;
 }
 
-export function prepare(
+/** Lays out an entry for writing, its value compressed as the settings say. */
+export function* prepare(
   ctx: CacheContext,
   at: Located,
   value: EncodedValue,
   expiresAt: number | null,
   tag: EncodedKey | undefined,
   storedAt = ctx.clock.now(),
-): Prepared {
-  const encoded = encodeEntry({
-    key: at.encoded,
-    tag,
-    value,
-    storedAt,
-    expiresAt,
-    compression: ctx.compression,
-    compressThreshold: ctx.settings.compressThreshold,
-  });
+): Op<Prepared> {
+  const stored = yield* pack(ctx.compression, ctx.settings.compressThreshold, value.bytes);
+  const encoded = encodeEntry({ key: at.encoded, tag, value, storedAt, expiresAt, stored });
   return { ...encoded, expiresAt };
 }
 
@@ -149,7 +144,7 @@ export function* afterPublish(
 export function* set(ctx: CacheContext, key: Key, value: unknown, options?: WriteOptions): Op<true> {
   const at = locate(ctx, key);
   const { expiresAt, tag } = writeTerms(ctx, options);
-  yield* replace(ctx, at, prepare(ctx, at, ctx.codec.encode(value), expiresAt, tag));
+  yield* replace(ctx, at, yield* prepare(ctx, at, ctx.codec.encode(value), expiresAt, tag));
   return true;
 }
 
@@ -161,7 +156,7 @@ export function* set(ctx: CacheContext, key: Key, value: unknown, options?: Writ
 export function* add(ctx: CacheContext, key: Key, value: unknown, options?: WriteOptions): Op<boolean> {
   const at = locate(ctx, key);
   const { expiresAt, tag } = writeTerms(ctx, options);
-  const prepared = prepare(ctx, at, ctx.codec.encode(value), expiresAt, tag);
+  const prepared = yield* prepare(ctx, at, ctx.codec.encode(value), expiresAt, tag);
   const temp = yield* writeTemp(ctx.store, at.path, prepared.chunks);
   let settled = false;
   try {
@@ -283,7 +278,7 @@ export function* incr(
       });
     }
     const next = sum(current, delta);
-    const prepared = prepare(
+    const prepared = yield* prepare(
       ctx,
       at,
       numberValue(next),
@@ -309,7 +304,7 @@ export function* touch(ctx: CacheContext, key: Key, options?: Pick<WriteOptions,
       if (!isLiveFor(e, at, now)) return undefined;
       const value: EncodedValue = { kind: e.valueKind, bytes: e.value, codecName: e.codecName };
       const tag = e.tag === undefined ? undefined : { type: e.tagType, bytes: e.tag };
-      prepared = prepare(ctx, at, value, expiresAt, tag, e.storedAt);
+      prepared = yield* prepare(ctx, at, value, expiresAt, tag, e.storedAt);
       return yield* writeTemp(ctx.store, at.path, prepared.chunks);
     });
     if (result.lost !== undefined) yield* count(ctx, { count: -1, volume: -result.lost });

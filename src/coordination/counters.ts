@@ -108,6 +108,12 @@ export class Counters implements CounterStore {
   private readonly ownName: string;
   private delta: Totals = { ...ZERO };
   private fd: number | undefined;
+  /** A write of the delta file is in flight (see {@link add}). */
+  private writing = false;
+  /** The delta has changes that no write has taken yet. */
+  private dirty = false;
+  /** {@link close} was called: a later write opens the file, writes and closes it again. */
+  private closed = false;
   private recent: { totals: Totals; ownAtRead: Totals; at: number } | undefined;
 
   private readonly directory: string;
@@ -119,7 +125,11 @@ export class Counters implements CounterStore {
     this.own = join(this.directory, this.ownName);
   }
 
-  /** Records a change made by this process. */
+  /**
+   * Records a change made by this process. One write of the delta file is in flight at a time: a
+   * change made meanwhile is left to it (it writes again, with every change so far), so concurrent
+   * first writes open the file once and a late write never lands over a newer one.
+   */
   *add(change: Partial<Totals>): Op<void> {
     const d = this.delta;
     this.delta = {
@@ -128,11 +138,23 @@ export class Counters implements CounterStore {
       hits: d.hits + (change.hits ?? 0),
       misses: d.misses + (change.misses ?? 0),
     };
-    if (this.fd === undefined) {
-      yield* ensureDirectory(this.store, this.directory);
-      this.fd = yield* io('openForUpdate', this.own, this.store.fileMode);
+    this.dirty = true;
+    if (this.writing) return;
+    this.writing = true;
+    try {
+      while (this.dirty) {
+        this.dirty = false;
+        if (this.fd === undefined) {
+          yield* ensureDirectory(this.store, this.directory);
+          this.fd = yield* io('openForUpdate', this.own, this.store.fileMode);
+        }
+        yield* io('writeAt', this.fd, encodeRecord(this.delta), 0);
+      }
+    } finally {
+      this.writing = false;
+      // Closed meanwhile: the file was kept open for this write, and is closed now.
+      if (this.closed) yield* this.close();
     }
-    yield* io('writeAt', this.fd, encodeRecord(this.delta), 0);
   }
 
   /** The totals over every process. */
@@ -216,13 +238,13 @@ export class Counters implements CounterStore {
     });
   }
 
-  /** Releases the open delta file. */
+  /** Releases the open delta file (once the write in flight, if any, is done with it). */
   *close(): Op<void> {
-    if (this.fd !== undefined) {
-      const fd = this.fd;
-      this.fd = undefined;
-      yield* io('close', fd);
-    }
+    this.closed = true;
+    if (this.writing || this.fd === undefined) return;
+    const fd = this.fd;
+    this.fd = undefined;
+    yield* io('close', fd);
   }
 
   private *foldOne(name: string): Op<void> {

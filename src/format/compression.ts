@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { CacheError } from '../errors.js';
+import { type Op, offload } from '../fs/runner.js';
 
 /** The compression choices. */
 export type CompressionName = 'none' | 'gzip' | 'brotli' | 'zstd' | 'lz4';
@@ -16,40 +17,86 @@ export enum CompressionKind {
   Lz4 = 4,
 }
 
-/** One compression method, both ways. */
+/** One compression method, both ways, each in a synchronous and an asynchronous (thread pool) form. */
 interface Method {
   compress(bytes: Uint8Array): Uint8Array;
+  compressAsync(bytes: Uint8Array): Promise<Uint8Array>;
   /** Inflates `bytes`, refusing to produce more than `expectedLength` bytes. */
   decompress(bytes: Uint8Array, expectedLength: number): Uint8Array;
   /** A stream that inflates chunk by chunk; methods without one inflate the whole value at its end. */
   decompressStream?(): Transform;
+  decompressAsync(bytes: Uint8Array, expectedLength: number): Promise<Uint8Array>;
 }
+
+type Done = (error: Error | null, result: Buffer) => void;
+type Limit = { maxOutputLength: number };
+
+/**
+ * Values of at least this many bytes are compressed and inflated on the thread pool by the async
+ * surface: gzip takes about 0.5 ms for 128 KiB here, already half a turn's budget (see fs/turns.ts),
+ * while a thread-pool round trip costs about 0.1 ms.
+ */
+export const OFFLOAD_BYTES = 128 * 1024;
 
 type ZstdZlib = {
   zstdCompressSync(bytes: Uint8Array): Buffer;
-  zstdDecompressSync(bytes: Uint8Array, options: { maxOutputLength: number }): Buffer;
+  zstdCompress(bytes: Uint8Array, done: Done): void;
+  zstdDecompressSync(bytes: Uint8Array, options: Limit): Buffer;
+  zstdDecompress(bytes: Uint8Array, options: Limit, done: Done): void;
   createZstdDecompress(): Transform;
 };
 
 interface Lz4Napi {
   compressSync(bytes: Buffer): Buffer;
+  compress(bytes: Buffer): Promise<Buffer>;
   uncompressSync(bytes: Buffer): Buffer;
+  uncompress(bytes: Buffer): Promise<Buffer>;
 }
 
 const limit = (expectedLength: number) => ({ maxOutputLength: Math.max(1, expectedLength) });
 
-const gzip: Method = {
-  compress: (bytes) => zlib.gzipSync(bytes, { level: 6 }),
-  decompress: (bytes, expectedLength) => zlib.gunzipSync(bytes, limit(expectedLength)),
-  decompressStream: () => zlib.createGunzip(),
-};
+/** A promise of what a zlib call with a callback gives. */
+function promised(start: (done: Done) => void): Promise<Uint8Array> {
+  return new Promise((resolve, reject) =>
+    start((error, result) => (error ? reject(error) : resolve(result))),
+  );
+}
 
-const brotli: Method = {
-  compress: (bytes) =>
-    zlib.brotliCompressSync(bytes, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 5 } }),
-  decompress: (bytes, expectedLength) => zlib.brotliDecompressSync(bytes, limit(expectedLength)),
-  decompressStream: () => zlib.createBrotliDecompress(),
-};
+/** A method over zlib calls, given each way in its synchronous and its callback form. */
+function zlibMethod(
+  compressSync: (bytes: Uint8Array) => Buffer,
+  compress: (bytes: Uint8Array, done: Done) => void,
+  decompressSync: (bytes: Uint8Array, options: Limit) => Buffer,
+  decompress: (bytes: Uint8Array, options: Limit, done: Done) => void,
+  decompressStream: () => Transform,
+): Method {
+  return {
+    decompressStream,
+    compress: compressSync,
+    compressAsync: (bytes) => promised((done) => compress(bytes, done)),
+    decompress: (bytes, expectedLength) => decompressSync(bytes, limit(expectedLength)),
+    decompressAsync: (bytes, expectedLength) =>
+      promised((done) => decompress(bytes, limit(expectedLength), done)),
+  };
+}
+
+const GZIP: zlib.ZlibOptions = { level: 6 };
+const gzip = zlibMethod(
+  (bytes) => zlib.gzipSync(bytes, GZIP),
+  (bytes, done) => zlib.gzip(bytes, GZIP, done),
+  zlib.gunzipSync,
+  zlib.gunzip,
+  () => zlib.createGunzip(),
+);
+
+const BROTLI: zlib.BrotliOptions = { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 5 } };
+const brotli = zlibMethod(
+  (bytes) => zlib.brotliCompressSync(bytes, BROTLI),
+  (bytes, done) => zlib.brotliCompress(bytes, BROTLI, done),
+  zlib.brotliDecompressSync,
+  zlib.brotliDecompress,
+  () => zlib.createBrotliDecompress(),
+);
 
 function zstd(): Method {
   const z = zlib as unknown as Partial<ZstdZlib>;
@@ -62,12 +109,11 @@ function zstd(): Method {
       `diskcache-ts: compression 'zstd' needs a Node.js whose zlib has zstd (22.15 or later)`,
     );
   }
-  const { zstdCompressSync, zstdDecompressSync, createZstdDecompress } = z as ZstdZlib;
-  return {
-    compress: (bytes) => zstdCompressSync(bytes),
-    decompress: (bytes, expectedLength) => zstdDecompressSync(bytes, limit(expectedLength)),
-    decompressStream: () => createZstdDecompress(),
-  };
+  const { zstdCompressSync, zstdCompress, zstdDecompressSync, zstdDecompress, createZstdDecompress } =
+    z as ZstdZlib;
+  return zlibMethod(zstdCompressSync, zstdCompress, zstdDecompressSync, zstdDecompress, () =>
+    createZstdDecompress(),
+  );
 }
 
 let lz4Module: Lz4Napi | undefined;
@@ -89,16 +135,20 @@ function lz4(): Method {
       );
     }
   }
-  const { compressSync, uncompressSync } = lz4Module;
+  const { compressSync, compress, uncompressSync, uncompress } = lz4Module;
+  const view = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const checked = (bytes: Uint8Array, expectedLength: number) => {
+    const prefix = view(bytes);
+    // The block says how large it inflates; refuse before allocating if that is not what the header says.
+    if (prefix.length < 4 || prefix.readUInt32LE(0) !== expectedLength)
+      throw new RangeError('lz4 length mismatch');
+    return prefix;
+  };
   return {
-    compress: (bytes) => compressSync(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)),
-    decompress(bytes, expectedLength) {
-      const prefix = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-      // The block says how large it inflates; refuse before allocating if that is not what the header says.
-      if (prefix.length < 4 || prefix.readUInt32LE(0) !== expectedLength)
-        throw new RangeError('lz4 length mismatch');
-      return uncompressSync(prefix);
-    },
+    compress: (bytes) => compressSync(view(bytes)),
+    compressAsync: (bytes) => compress(view(bytes)),
+    decompress: (bytes, expectedLength) => uncompressSync(checked(bytes, expectedLength)),
+    decompressAsync: async (bytes, expectedLength) => uncompress(checked(bytes, expectedLength)),
   };
 }
 
@@ -137,15 +187,44 @@ export function compressionKind(name: string): CompressionKind {
   return kind;
 }
 
-/** The compressed bytes, or `undefined` when compressing would not make them smaller. */
-export function compress(kind: CompressionKind, bytes: Uint8Array): Uint8Array | undefined {
-  const packed = method(kind).compress(bytes);
-  return packed.byteLength < bytes.byteLength ? packed : undefined;
+/** How a value is stored: its bytes, compressed or not. */
+export interface StoredValue {
+  bytes: Uint8Array;
+  compression: CompressionKind;
 }
 
-/** Reverses {@link compress}, refusing to inflate past `expectedLength` bytes. */
-export function decompress(kind: number, bytes: Uint8Array, expectedLength: number): Uint8Array {
-  return method(kind).decompress(bytes, expectedLength);
+/**
+ * The stored form of `bytes`: compressed with `kind` if they are at least `threshold` bytes long and
+ * that makes them smaller. Large values are compressed on the thread pool by the async surface.
+ */
+export function* pack(kind: CompressionKind, threshold: number, bytes: Uint8Array): Op<StoredValue> {
+  if (kind === CompressionKind.None || bytes.byteLength < threshold) {
+    return { bytes, compression: CompressionKind.None };
+  }
+  const m = method(kind);
+  const packed =
+    bytes.byteLength < OFFLOAD_BYTES
+      ? m.compress(bytes)
+      : yield* offload(
+          () => m.compress(bytes),
+          () => m.compressAsync(bytes),
+        );
+  return packed.byteLength < bytes.byteLength
+    ? { bytes: packed, compression: kind }
+    : { bytes, compression: CompressionKind.None };
+}
+
+/**
+ * Reverses {@link pack}, refusing to inflate past `expectedLength` bytes; large values are inflated
+ * on the thread pool by the async surface.
+ */
+export function* unpack(kind: number, bytes: Uint8Array, expectedLength: number): Op<Uint8Array> {
+  const m = method(kind);
+  if (expectedLength < OFFLOAD_BYTES) return m.decompress(bytes, expectedLength);
+  return yield* offload(
+    () => m.decompress(bytes, expectedLength),
+    () => m.decompressAsync(bytes, expectedLength),
+  );
 }
 
 /** A stage that passes bytes through, failing unless they add up to exactly `expectedLength`. */
@@ -185,7 +264,7 @@ function whole(m: Method, expectedLength: number): Transform {
 /**
  * The streams that inflate a stored value of compression `kind`, to pipe in order: they produce
  * exactly `expectedLength` bytes (the raw length its header records), or fail with a `CacheError`
- * `'EFORMAT'`. The streaming counterpart of {@link decompress}.
+ * `'EFORMAT'`. The streaming counterpart of {@link unpack}.
  */
 export function decompressionStages(kind: number, expectedLength: number): [Transform, Transform] {
   const m = method(kind);

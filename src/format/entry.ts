@@ -1,5 +1,5 @@
 import type { EncodedValue } from './codec.js';
-import { CompressionKind, compress, decompress } from './compression.js';
+import { CompressionKind, type StoredValue } from './compression.js';
 import { crc32 } from './crc32.js';
 import type { EncodedKey } from './key.js';
 
@@ -51,8 +51,8 @@ export interface EntryInput {
   value: EncodedValue;
   storedAt: number;
   expiresAt: number | null;
-  compression: CompressionKind;
-  compressThreshold: number;
+  /** The value's bytes as stored (see `pack` in compression.ts). */
+  stored: StoredValue;
 }
 
 /** Either the parsed thing, or why the bytes are not a valid entry. */
@@ -128,15 +128,7 @@ export function encodeHeader(fields: HeaderFields): Buffer {
  */
 export function encodeEntry(input: EntryInput): { chunks: Uint8Array[]; size: number } {
   const { value } = input;
-  let stored = value.bytes;
-  let compression = CompressionKind.None;
-  if (input.compression !== CompressionKind.None && stored.byteLength >= input.compressThreshold) {
-    const packed = compress(input.compression, stored);
-    if (packed !== undefined) {
-      stored = packed;
-      compression = input.compression;
-    }
-  }
+  const { bytes: stored, compression } = input.stored;
   const header = encodeHeader({
     key: input.key,
     tag: input.tag,
@@ -217,21 +209,15 @@ export function parseHeader(bytes: Buffer, fileSize: number): Parsed<EntryHeader
   };
 }
 
-/** Parses and fully verifies a whole entry file. */
-export function parseEntry(bytes: Buffer): Parsed<Entry> {
+/**
+ * Parses and verifies a whole entry file: its header and the checksum of its stored value, whose bytes
+ * `value` holds as stored (still compressed, if they are: see `unpack` in compression.ts).
+ */
+export function parseStoredEntry(bytes: Buffer): Parsed<Entry> {
   const parsed = parseHeader(bytes, bytes.length);
   if (!parsed.ok) return parsed;
   const header = parsed.entry;
   const stored = bytes.subarray(header.valueOffset);
   if (crc32(stored) !== header.valueCrc) return { ok: false, reason: 'value checksum mismatch' };
-  let value: Uint8Array = stored;
-  if (header.compression !== CompressionKind.None) {
-    try {
-      value = decompress(header.compression, stored, header.rawLength);
-    } catch {
-      return { ok: false, reason: 'value does not decompress' };
-    }
-    if (value.byteLength !== header.rawLength) return { ok: false, reason: 'decompressed length mismatch' };
-  }
-  return { ok: true, entry: { ...header, value } };
+  return { ok: true, entry: { ...header, value: stored } };
 }

@@ -437,7 +437,17 @@ export const nodeAsyncFileSystem: AsyncFileSystem = {
   fstat: (fd) =>
     new Promise((resolve, reject) => fs.fstat(fd, (e, s) => (e ? reject(e) : resolve(toInfo(s))))),
   close: (fd) => new Promise((resolve, reject) => fs.close(fd, (e) => (e ? reject(e) : resolve()))),
-  fsyncDir: async (path) => nodeSyncFileSystem.fsyncDir(path),
+  async fsyncDir(path) {
+    let handle: fs.promises.FileHandle | undefined;
+    try {
+      handle = await fsp.open(path, 'r');
+      await handle.sync();
+    } catch {
+      // As in the synchronous form: the rename is then as durable as the file system allows.
+    } finally {
+      await handle?.close().catch(() => {});
+    }
+  },
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
 };
 

@@ -1,5 +1,6 @@
 import { constants } from 'node:os';
 import type { AsyncFileSystem, FileSystem, SyncFileSystem } from './backend.js';
+import { turnPause } from './turns.js';
 
 /** The name of one file-system primitive. */
 export type IoName = keyof SyncFileSystem;
@@ -20,8 +21,16 @@ export interface CallEffect {
   readonly call: () => unknown;
 }
 
+/**
+ * A request to compute something that has a synchronous form and an asynchronous one off the event
+ * loop (compressing a large value on the thread pool): each runner calls its own.
+ */
+export interface OffloadEffect {
+  readonly offload: { readonly sync: () => unknown; readonly async: () => Promise<unknown> };
+}
+
 /** What operations yield. */
-export type Effect = IoEffect | EmitEffect | CallEffect;
+export type Effect = IoEffect | EmitEffect | CallEffect | OffloadEffect;
 
 /**
  * An operation: a generator that yields file-system effects and returns `T`. Written once, it is
@@ -43,6 +52,11 @@ export function* io<K extends IoName>(
  */
 export function* call<T>(fn: () => T): Op<Awaited<T>> {
   return (yield { call: fn }) as Awaited<T>;
+}
+
+/** Computes `sync()` when run synchronously, `await async()` when run asynchronously. */
+export function* offload<T>(sync: () => T, async: () => Promise<T>): Op<T> {
+  return (yield { offload: { sync, async } }) as T;
 }
 
 /** Hands `item` to whoever iterates the operation. */
@@ -88,9 +102,16 @@ const LOOKS: ReadonlySet<IoName> = new Set<IoName>([
   'openForRead',
 ]);
 
-/** How many times to try an effect that failed with `error` (1: not again). */
-function attemptsFor(remote: boolean, effect: IoEffect, error: unknown): number {
+/** Too many open files (in the process, or in the system): waited out by the async surface. */
+const DESCRIPTORS_EXHAUSTED = new Set(['EMFILE', 'ENFILE']);
+
+/**
+ * How many times to try an effect that failed with `error` (1: not again). `waits`: the caller runs
+ * asynchronously, so other operations close files while it waits.
+ */
+function attemptsFor(remote: boolean, effect: IoEffect, error: unknown, waits = false): number {
   const code = (named(error) as NodeJS.ErrnoException).code ?? '';
+  if (waits && DESCRIPTORS_EXHAUSTED.has(code)) return MAX_ATTEMPTS;
   if (TRANSIENT.has(code) || (effect.io === 'rename' && TRANSIENT_RENAME.has(code))) return MAX_ATTEMPTS;
   if (code !== 'EIO') return 1;
   return remote ? MAX_ATTEMPTS : LOOKS.has(effect.io) ? EIO_ATTEMPTS : 1;
@@ -113,7 +134,7 @@ async function callAsync(fs: AsyncFileSystem, effect: IoEffect, remote: boolean)
     try {
       return await (fs[effect.io] as (...a: unknown[]) => Promise<unknown>)(...effect.args);
     } catch (error) {
-      const delay = retryDelay(attempt, attemptsFor(remote, effect, error));
+      const delay = retryDelay(attempt, attemptsFor(remote, effect, error, true));
       if (delay === undefined) throw error;
       await fs.sleep(delay);
     }
@@ -136,7 +157,9 @@ export function* iterateSync<T, R = void>(fs: FileSystem, op: Op<R>): Generator<
     }
     let result: unknown;
     try {
-      result = 'call' in effect ? effect.call() : callSync(fs.sync, effect, fs.remote === true);
+      if ('call' in effect) result = effect.call();
+      else if ('offload' in effect) result = effect.offload.sync();
+      else result = callSync(fs.sync, effect, fs.remote === true);
     } catch (error) {
       step = op.throw(error);
       continue;
@@ -146,8 +169,22 @@ export function* iterateSync<T, R = void>(fs: FileSystem, op: Op<R>): Generator<
   return step.value;
 }
 
-/** Drives an operation asynchronously, as an async iterable of what it emits; the operation's result is the return value. */
+/**
+ * `undefined` if the current turn of the event loop has room for one more step (usually), else a
+ * Promise that resolves once a later turn has.
+ */
+function roomForStep(): Promise<void> | undefined {
+  return turnPause()?.then(roomForStep);
+}
+
+/**
+ * Drives an operation asynchronously, as an async iterable of what it emits; the operation's result
+ * is the return value. Each step (the start, each effect) first waits for a later turn of the event
+ * loop if this turn's budget is spent (see {@link turnPause}).
+ */
 export async function* iterateAsync<T, R = void>(fs: FileSystem, op: Op<R>): AsyncGenerator<T, R, undefined> {
+  let room = roomForStep();
+  if (room !== undefined) await room;
   let step = op.next();
   while (!step.done) {
     const effect = step.value;
@@ -156,9 +193,13 @@ export async function* iterateAsync<T, R = void>(fs: FileSystem, op: Op<R>): Asy
       step = op.next();
       continue;
     }
+    room = roomForStep();
+    if (room !== undefined) await room;
     let result: unknown;
     try {
-      result = 'call' in effect ? await effect.call() : await callAsync(fs.async, effect, fs.remote === true);
+      if ('call' in effect) result = await effect.call();
+      else if ('offload' in effect) result = await effect.offload.async();
+      else result = await callAsync(fs.async, effect, fs.remote === true);
     } catch (error) {
       step = op.throw(error);
       continue;

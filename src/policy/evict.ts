@@ -52,6 +52,8 @@ export class Evictor {
   private writes = 0;
   /** No entry expires before this, as far as this process knows (`-Infinity`: unknown). */
   private earliestExpiry = Number.NEGATIVE_INFINITY;
+  /** A sweep of every entry for expired ones is in flight (see {@link afterWrite}). */
+  private sweeping = false;
 
   /**
    * Runs after each write that may have grown the cache (`expiresAt`: the written entry's expiry).
@@ -70,7 +72,15 @@ export class Evictor {
     if (policy.evicts && totals.volume > sizeLimit) {
       yield* this.evict(ctx, cullLimit, false);
     } else if (totals.count < EXACT_BELOW) {
-      if (this.earliestExpiry < ctx.clock.now()) yield* this.removeExpired(ctx, cullLimit, true);
+      // One sweep at a time: concurrent writes would each read every entry again.
+      if (this.earliestExpiry < ctx.clock.now() && !this.sweeping) {
+        this.sweeping = true;
+        try {
+          yield* this.removeExpired(ctx, cullLimit, true);
+        } finally {
+          this.sweeping = false;
+        }
+      }
     } else if (this.writes % SWEEP_EVERY === 0) {
       yield* this.removeExpired(ctx, cullLimit, false);
     }

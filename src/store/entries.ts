@@ -1,5 +1,12 @@
 import { basename, dirname, join } from 'node:path';
-import { type Entry, type EntryHeader, headerLength, parseEntry, parseHeader } from '../format/entry.js';
+import { CompressionKind, unpack } from '../format/compression.js';
+import {
+  type Entry,
+  type EntryHeader,
+  headerLength,
+  parseHeader,
+  parseStoredEntry,
+} from '../format/entry.js';
 import type { FileInfo } from '../fs/backend.js';
 import { io, type Op } from '../fs/runner.js';
 import { type DirectorySettings, ensureDirectory, forgetDirectory } from './directories.js';
@@ -63,10 +70,20 @@ export function* readEntry(path: string): Op<ReadResult<Entry>> {
     return { state: 'corrupt', reason, size: 0 };
   }
   if (bytes === undefined) return MISSING;
-  const parsed = parseEntry(bytes);
-  return parsed.ok
-    ? { state: 'ok', entry: parsed.entry }
-    : { state: 'corrupt', reason: parsed.reason, size: bytes.length };
+  const parsed = parseStoredEntry(bytes);
+  if (!parsed.ok) return { state: 'corrupt', reason: parsed.reason, size: bytes.length };
+  const entry = parsed.entry;
+  if (entry.compression === CompressionKind.None) return { state: 'ok', entry };
+  let value: Uint8Array;
+  try {
+    value = yield* unpack(entry.compression, entry.value, entry.rawLength);
+  } catch {
+    return { state: 'corrupt', reason: 'value does not decompress', size: bytes.length };
+  }
+  if (value.byteLength !== entry.rawLength) {
+    return { state: 'corrupt', reason: 'decompressed length mismatch', size: bytes.length };
+  }
+  return { state: 'ok', entry: { ...entry, value } };
 }
 
 /** Reads and verifies only the header of an entry file (the value is not read). */

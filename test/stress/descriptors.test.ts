@@ -1,0 +1,149 @@
+/**
+ * File descriptors (issue 12, item 5): no descriptor outlives its operation or `close()`, and a cache
+ * bounds the files it has open at once, so that a flood of concurrent operations completes under the
+ * default limit of 1,024 open files on every path (inline, thread pool, values over 64 KiB, streams).
+ * Descriptors are counted in /proc/self/fd (Linux).
+ */
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { Cache } from '../../src/index.js';
+import { scratchDirectory } from './helpers/children.js';
+import { writeLock } from './helpers/layout.js';
+
+const FLOOD = fileURLToPath(new URL('./children/flood.ts', import.meta.url));
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const hasProc = fs.existsSync('/proc/self/fd');
+
+/** Descriptors this process has open now. */
+function openDescriptors(): number {
+  return fs.readdirSync('/proc/self/fd').length;
+}
+
+/** Runs `body` with a new empty directory, removed afterwards. */
+async function inDirectory(label: string, body: (dir: string) => Promise<void>): Promise<void> {
+  const { dir, remove } = scratchDirectory(label);
+  try {
+    await body(dir);
+  } finally {
+    remove();
+  }
+}
+
+/** Descriptors the runtime itself may open or close meanwhile (its own pipes and timers). */
+const SLACK = 3;
+
+describe.skipIf(!hasProc)('descriptors', () => {
+  it('2,000 caches opened, used and closed one after another leave no descriptor open (sync and async)', async () => {
+    await inDirectory('fd-cycles', async (dir) => {
+      const before = openDescriptors();
+      for (let i = 0; i < 1000; i++) {
+        const cache = new Cache(dir);
+        cache.setSync(`k${i}`, i);
+        expect(cache.getSync(`k${i}`)).toBe(i);
+        cache.closeSync();
+      }
+      for (let i = 0; i < 1000; i++) {
+        const cache = new Cache(dir);
+        // Concurrent first writes: each would open the counters file.
+        await Promise.all([cache.set(`k${i}`, i), cache.set(`j${i}`, i)]);
+        expect(await cache.get(`k${i}`)).toBe(i);
+        await cache.close();
+      }
+      expect(openDescriptors() - before).toBeLessThanOrEqual(SLACK);
+      const cache = new Cache(dir);
+      expect(cache.countSync()).toBe(2000);
+      cache.closeSync();
+    });
+  });
+
+  it('close() closes the counters file while another process holds the counters fold lock', async () => {
+    await inDirectory('fd-fold-held', async (dir) => {
+      writeLock(path.join(dir, 'counters', 'fold.lock'), { pid: process.pid });
+      const before = openDescriptors();
+      for (let i = 0; i < 100; i++) {
+        const cache = new Cache(dir);
+        i % 2 === 0 ? cache.setSync(`k${i}`, i) : await cache.set(`k${i}`, i);
+        i % 2 === 0 ? cache.closeSync() : await cache.close();
+      }
+      expect(openDescriptors() - before).toBeLessThanOrEqual(SLACK);
+      const cache = new Cache(dir);
+      expect(cache.countSync()).toBe(100);
+      cache.closeSync();
+    });
+  });
+
+  it.each(['inline', 'threadpool'] as const)(
+    '500 concurrent first sets on a new cache (%s) open the counters file once and close() closes it',
+    async (asyncIO) => {
+      await inDirectory('fd-first', async (dir) => {
+        const before = openDescriptors();
+        const cache = new Cache(dir, { asyncIO });
+        await Promise.all(Array.from({ length: 500 }, (_, i) => cache.set(`k${i}`, i)));
+        // While open: the counters delta file, nothing else.
+        expect(openDescriptors() - before).toBeLessThanOrEqual(1 + SLACK);
+        expect(await cache.count()).toBe(500);
+        await cache.close();
+        expect(openDescriptors() - before).toBeLessThanOrEqual(SLACK);
+        const again = new Cache(dir);
+        expect(again.countSync()).toBe(500);
+        again.closeSync();
+      });
+    },
+  );
+
+  it('a read stream holds its descriptor only until it is read or destroyed', async () => {
+    await inDirectory('fd-streams', async (dir) => {
+      const cache = new Cache(dir);
+      await cache.set('bytes', Buffer.alloc(200_000, 7));
+      await cache.set('other', 1); // the counters file is open from here on
+      const before = openDescriptors();
+      const read = await cache.createReadStream('bytes');
+      let length = 0;
+      for await (const chunk of read ?? []) length += (chunk as Buffer).length;
+      expect(length).toBe(200_000);
+      const dropped = await cache.createReadStream('bytes');
+      dropped?.destroy();
+      await new Promise((resolve) => setImmediate(resolve));
+      await cache.setStream('streamed', Readable.from([Buffer.alloc(100_000, 1)]));
+      expect(openDescriptors() - before).toBeLessThanOrEqual(SLACK);
+      await cache.close();
+    });
+  });
+
+  it.each(['inline', 'threadpool', 'large', 'streams'] as const)(
+    '20,000 concurrent mixed operations (%s) complete correctly under ulimit -n 1024',
+    async (route) => {
+      await inDirectory(`fd-flood-${route}`, async (dir) => {
+        const total = 20_000;
+        const output = await new Promise<string>((resolve, reject) => {
+          execFile(
+            'bash',
+            [
+              '-c',
+              'ulimit -n 1024 && exec "$0" --import tsx "$@"',
+              process.execPath,
+              FLOOD,
+              dir,
+              route,
+              String(total),
+            ],
+            { cwd: ROOT, timeout: 170_000, killSignal: 'SIGKILL', maxBuffer: 16 * 1024 * 1024 },
+            (error, stdout, stderr) =>
+              error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(stdout),
+          );
+        });
+        const result = JSON.parse(output.trim().split('\n').at(-1) ?? '{}') as {
+          failures: string[];
+          count: unknown;
+        };
+        expect(result.failures).toEqual([]);
+        expect(result.count).toBe(total / 2);
+      });
+    },
+    180_000,
+  );
+});
