@@ -6,6 +6,7 @@ import { type Entry, encodeEntry } from '../format/entry.js';
 import { decodeKey, type EncodedKey, type Key } from '../format/key.js';
 import { io, type Op } from '../fs/runner.js';
 import { POLICIES } from '../policy/policies.js';
+import { bookkeeping } from '../store/bookkeeping.js';
 import { type Published, writeTemp } from '../store/entries.js';
 import {
   type CacheContext,
@@ -38,9 +39,12 @@ function* lookup(ctx: CacheContext, at: Located): Op<Entry | undefined> {
   let entry: Entry | undefined;
   if (found.state === 'corrupt') yield* quarantine(ctx, at.path);
   else if (found.state === 'ok' && isLiveFor(found.entry, at, ctx.clock.now())) entry = found.entry;
-  const policy = POLICIES[ctx.settings.evictionPolicy];
-  if (entry !== undefined && policy.onRead !== undefined) yield* policy.onRead(at.path, ctx.clock.now());
-  if (ctx.settings.statistics) yield* count(ctx, entry ? { hits: 1 } : { misses: 1 });
+  const { onRead } = POLICIES[ctx.settings.evictionPolicy];
+  if (entry !== undefined && onRead !== undefined) {
+    yield* bookkeeping(ctx.store, () => onRead(at.path, ctx.clock.now()));
+  }
+  if (ctx.settings.statistics)
+    yield* bookkeeping(ctx.store, () => count(ctx, entry ? { hits: 1 } : { misses: 1 }));
   return entry;
 }
 
