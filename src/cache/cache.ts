@@ -5,6 +5,7 @@ import { CacheError, toCacheError } from '../errors.js';
 import { CompressionKind } from '../format/compression.js';
 import type { Key } from '../format/key.js';
 import { io, iterateAsync, iterateSync, type Op, runAsync, runSync } from '../fs/runner.js';
+import { bookkeeping } from '../store/bookkeeping.js';
 import { forgetDirectory } from '../store/directories.js';
 import { type CheckReport, check } from './check.js';
 import type { CacheContext, WriteOptions } from './context.js';
@@ -420,9 +421,12 @@ export class Cache<V = unknown> {
 
   /** Folds this process's counters and removes its private directory (if empty). */
   *#releaseProcessState(lock: LockOptions): Op<void> {
-    yield* this.#open.counters.fold(lock, true);
-    const { ownTemp } = this.#open.ctx.layout;
-    if (yield* io('rmdir', ownTemp)) forgetDirectory(this.#open.ctx.store, ownTemp);
+    const { counters, ctx } = this.#open;
+    // Bookkeeping: nothing to do on a read-only store (and on read-only media, nothing possible).
+    yield* bookkeeping(ctx.store, function* () {
+      yield* counters.fold(lock, true);
+      if (yield* io('rmdir', ctx.layout.ownTemp)) forgetDirectory(ctx.store, ctx.layout.ownTemp);
+    });
   }
 
   /**

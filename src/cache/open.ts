@@ -124,9 +124,14 @@ function openDirectory(dir: string, options: CacheOptions): OpenCache {
     readOnly,
   };
   try {
-    if (readOnly) {
-      if (runSync(given, io('stat', dir))?.isDirectory !== true) throw new Error('no such directory');
-    } else runSync(given, io('mkdir', dir, store.dirMode));
+    if (!readOnly) {
+      try {
+        runSync(given, io('mkdir', dir, store.dirMode));
+      } catch (error) {
+        // Read-only media answer EROFS even where the directory exists: what matters is that it does.
+        if (runSync(given, io('stat', dir))?.isDirectory !== true) throw error;
+      }
+    } else if (runSync(given, io('stat', dir))?.isDirectory !== true) throw new Error('no such directory');
   } catch (cause) {
     throw new CacheError(
       'ENOTCACHE',
