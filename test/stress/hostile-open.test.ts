@@ -178,7 +178,8 @@ describe('opening a directory that is not a cache', () => {
         'unrelated.txt': 'at the top level',
       };
       // A folder named like an entry, with a file in it.
-      planted[`${path.relative(dir, entryPath(dir, 'folder-entry'))}/inside`] = 'in a folder named like an entry';
+      planted[`${path.relative(dir, entryPath(dir, 'folder-entry'))}/inside`] =
+        'in a folder named like an entry';
       for (const [file, content] of Object.entries(planted)) write(dir, file, content);
       write(dir, `tmp/${owner}/x.1.tmp`, 'a temp file of the dead writer');
 
