@@ -1,6 +1,9 @@
 /**
  * Error codes carried by {@link CacheError}. Errors from the file system keep their errno code
- * (`'ENOSPC'`, `'EIO'`, `'EACCES'`…); the others are the cache's own.
+ * (`'ENOSPC'`, `'EIO'`, `'EACCES'`…, and `'EROFS'` for a write to a cache opened with
+ * `readOnly: true` or on read-only media); the others are the cache's own. `'EFOREIGN'`: the
+ * directory is not a cache and is not empty (it has other files and no settings file, or its
+ * settings file names another format), so no cache is made there and nothing in it is touched.
  */
 export type CacheErrorCode =
   | 'ECLOSED'
@@ -10,6 +13,7 @@ export type CacheErrorCode =
   | 'ENOTNUMBER'
   | 'ELOCKTIMEOUT'
   | 'ENOTCACHE'
+  | 'EFOREIGN'
   | 'EOPTION'
   | (string & {});
 

@@ -4,6 +4,7 @@ import { CacheError, toCacheError } from '../errors.js';
 import { decompressionStages } from '../format/compression.js';
 import type { Key } from '../format/key.js';
 import { io, iterateAsync, iterateSync, type Op, runAsync, runSync } from '../fs/runner.js';
+import { bookkeeping } from '../store/bookkeeping.js';
 import { forgetDirectory } from '../store/directories.js';
 import { type CheckReport, check } from './check.js';
 import type { CacheContext, WriteOptions } from './context.js';
@@ -423,14 +424,16 @@ export class Cache<V = unknown> {
    * process is gone), closes their file, and removes the private directory (if empty).
    */
   *#releaseProcessState(lock: LockOptions): Op<void> {
-    const { counters } = this.#open;
+    const { counters, ctx } = this.#open;
     try {
-      yield* counters.fold(lock, true);
+      // Bookkeeping: nothing to do on a read-only store (and on read-only media, nothing possible).
+      yield* bookkeeping(ctx.store, function* () {
+        yield* counters.fold(lock, true);
+        if (yield* io('rmdir', ctx.layout.ownTemp)) forgetDirectory(ctx.store, ctx.layout.ownTemp);
+      });
     } finally {
       yield* counters.close();
     }
-    const { ownTemp } = this.#open.ctx.layout;
-    if (yield* io('rmdir', ownTemp)) forgetDirectory(this.#open.ctx.store, ownTemp);
   }
 
   /**

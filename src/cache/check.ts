@@ -1,12 +1,20 @@
 import { join, relative } from 'node:path';
 import type { Totals } from '../coordination/counters.js';
-import { describeHolder, inspectLock, probeServerClock, type ServerClock } from '../coordination/lock.js';
+import {
+  breakLock,
+  describeHolder,
+  inspectLock,
+  probeServerClock,
+  type ServerClock,
+} from '../coordination/lock.js';
 import { CacheError } from '../errors.js';
 import { io, type Op } from '../fs/runner.js';
-import { isPlainInside, removeTree } from '../store/directories.js';
-import { readEntry, removeIf } from '../store/entries.js';
+import { forgetDirectory, isPlainInside } from '../store/directories.js';
+import { moveToCorrupt, readEntry, removeIf } from '../store/entries.js';
+import { isCounterName, isIgnoredName, isQueueName, isShardName } from '../store/names.js';
 import { type CacheContext, undecodable } from './context.js';
-import { recoverDeadWriters } from './recovery.js';
+import { restoreFolders } from './folders.js';
+import { type Finding, recoverDeadWriters, unknownName } from './recovery.js';
 import { forEachFile, storedUnderItsName } from './scan.js';
 
 /** What `check()` found and, with `fix`, repaired. */
@@ -17,99 +25,129 @@ export interface CheckReport {
   fixed: number;
 }
 
-const SHARD_NAME = /^[0-9a-f]{2}$/;
+/**
+ * The locks outside the shard folders, with the names that may be there: `transact.lock`,
+ * `counters/fold.lock` and the queues' `queues/<32 hex>.lock`.
+ */
+function* outerLocks(ctx: CacheContext): Op<string[]> {
+  const locks = [ctx.layout.transactLock];
+  if (yield* isPlainInside(ctx.store, ctx.layout.counters))
+    locks.push(join(ctx.layout.counters, 'fold.lock'));
+  const queues = join(ctx.layout.directory, 'queues');
+  if (yield* isPlainInside(ctx.store, queues)) {
+    for (const name of yield* io('readdir', queues)) {
+      if (isQueueName(name) && name.endsWith('.lock')) locks.push(join(queues, name));
+    }
+  }
+  return locks;
+}
 
 /**
- * `check({ fix })`: verifies every entry file in full, and that the counters match the entries.
- * With `fix`, moves corrupt and misplaced files to `corrupt/`, removes files left by dead writers and
- * stale locks, and resets the counters to what the entries add up to.
+ * `check({ fix })`: verifies every entry file in full, the counters against the entries, the
+ * top-level folders, and what dead writers and dead lock holders left. With `fix`, moves corrupt and
+ * misplaced entries and every name that is not the cache's to `corrupt/`, completes or removes what
+ * dead writers left, breaks stale locks, restores the top-level folders, and resets the counters to
+ * what the entries add up to. Repairs made while opening are reported here once.
  */
 export function* check(ctx: CacheContext, fix = false): Op<CheckReport> {
-  const problems: string[] = [];
-  let fixed = 0;
+  const findings: Finding[] = ctx.repairs.drain().map((problem) => ({ problem, fixed: true }));
+  const found = (problem: string, fixed: boolean) => findings.push({ problem, fixed });
   let entries = 0;
   let volume = 0;
+  const where = (path: string) => relative(ctx.layout.directory, path);
+  const mode = fix ? 'fix' : 'report';
+  const moveAside = (path: string) => removeIf(ctx.store, path, () => 'aside', 'full');
+
+  findings.push(...(yield* restoreFolders(ctx.store, fix)));
+  findings.push(...(yield* recoverDeadWriters(ctx, mode)));
+
   /** The file server's clock, read once, when the first lock is judged. */
   let serverClock: ServerClock | undefined;
-  const where = (path: string) => relative(ctx.layout.directory, path);
-  const moveAside = function* (path: string) {
-    const removal = yield* removeIf(ctx.store, path, () => 'aside', 'full');
-    if (removal.removed) fixed++;
+  const checkLock = function* (path: string) {
+    serverClock ??= yield* probeServerClock(ctx.store);
+    const lock = yield* inspectLock(path, serverClock);
+    if (!lock.stale) return;
+    if (fix) yield* breakLock(ctx.store, path, lock.holder);
+    found(`${where(path)}: stale lock held by ${describeHolder(lock.holder)}${fix ? ', removed' : ''}`, fix);
   };
-
-  const recovered = yield* recoverDeadWriters(ctx, fix);
-  problems.push(...recovered.problems);
-  if (fix) fixed += recovered.problems.length;
 
   // What does not belong in entries/: names that are no shard, and shards that are no plain folder.
   for (const name of (yield* isPlainInside(ctx.store, ctx.layout.entries))
     ? yield* io('readdir', ctx.layout.entries)
     : []) {
     const path = join(ctx.layout.entries, name);
-    if (SHARD_NAME.test(name) && (yield* isPlainInside(ctx.store, path))) continue;
-    problems.push(`${where(path)}: not a shard directory${fix ? ', removed' : ''}`);
-    if (fix) {
-      yield* removeTree(path);
-      fixed++;
+    if (isIgnoredName(name) || (isShardName(name) && (yield* isPlainInside(ctx.store, path)))) continue;
+    if (!isShardName(name)) {
+      yield* unknownName(ctx, path, 'not a shard directory', mode, findings);
+      continue;
     }
+    const link = (yield* io('lstat', path))?.isSymbolicLink === true;
+    found(
+      `${where(path)}: not a shard directory (${link ? 'a symbolic link' : 'a file'})${fix ? (link ? ', removed' : ', moved to corrupt/') : ''}`,
+      fix,
+    );
+    if (!fix) continue;
+    forgetDirectory(ctx.store, path);
+    if (link) yield* io('unlink', path);
+    else yield* moveToCorrupt(ctx.store, path);
   }
 
   yield* forEachFile(ctx, function* (path, name, kind) {
     switch (kind) {
       case 'entry': {
-        const found = yield* readEntry(path);
-        if (found.state === 'missing') return;
-        const damage = found.state === 'ok' ? undecodable(ctx, found.entry) : undefined;
-        if (found.state === 'corrupt') {
-          problems.push(`${where(path)}: corrupt entry (${found.reason})`);
+        const read = yield* readEntry(path);
+        if (read.state === 'missing') return;
+        const damage = read.state === 'ok' ? undecodable(ctx, read.entry) : undefined;
+        if (read.state === 'corrupt') {
+          found(`${where(path)}: corrupt entry (${read.reason})`, fix);
           if (fix) yield* moveAside(path);
-        } else if (!storedUnderItsName(name, found.entry)) {
-          problems.push(`${where(path)}: entry stored under another key's name`);
+        } else if (!storedUnderItsName(name, read.entry)) {
+          found(`${where(path)}: entry stored under another key's name`, fix);
           if (fix) yield* moveAside(path);
         } else if (damage !== undefined) {
-          problems.push(`${where(path)}: undecodable entry (${damage})`);
+          found(`${where(path)}: undecodable entry (${damage})`, fix);
           if (fix) yield* moveAside(path);
         } else {
           entries++;
-          volume += found.entry.fileSize;
+          volume += read.entry.fileSize;
         }
         return;
       }
-      case 'lock': {
-        serverClock ??= yield* probeServerClock(ctx.store);
-        const lock = yield* inspectLock(path, serverClock);
-        if (!lock.stale) return;
-        problems.push(
-          `${where(path)}: stale lock held by ${describeHolder(lock.holder)}${fix ? ', removed' : ''}`,
-        );
-        if (fix) {
-          yield* removeTree(path);
-          fixed++;
-        }
-        return;
-      }
+      case 'lock':
+        return yield* checkLock(path);
       default:
-        problems.push(`${where(path)}: unknown file in a shard directory${fix ? ', removed' : ''}`);
-        if (fix) {
-          yield* removeTree(path);
-          fixed++;
-        }
+        return yield* unknownName(ctx, path, 'unknown file in a shard directory', mode, findings);
     }
   });
 
+  // Names that are not the cache's in counters/ and queues/.
+  for (const [dir, isOwn] of [
+    [ctx.layout.counters, isCounterName],
+    [join(ctx.layout.directory, 'queues'), isQueueName],
+  ] as const) {
+    if (!(yield* isPlainInside(ctx.store, dir))) continue;
+    for (const name of yield* io('readdir', dir)) {
+      if (!isOwn(name) && !isIgnoredName(name)) {
+        yield* unknownName(ctx, join(dir, name), 'not a file of the cache', mode, findings);
+      }
+    }
+  }
+  for (const lock of yield* outerLocks(ctx)) yield* checkLock(lock);
+
   const totals = yield* readTotals(ctx);
   if (typeof totals === 'string' || totals.count !== entries || totals.volume !== volume) {
-    problems.push(
+    found(
       typeof totals === 'string'
         ? totals
         : `counters say ${totals.count} entries and ${totals.volume} bytes; the files hold ${entries} entries and ${volume} bytes`,
+      fix,
     );
-    if (fix) {
-      yield* ctx.counters.reconcile({ count: entries, volume }, ctx.lock);
-      fixed++;
-    }
+    if (fix) yield* ctx.counters.reconcile({ count: entries, volume }, ctx.lock);
   }
-  return { problems, fixed };
+  return {
+    problems: findings.map((f) => f.problem),
+    fixed: findings.filter((f) => f.fixed).length,
+  };
 }
 
 /** The counters' totals, or what is wrong with them if they cannot be read. */

@@ -7,11 +7,13 @@ import type { Entry, EntryHeader } from '../format/entry.js';
 import { assertKey, type EncodedKey, encodeKey, type Key, keyHash, sameKey } from '../format/key.js';
 import type { Op } from '../fs/runner.js';
 import type { Evictor } from '../policy/evict.js';
+import { bookkeeping } from '../store/bookkeeping.js';
 import type { StoreSettings } from '../store/entries.js';
 import { removeIf } from '../store/entries.js';
 import type { Layout } from '../store/layout.js';
 import type { Slots } from '../store/slots.js';
 import type { Clock, Settings } from './options.js';
+import type { Repairs } from './repairs.js';
 
 /** Everything an operation needs to know about the cache it runs on. */
 export interface CacheContext {
@@ -26,6 +28,8 @@ export interface CacheContext {
   evictor: Pick<Evictor, 'afterWrite' | 'evict'>;
   /** Entry-file operations: direct, or staged in a transaction. */
   slots: Slots;
+  /** Repairs made outside `check()`, which the next `check()` reports. */
+  repairs: Repairs;
 }
 
 /** Where a key lives. */
@@ -98,21 +102,23 @@ export function decodeEntry(ctx: CacheContext, entry: Entry): Decoded {
 
 /**
  * Moves a corrupt or undecodable entry aside into `corrupt/` (if it still is so once claimed) and
- * forgets it in the counters.
+ * forgets it in the counters: bookkeeping, so skipped on a read-only store.
  */
 export function* quarantine(ctx: CacheContext, path: string): Op<void> {
   // On a network file system a read that fails verification may be torn or stale (another host is
   // replacing the file): a miss then, and check({ fix: true }) decides on a fresh read.
   if (ctx.store.remote) return;
-  const removal = yield* removeIf(
-    ctx.store,
-    path,
-    (found) =>
-      found.state === 'corrupt' ||
-      (found.state === 'ok' && undecodable(ctx, found.entry as Entry) !== undefined && 'aside'),
-    'full',
-  );
-  if (removal.removed) yield* count(ctx, { count: -1, volume: -removal.size });
+  yield* bookkeeping(ctx.store, function* () {
+    const removal = yield* removeIf(
+      ctx.store,
+      path,
+      (found) =>
+        found.state === 'corrupt' ||
+        (found.state === 'ok' && undecodable(ctx, found.entry as Entry) !== undefined && 'aside'),
+      'full',
+    );
+    if (removal.removed) yield* count(ctx, { count: -1, volume: -removal.size });
+  });
 }
 
 /**

@@ -5,12 +5,13 @@ import { isPlainInside } from '../store/directories.js';
 import {
   discard,
   ensureParent,
+  notAFile,
   readHeader,
-  readPlainFile,
   renameVerified,
   writePrivate,
 } from '../store/entries.js';
 import { OWNER, uniqueToken } from '../store/layout.js';
+import { isEntryName, isOwnerName, isPrivateName, isShardName } from '../store/names.js';
 import type { CacheContext } from './context.js';
 
 /** An entry a transaction removes, with what identified it when it was removed. */
@@ -90,10 +91,72 @@ export function* applyJournal(ctx: CacheContext, journal: Journal, journalPath: 
   yield* io('unlink', journalPath);
 }
 
-function isJournal(value: unknown): value is Journal {
-  const j = value as Journal;
-  return Array.isArray(j?.writes) && Array.isArray(j?.deletes);
+const SEPARATOR = /[\\/]/;
+
+/** `entries/<shard>/<entry>`, the entry in its own shard. */
+function isEntryPath(path: unknown): boolean {
+  if (typeof path !== 'string') return false;
+  const [folder, shard, name, ...rest] = path.split(SEPARATOR);
+  return (
+    folder === 'entries' &&
+    rest.length === 0 &&
+    shard !== undefined &&
+    name !== undefined &&
+    isShardName(shard) &&
+    isEntryName(name) &&
+    name.startsWith(shard)
+  );
 }
+
+/** `tmp/<owner>/<name>.<seq>.tmp`, a staged value in a writer's private folder. */
+function isStagedPath(path: unknown): boolean {
+  if (typeof path !== 'string') return false;
+  const [folder, owner, name, ...rest] = path.split(SEPARATOR);
+  return (
+    folder === 'tmp' &&
+    rest.length === 0 &&
+    owner !== undefined &&
+    name !== undefined &&
+    isOwnerName(owner) &&
+    isPrivateName(name) &&
+    name.endsWith('.tmp')
+  );
+}
+
+const optionalNumber = (value: unknown) => value === undefined || typeof value === 'number';
+
+/**
+ * The journal in `bytes`, or why it is no journal the cache wrote: every write must rename a staged
+ * value of a writer over an entry, every delete must name an entry (FORMAT.md, Transactions).
+ */
+function parseJournal(bytes: Buffer): Journal | string {
+  let journal: unknown;
+  try {
+    journal = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    return 'not valid JSON';
+  }
+  const j = journal as Partial<Journal> | null;
+  if (j === null || typeof j !== 'object' || !Array.isArray(j.writes) || !Array.isArray(j.deletes)) {
+    return 'not a journal object';
+  }
+  for (const write of j.writes as unknown[]) {
+    if (!Array.isArray(write) || write.length !== 2 || !isStagedPath(write[0]) || !isEntryPath(write[1])) {
+      return `a write that is not [staged value, entry]: ${JSON.stringify(write)}`;
+    }
+  }
+  for (const removal of j.deletes as unknown[]) {
+    const r = removal as Partial<JournalDelete> | null;
+    if (r === null || typeof r !== 'object' || !isEntryPath(r.path) || !optionalNumber(r.storedAt)) {
+      return `a delete that names no entry: ${JSON.stringify(removal)}`;
+    }
+    if (!optionalNumber(r.valueCrc)) return `a delete with a bad checksum: ${JSON.stringify(removal)}`;
+  }
+  return j as Journal;
+}
+
+/** Errors of a step that mean the journal cannot be completed as written (a folder where an entry goes…). */
+const STRUCTURAL = new Set(['EISDIR', 'ENOTDIR', 'ENOTEMPTY', 'EEXIST', 'EPERM', 'EINVAL', 'ELOOP']);
 
 /** Journals this process is applying right now (recovery leaves them alone). */
 const applying = new Set<string>();
@@ -121,19 +184,32 @@ export function isOrphanedJournal(owner: string, journalPath: string): boolean |
   return undefined;
 }
 
-/** Completes the transaction of a writer that died (or failed) after committing it. */
-export function* replayJournal(ctx: CacheContext, journalPath: string): Op<void> {
-  const bytes = yield* readPlainFile(journalPath);
-  if (bytes === undefined) return;
-  let journal: unknown;
+/** What replaying a journal did: completed it, or found it malformed (it is left in place). */
+export type Replay = { done: true } | { done: false; malformed: string };
+
+/**
+ * Completes the transaction of a writer that died (or failed) after committing it. A journal that
+ * is no journal the cache wrote, or whose steps cannot be done (a folder where an entry goes), is
+ * reported as malformed and left for the caller to set aside.
+ */
+export function* replayJournal(ctx: CacheContext, journalPath: string): Op<Replay> {
+  let bytes: Buffer | undefined;
   try {
-    journal = JSON.parse(bytes.toString('utf8'));
-  } catch {
-    journal = undefined;
+    bytes = yield* io('readFile', journalPath);
+  } catch (error) {
+    const reason = notAFile(error);
+    if (reason === undefined) throw error;
+    return { done: false, malformed: reason };
   }
-  if (!isJournal(journal)) {
-    yield* io('unlink', journalPath);
-    return;
+  if (bytes === undefined) return { done: true };
+  const journal = parseJournal(bytes);
+  if (typeof journal === 'string') return { done: false, malformed: journal };
+  try {
+    yield* applyJournal(ctx, journal, journalPath);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? '';
+    if (!STRUCTURAL.has(code)) throw error;
+    return { done: false, malformed: `a step failed with ${code}` };
   }
-  yield* applyJournal(ctx, journal, journalPath);
+  return { done: true };
 }

@@ -3,30 +3,33 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Counters } from '../coordination/counters.js';
 import type { LockOptions } from '../coordination/lock.js';
-import { CacheError } from '../errors.js';
+import { CacheError, toCacheError } from '../errors.js';
 import { type CodecName, resolveCodec } from '../format/codec.js';
-import { compressionKind } from '../format/compression.js';
+import { CompressionKind, compressionKind } from '../format/compression.js';
 import { type FileSystem, nodeFileSystem } from '../fs/backend.js';
 import { confineFileSystem } from '../fs/confined.js';
 import { boundedFileSystems } from '../fs/descriptors.js';
 import { isRemoteFileSystem } from '../fs/kind.js';
-import { io, runSync } from '../fs/runner.js';
+import { readOnlyFileSystem } from '../fs/read-only.js';
+import { io, type Op, runSync } from '../fs/runner.js';
 import { Evictor } from '../policy/evict.js';
+import { bookkeeping } from '../store/bookkeeping.js';
 import type { StoreSettings } from '../store/entries.js';
 import { Layout } from '../store/layout.js';
 import { withMemoryTier } from '../store/memory-tier.js';
-import { readSettingsFile, writeSettingsFile } from '../store/settings-file.js';
 import { directSlots } from '../store/slots.js';
 import type { CacheContext } from './context.js';
+import { restoreFolders } from './folders.js';
+import { settleSettings } from './open-settings.js';
 import {
   type CacheOptions,
   DEFAULT_SETTINGS,
-  mergeSettings,
-  PERSISTED,
   type Settings,
+  validateDirectory,
   validateOptions,
 } from './options.js';
-import { recoverDeadWriters } from './recovery.js';
+import { type Finding, recoverDeadWriters } from './recovery.js';
+import { Repairs } from './repairs.js';
 
 /** An open cache directory: the context for operations and the file systems to run them on. */
 export interface OpenCache {
@@ -68,29 +71,49 @@ export function releaseCounters(directory: string): boolean {
   return true;
 }
 
-function changed(stored: Record<string, unknown> | undefined, settings: Settings): boolean {
-  return stored === undefined || PERSISTED.some((name) => stored[name] !== settings[name]);
-}
-
 const BUILTIN_CODECS = new Set<string>(['structured', 'json', 'raw']);
 
 /**
  * Opens (creating if needed) a cache directory. O(1) in the number of entries: it reads the settings
- * file, writes it if the options changed it, and recovers what dead writers left (their journals,
- * private directories and counters), which is proportional to the number of writers, not entries.
+ * file (repairing it if damaged), writes it if the options changed it, restores the top-level
+ * folders, and recovers what dead writers left (their journals, private directories and counters),
+ * which is proportional to the number of writers, not entries. Bad arguments are `TypeError`s and
+ * `RangeError`s; every other error is a `CacheError`. With `readOnly`, nothing is written.
  */
 export function openCache(
   directory: string | undefined,
   options: CacheOptions,
   extraOptions: readonly string[] = [],
 ): OpenCache {
-  if (directory !== undefined && typeof directory !== 'string') {
-    throw new TypeError('diskcache-ts: the directory must be a string path');
-  }
+  validateDirectory(directory);
   validateOptions(options, extraOptions);
   const dir = resolve(directory ?? mkdtempSync(join(tmpdir(), 'diskcache-')));
+  try {
+    return openDirectory(dir, options);
+  } catch (error) {
+    const converted = toCacheError(error, dir);
+    if (converted instanceof CacheError) throw converted;
+    throw new CacheError('EFORMAT', `cannot open ${dir}: ${(error as Error)?.message ?? String(error)}`, {
+      directory: dir,
+      cause: error,
+    });
+  }
+}
+
+/** The compression to write with: the setting's, or none (with a warning) where this process lacks it. */
+function usableCompression(settings: Settings, repairs: Repairs): CompressionKind {
+  try {
+    return compressionKind(settings.compression);
+  } catch (error) {
+    repairs.warn(`${(error as Error).message}; this process stores values uncompressed`);
+    return CompressionKind.None;
+  }
+}
+
+function openDirectory(dir: string, options: CacheOptions): OpenCache {
   const given = options.fileSystem ?? nodeFileSystem;
   const layout = new Layout(dir);
+  const readOnly = options.readOnly === true;
   const store: StoreSettings = {
     layout,
     fileMode: options.fileMode ?? 0o644,
@@ -99,22 +122,34 @@ export function openCache(
     linkWorks: true,
     remote: false,
     plainDirectories: new Set(),
+    readOnly,
   };
   try {
-    runSync(given, io('mkdir', dir, store.dirMode));
+    if (!readOnly) {
+      try {
+        runSync(given, io('mkdir', dir, store.dirMode));
+      } catch (error) {
+        // Read-only media answer EROFS even where the directory exists: what matters is that it does.
+        if (runSync(given, io('stat', dir))?.isDirectory !== true) throw error;
+      }
+    } else if (runSync(given, io('stat', dir))?.isDirectory !== true) throw new Error('no such directory');
   } catch (cause) {
-    throw new CacheError('ENOTCACHE', `cache directory "${dir}" does not exist and could not be created`, {
-      directory: dir,
-      cause,
-    });
+    throw new CacheError(
+      'ENOTCACHE',
+      `cache directory "${dir}" does not exist${readOnly ? '' : ' and could not be created'}`,
+      { directory: dir, cause },
+    );
   }
   store.remote = isRemoteFileSystem(dir);
   // Network clients answer EIO for passing conditions: there it is retried as EBUSY is. Every
   // primitive is confined to the directory: a link planted or swapped in is never followed.
-  const base = confineFileSystem(store.remote ? { ...given, remote: true } : given, dir);
-  const stored = runSync(base, readSettingsFile(layout));
-  const settings = mergeSettings((stored?.settings ?? {}) as Partial<Settings>, options);
-  if (changed(stored?.settings, settings)) runSync(base, writeSettingsFile(store, settings));
+  const reachable = confineFileSystem(store.remote ? { ...given, remote: true } : given, dir);
+  const base = readOnly ? readOnlyFileSystem(reachable) : reachable;
+  const repairs = new Repairs(dir);
+  const settings = runSync(
+    base,
+    settleSettings(store, options, repairs, () => restoreWhileOpening(store, repairs)),
+  );
   store.fsync = settings.durability === 'fsync';
 
   const codecName = BUILTIN_CODECS.has(settings.codec)
@@ -134,7 +169,7 @@ export function openCache(
     layout,
     store,
     codec,
-    compression: compressionKind(settings.compression),
+    compression: usableCompression(settings, repairs),
     settings,
     clock,
     counters,
@@ -142,9 +177,14 @@ export function openCache(
     evictor,
     slots:
       options.memory === undefined ? directSlots(store) : withMemoryTier(directSlots(store), options.memory),
+    repairs,
   };
-  runSync(base, recoverDeadWriters(ctx));
-  runSync(base, counters.fold(lock, false));
+  try {
+    runSync(base, recoverWhileOpening(ctx, counters));
+  } catch (error) {
+    releaseCounters(dir);
+    throw error;
+  }
   const asyncIO =
     options.asyncIO === 'inline' || options.asyncIO === 'threadpool'
       ? options.asyncIO
@@ -152,4 +192,28 @@ export function openCache(
         ? 'threadpool'
         : 'inline';
   return { ctx, counters, evictor, ...boundedFileSystems(base, asyncIO === 'inline'), asyncIO };
+}
+
+/**
+ * The recovery of opening, as bookkeeping (none on a read-only store): dead writers' journals and
+ * private directories, dead processes' counters. Damage repaired here is recorded (a warning, and
+ * the next `check()`).
+ */
+function* recoverWhileOpening(ctx: CacheContext, counters: Counters): Op<void> {
+  yield* bookkeeping(ctx.store, function* () {
+    record(ctx.repairs, yield* recoverDeadWriters(ctx, 'open'));
+  });
+  yield* bookkeeping(ctx.store, () => counters.fold(ctx.lock, false));
+}
+
+/** Restores the top-level folders while opening (bookkeeping: none on a read-only store). */
+function* restoreWhileOpening(store: StoreSettings, repairs: Repairs): Op<void> {
+  yield* bookkeeping(store, function* () {
+    record(repairs, yield* restoreFolders(store, true));
+  });
+}
+
+/** Records the damage repaired (and the repairs that failed) while opening. */
+function record(repairs: Repairs, findings: readonly Finding[]): void {
+  for (const finding of findings) if (finding.damage || !finding.fixed) repairs.record(finding.problem);
 }

@@ -1,5 +1,5 @@
 import { type Codec, type CodecName, resolveCodec } from '../format/codec.js';
-import { type CompressionName, compressionKind } from '../format/compression.js';
+import { type CompressionName, compressionKind, isCompressionName } from '../format/compression.js';
 import type { FileSystem } from '../fs/backend.js';
 import { type MemoryTierOptions, validateMemoryTier } from '../store/memory-tier.js';
 
@@ -99,6 +99,15 @@ export interface CacheOptions {
    * @default node:fs
    */
   fileSystem?: FileSystem;
+  /**
+   * Open for reading only: no lock is taken and nothing is written, not even bookkeeping (the
+   * settings file, recovery of dead writers, counters, access times, statistics, moving corrupt
+   * entries aside). Every write fails with a `CacheError` `'EROFS'`. For read-only media and for
+   * readers who may not write a shared cache. (On read-only media the cache also works without this
+   * option: reads skip their bookkeeping, writes fail with `'EROFS'`.)
+   * @default false
+   */
+  readOnly?: boolean;
 }
 
 /** Options that are stored in the directory and apply to every later open that does not pass its own. */
@@ -149,6 +158,7 @@ const KNOWN = new Set<string>([
   'asyncIO',
   'fileSystem',
   'memory',
+  'readOnly',
 ]);
 
 const HINTS: Record<string, string> = {
@@ -156,6 +166,7 @@ const HINTS: Record<string, string> = {
   disk: 'use the codec option',
   tag_index: 'tags need no index here',
   directory: 'pass the directory as the first argument',
+  readonly: 'did you mean readOnly?',
 };
 
 function camel(name: string): string {
@@ -166,7 +177,11 @@ function camel(name: string): string {
 export function rejectUnknown(options: object, known: ReadonlySet<string>, where: string): void {
   for (const name of Object.keys(options)) {
     if (known.has(name)) continue;
-    const hint = HINTS[name] ?? (known.has(camel(name)) ? `did you mean ${camel(name)}?` : undefined);
+    const hint = Object.hasOwn(HINTS, name)
+      ? HINTS[name]
+      : known.has(camel(name))
+        ? `did you mean ${camel(name)}?`
+        : undefined;
     throw new TypeError(`diskcache-ts: unknown ${where} option "${name}"${hint ? `; ${hint}` : ''}`);
   }
 }
@@ -190,37 +205,96 @@ function oneOf(name: string, value: unknown, allowed: readonly string[]): void {
   }
 }
 
+const POLICY_NAMES = ['least-recently-stored', 'least-recently-used', 'least-frequently-used', 'none'];
+
+/** One validator per option that has a value to check; each throws a `TypeError` or `RangeError`. */
+const VALIDATORS: ReadonlyMap<string, (value: unknown) => void> = new Map<string, (value: unknown) => void>([
+  ['sizeLimit', (v) => nonNegative('sizeLimit', v, false)],
+  ['cullLimit', (v) => nonNegative('cullLimit', v, true)],
+  ['compressThreshold', (v) => nonNegative('compressThreshold', v, true)],
+  ['timeout', (v) => nonNegative('timeout', v, false)],
+  ['fileMode', (v) => nonNegative('fileMode', v, true)],
+  ['dirMode', (v) => nonNegative('dirMode', v, true)],
+  ['evictionPolicy', (v) => oneOf('evictionPolicy', v, POLICY_NAMES)],
+  ['statistics', (v) => boolean('statistics', v)],
+  ['readOnly', (v) => boolean('readOnly', v)],
+  ['durability', (v) => oneOf('durability', v, ['normal', 'fsync'])],
+  ['asyncIO', (v) => oneOf('asyncIO', v, ['auto', 'inline', 'threadpool'])],
+  ['memory', (v) => validateMemoryTier(v)],
+  ['codec', (v) => resolveCodec(v as CodecName | Codec)],
+  ['compression', (v) => compressionKind(v as string)],
+  [
+    'clock',
+    (v) => {
+      if (typeof (v as Clock)?.now !== 'function') {
+        throw new TypeError('diskcache-ts: options.clock must have a now() method');
+      }
+    },
+  ],
+]);
+
+function boolean(name: string, value: unknown): void {
+  if (typeof value !== 'boolean') throw new TypeError(`diskcache-ts: options.${name} must be a boolean`);
+}
+
 /** Validates constructor options, throwing precise `TypeError`s and `RangeError`s. */
 export function validateOptions(options: CacheOptions, extra: readonly string[] = []): void {
   if (options === null || typeof options !== 'object')
     throw new TypeError('diskcache-ts: options must be an object');
   rejectUnknown(options, extra.length ? new Set([...KNOWN, ...extra]) : KNOWN, 'Cache');
-  const o = options as Record<string, unknown>;
-  if (o.sizeLimit !== undefined) nonNegative('sizeLimit', o.sizeLimit, false);
-  if (o.cullLimit !== undefined) nonNegative('cullLimit', o.cullLimit, true);
-  if (o.compressThreshold !== undefined) nonNegative('compressThreshold', o.compressThreshold, true);
-  if (o.timeout !== undefined) nonNegative('timeout', o.timeout, false);
-  if (o.fileMode !== undefined) nonNegative('fileMode', o.fileMode, true);
-  if (o.dirMode !== undefined) nonNegative('dirMode', o.dirMode, true);
-  if (o.evictionPolicy !== undefined) {
-    oneOf('evictionPolicy', o.evictionPolicy, [
-      'least-recently-stored',
-      'least-recently-used',
-      'least-frequently-used',
-      'none',
-    ]);
+  for (const [name, validate] of VALIDATORS) {
+    const value = (options as Record<string, unknown>)[name];
+    if (value !== undefined) validate(value);
   }
-  if (o.statistics !== undefined && typeof o.statistics !== 'boolean') {
-    throw new TypeError('diskcache-ts: options.statistics must be a boolean');
+}
+
+/** Validates the `directory` argument: a non-empty string, or `undefined` for a new temporary directory. */
+export function validateDirectory(directory: unknown): void {
+  if (directory === undefined) return;
+  if (typeof directory !== 'string') throw new TypeError('diskcache-ts: the directory must be a string path');
+  if (directory === '') {
+    throw new TypeError(
+      "diskcache-ts: the directory must not be '' (pass a path, or nothing for a new temporary directory)",
+    );
   }
-  if (o.durability !== undefined) oneOf('durability', o.durability, ['normal', 'fsync']);
-  if (o.asyncIO !== undefined) oneOf('asyncIO', o.asyncIO, ['auto', 'inline', 'threadpool']);
-  if (o.memory !== undefined) validateMemoryTier(o.memory);
-  if (o.codec !== undefined) resolveCodec(o.codec as CodecName | Codec);
-  if (o.compression !== undefined) compressionKind(o.compression as string);
-  if (o.clock !== undefined && typeof (o.clock as Clock)?.now !== 'function') {
-    throw new TypeError('diskcache-ts: options.clock must have a now() method');
+}
+
+/** The valid persisted settings found in a settings file, and the names of those that were not valid. */
+export interface StoredSettings {
+  settings: Partial<Settings>;
+  /** One phrase per value that was not valid (the whole `settings` if it was no object). */
+  rejected: string[];
+}
+
+/**
+ * Sorts what a settings file holds into valid settings and rejected ones, with the same validators
+ * as the options. A codec that is not built in is a custom codec's name (any non-empty string); a
+ * compression is valid if it is known, whether or not this process can use it.
+ */
+export function readStoredSettings(stored: unknown): StoredSettings {
+  if (stored === undefined) return { settings: {}, rejected: [] };
+  if (stored === null || typeof stored !== 'object' || Array.isArray(stored)) {
+    return { settings: {}, rejected: [`settings ${JSON.stringify(stored)}`] };
   }
+  const settings: Record<string, unknown> = {};
+  const rejected: string[] = [];
+  for (const name of PERSISTED) {
+    if (!Object.hasOwn(stored, name)) continue;
+    const value = (stored as Record<string, unknown>)[name];
+    try {
+      if (name === 'codec') {
+        if (typeof value !== 'string' || value === '') throw new TypeError('not a codec name');
+      } else if (name === 'compression') {
+        if (!isCompressionName(value)) throw new RangeError('not a compression');
+      } else {
+        (VALIDATORS.get(name) as (value: unknown) => void)(value);
+      }
+      settings[name] = value;
+    } catch {
+      rejected.push(`${name} ${JSON.stringify(value) ?? String(value)}`);
+    }
+  }
+  return { settings: settings as Partial<Settings>, rejected };
 }
 
 /** The settings in force: defaults, then what the directory stored, then what the caller passed. */

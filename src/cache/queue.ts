@@ -4,6 +4,7 @@ import { withLock } from '../coordination/lock.js';
 import { crc32 } from '../format/crc32.js';
 import { decodeKey, type Key } from '../format/key.js';
 import { io, type Op } from '../fs/runner.js';
+import { bookkeeping, isReadOnlyError } from '../store/bookkeeping.js';
 import { readPlainFile, writeTemp } from '../store/entries.js';
 import {
   type CacheContext,
@@ -130,27 +131,47 @@ function* rebuildState(ctx: CacheContext, prefix: string | null): Op<QueueState>
   return head <= tail ? { head, tail } : { head: QUEUE_START, tail: QUEUE_START };
 }
 
-/** Runs `body` on the queue's state under its lock, and stores the state it leaves. */
-function* withQueue<T>(ctx: CacheContext, prefix: string | null, body: (state: QueueState) => Op<T>): Op<T> {
+/** The queue's state as stored, or rebuilt from its items if missing or damaged. */
+function* readState(ctx: CacheContext, prefix: string | null, statePath: string): Op<QueueState> {
+  const bytes = yield* readPlainFile(statePath);
+  return bytes === undefined
+    ? { head: QUEUE_START, tail: QUEUE_START }
+    : (decodeState(bytes) ?? (yield* rebuildState(ctx, prefix)));
+}
+
+/**
+ * Runs `body` on the queue's state under its lock, and stores the state it leaves. With `look`
+ * (peeking), a read-only store (or read-only media, met on taking the lock) runs `body` on the state
+ * without the lock and stores nothing.
+ */
+function* withQueue<T>(
+  ctx: CacheContext,
+  prefix: string | null,
+  body: (state: QueueState) => Op<T>,
+  look = false,
+): Op<T> {
   const paths = statePaths(ctx, prefix);
-  return yield* withLock(paths.lock, ctx.lock, function* () {
-    const bytes = yield* readPlainFile(paths.state);
-    const state =
-      bytes === undefined
-        ? { head: QUEUE_START, tail: QUEUE_START }
-        : (decodeState(bytes) ?? (yield* rebuildState(ctx, prefix)));
-    const before = { ...state };
-    const result = yield* body(state);
-    if (state.head !== before.head || state.tail !== before.tail) {
-      const fd = yield* io('openForUpdate', paths.state, ctx.store.fileMode);
-      try {
-        yield* io('writeAt', fd, encodeState(state), 0);
-      } finally {
-        yield* io('close', fd);
+  if (look && ctx.store.readOnly) return yield* body(yield* readState(ctx, prefix, paths.state));
+  try {
+    return yield* withLock(paths.lock, ctx.lock, function* () {
+      const state = yield* readState(ctx, prefix, paths.state);
+      const before = { ...state };
+      const result = yield* body(state);
+      if (state.head !== before.head || state.tail !== before.tail) {
+        const fd = yield* io('openForUpdate', paths.state, ctx.store.fileMode);
+        try {
+          yield* io('writeAt', fd, encodeState(state), 0);
+        } finally {
+          yield* io('close', fd);
+        }
       }
-    }
-    return result;
-  });
+      return result;
+    });
+  } catch (error) {
+    if (!look || !isReadOnlyError(error)) throw error;
+    ctx.store.readOnly = true;
+    return yield* body(yield* readState(ctx, prefix, paths.state));
+  }
 }
 
 /**
@@ -191,34 +212,44 @@ export function* push(ctx: CacheContext, value: unknown, options: PushOptions = 
 function* takeEnd(ctx: CacheContext, options: PullOptions, remove: boolean): Op<[Key, unknown] | undefined> {
   const prefix = checkPrefix(options?.prefix);
   const side = checkSide(options?.side, ['front', 'back'], 'front');
-  return yield* withQueue(ctx, prefix, function* (state) {
-    while (state.head < state.tail) {
-      const index = side === 'front' ? state.head : state.tail - 1;
-      const at = locate(ctx, queueKey(prefix, index));
-      const now = ctx.clock.now();
-      const found = remove ? yield* ctx.slots.take(at.path) : yield* ctx.slots.read(at.path);
-      const live = found.state === 'ok' && isLiveFor(found.entry, at, now);
-      // An item that does not decode is passed over (moved aside by a peek; a pull took it out).
-      const item = live
-        ? yield* storedValue(ctx, at.key, found.entry, remove ? undefined : at.path)
-        : undefined;
-      if (item !== undefined && !remove) return [at.key, item.value] as [Key, unknown];
-      if (!live && !remove && found.state !== 'missing') {
-        const removal = yield* ctx.slots.removeIf(
-          at.path,
-          (again) => !(again.state === 'ok' && isLiveFor(again.entry, at, now)),
-        );
-        if (removal.removed) yield* count(ctx, { count: -1, volume: -removal.size });
+  return yield* withQueue(
+    ctx,
+    prefix,
+    function* (state) {
+      while (state.head < state.tail) {
+        const index = side === 'front' ? state.head : state.tail - 1;
+        const at = locate(ctx, queueKey(prefix, index));
+        const now = ctx.clock.now();
+        const found = remove ? yield* ctx.slots.take(at.path) : yield* ctx.slots.read(at.path);
+        const live = found.state === 'ok' && isLiveFor(found.entry, at, now);
+        // An item that does not decode is passed over (moved aside by a peek; a pull took it out).
+        const item = live
+          ? yield* storedValue(ctx, at.key, found.entry, remove ? undefined : at.path)
+          : undefined;
+        if (item !== undefined && !remove) return [at.key, item.value] as [Key, unknown];
+        if (!live && !remove && found.state !== 'missing') {
+          yield* bookkeeping(ctx.store, function* () {
+            const removal = yield* ctx.slots.removeIf(
+              at.path,
+              (again) => !(again.state === 'ok' && isLiveFor(again.entry, at, now)),
+            );
+            if (removal.removed) yield* count(ctx, { count: -1, volume: -removal.size });
+          });
+        }
+        if (remove && found.state !== 'missing') {
+          yield* count(ctx, {
+            count: -1,
+            volume: found.state === 'ok' ? -found.entry.fileSize : -found.size,
+          });
+        }
+        if (side === 'front') state.head++;
+        else state.tail--;
+        if (item !== undefined) return [at.key, item.value] as [Key, unknown];
       }
-      if (remove && found.state !== 'missing') {
-        yield* count(ctx, { count: -1, volume: found.state === 'ok' ? -found.entry.fileSize : -found.size });
-      }
-      if (side === 'front') state.head++;
-      else state.tail--;
-      if (item !== undefined) return [at.key, item.value] as [Key, unknown];
-    }
-    return undefined;
-  });
+      return undefined;
+    },
+    !remove,
+  );
 }
 
 /** `pull({ prefix, side })`: removes and returns `[key, value]` from one end; exactly once across processes. */

@@ -28,8 +28,9 @@ export function* clear(ctx: CacheContext): Op<number> {
   let removed = 0;
   yield* forEachFile(ctx, function* (path, _name, kind) {
     if (kind !== 'entry') return;
-    const info = yield* io('stat', path);
-    if (info === undefined || !(yield* io('unlink', path))) return;
+    // Only entry files go: a folder (or anything else) named like an entry is check()'s to set aside.
+    const info = yield* io('lstat', path);
+    if (info === undefined || !info.isFile || !(yield* io('unlink', path))) return;
     removed++;
     yield* count(ctx, { count: -1, volume: -info.size });
   });

@@ -7,6 +7,7 @@ import { type Entry, encodeEntry } from '../format/entry.js';
 import { decodeKey, type EncodedKey, type Key } from '../format/key.js';
 import { io, type Op } from '../fs/runner.js';
 import { POLICIES } from '../policy/policies.js';
+import { bookkeeping } from '../store/bookkeeping.js';
 import { type Published, writeTemp } from '../store/entries.js';
 import {
   type CacheContext,
@@ -53,9 +54,12 @@ function* lookup(ctx: CacheContext, at: Located): Op<Hit | undefined> {
     const decoded = yield* storedValue(ctx, at.key, found.entry, at.path);
     if (decoded !== undefined) hit = { entry: found.entry, value: decoded.value };
   }
-  const policy = POLICIES[ctx.settings.evictionPolicy];
-  if (hit !== undefined && policy.onRead !== undefined) yield* policy.onRead(at.path, ctx.clock.now());
-  if (ctx.settings.statistics) yield* count(ctx, hit ? { hits: 1 } : { misses: 1 });
+  const { onRead } = POLICIES[ctx.settings.evictionPolicy];
+  if (hit !== undefined && onRead !== undefined) {
+    yield* bookkeeping(ctx.store, () => onRead(at.path, ctx.clock.now()));
+  }
+  if (ctx.settings.statistics)
+    yield* bookkeeping(ctx.store, () => count(ctx, hit ? { hits: 1 } : { misses: 1 }));
   return hit;
 }
 

@@ -9,9 +9,12 @@ import {
   type MemoizeOptions,
   planMemo,
 } from '../cache/memoize.js';
-import type { CacheOptions } from '../cache/options.js';
+import { refuseForeign } from '../cache/open-settings.js';
+import { type CacheOptions, validateDirectory } from '../cache/options.js';
 import type { PullOptions, PushOptions } from '../cache/queue.js';
 import type { Key } from '../format/key.js';
+import { nodeFileSystem } from '../fs/backend.js';
+import { runSync } from '../fs/runner.js';
 import {
   type AsyncSurface,
   call,
@@ -250,8 +253,13 @@ export class Index<V = unknown> {
    * other options are the {@link Cache}'s, except the eviction policy, which is always `'none'`.
    */
   constructor(directory?: string, options: Index.Options = {}) {
+    validateDirectory(directory);
     this.directory =
       directory === undefined ? mkdtempSync(join(tmpdir(), 'diskcache-index-')) : resolve(directory);
+    runSync(
+      nodeFileSystem,
+      refuseForeign(this.directory, undefined, (name) => name === 'items' || name === 'order'),
+    );
     const cacheOptions: CacheOptions = { ...(options ?? {}), evictionPolicy: 'none' };
     const items = new Cache<Slot>(join(this.directory, 'items'), cacheOptions);
     try {

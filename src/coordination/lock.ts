@@ -199,7 +199,7 @@ function* removeLockDirectory(dir: string): Op<void> {
  * Breaks a stale lock: moves it aside, checks that what was moved is the stale holder judged, and
  * puts it back if a live holder took the lock in between (unless yet another holder is in place).
  */
-function* breakLock(store: StoreSettings, path: string, judged: LockOwner | undefined): Op<void> {
+export function* breakLock(store: StoreSettings, path: string, judged: LockOwner | undefined): Op<void> {
   const aside = yield* claim(store, path);
   if (aside === undefined) return; // Someone else broke or released it first.
   const moved = yield* readHolder(aside);

@@ -11,14 +11,17 @@ import {
 import type { CheckReport } from '../cache/check.js';
 import type { Memoized, MemoizedSync, MemoizeOptions } from '../cache/memoize.js';
 import { callKey, planMemo } from '../cache/memoize.js';
-import { type CacheOptions, DEFAULT_SETTINGS, validateOptions } from '../cache/options.js';
-import type { PullOptions } from '../cache/queue.js';
+import { refuseForeign } from '../cache/open-settings.js';
+import { type CacheOptions, DEFAULT_SETTINGS, validateDirectory, validateOptions } from '../cache/options.js';
+import type { PullOptions, PushOptions } from '../cache/queue.js';
 import { queueOf } from '../cache/queue.js';
 import type { Stats } from '../cache/totals.js';
 import { Deque } from '../collections/deque.js';
 import { Index } from '../collections/index-map.js';
 import { CacheError } from '../errors.js';
 import { assertKey, encodeKey, type Key, keyHash } from '../format/key.js';
+import { nodeFileSystem } from '../fs/backend.js';
+import { runSync } from '../fs/runner.js';
 import { SETTINGS_FILE } from '../store/layout.js';
 
 /** Options of `new FanoutCache(directory, options)`. */
@@ -141,9 +144,14 @@ export class FanoutCache<V = unknown> {
       this.directory = (openingOver[0] as Cache).directory;
       return;
     }
+    validateDirectory(directory);
     validateOptions(options, ['shards']);
     const { shards: wanted, ...cacheOptions } = options;
     const dir = resolve(directory ?? mkdtempSync(join(tmpdir(), 'diskcache-fanout-')));
+    runSync(
+      nodeFileSystem,
+      refuseForeign(dir, 'fanout.json', (name) => /^\d{3}$/.test(name)),
+    );
     mkdirSync(dir, { recursive: true, mode: cacheOptions.dirMode ?? 0o755 });
     const count = storedShardCount(dir, wanted);
     // Each shard gets its share of the total; without a sizeLimit, shards keep the one they stored.

@@ -179,7 +179,7 @@ const BUILTIN: Record<CodecName, ValueCodec> = {
 /** The {@link ValueCodec} for a `codec` option. */
 export function resolveCodec(codec: CodecName | Codec): ValueCodec {
   if (typeof codec === 'string') {
-    const found = BUILTIN[codec];
+    const found = Object.hasOwn(BUILTIN, codec) ? BUILTIN[codec] : undefined;
     if (found === undefined) {
       throw new RangeError(
         `diskcache-ts: unknown codec "${codec}"; use 'structured', 'json', 'raw' or a Codec object`,

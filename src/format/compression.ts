@@ -175,9 +175,14 @@ function method(kind: number): Method {
   }
 }
 
+/** Whether `name` is one of the compression choices (an own, known name: not `'toString'`). */
+export function isCompressionName(name: unknown): name is CompressionName {
+  return typeof name === 'string' && Object.hasOwn(KINDS, name);
+}
+
 /** The compression kind for an option value; a `RangeError` if unknown or not available here. */
 export function compressionKind(name: string): CompressionKind {
-  const kind = KINDS[name as CompressionName];
+  const kind = isCompressionName(name) ? KINDS[name] : undefined;
   if (kind === undefined) {
     throw new RangeError(
       `diskcache-ts: unknown compression "${name}"; use 'none', 'gzip', 'brotli', 'zstd' or 'lz4'`,

@@ -31,36 +31,42 @@ function accessCount(info: FileInfo | undefined): number {
   return info !== undefined && info.mtimeMs < COUNT_CEILING_MS ? Math.floor(info.mtimeMs / 1000) : 0;
 }
 
-/** The policies, by name. */
-export const POLICIES: Readonly<Record<EvictionPolicy, Policy>> = {
-  'least-recently-stored': {
-    evicts: true,
-    needsTimes: false,
-    rank: (header) => header.storedAt,
-  },
-  'least-recently-used': {
-    evicts: true,
-    needsTimes: true,
-    rank: (header, info) => info?.mtimeMs ?? header.storedAt,
-    *onRead(path, now) {
-      yield* io('utimes', path, now, now);
+/**
+ * The policies, by name: a table without a prototype, so that only its own names are found
+ * (`POLICIES['toString']` is `undefined`).
+ */
+export const POLICIES: Readonly<Record<EvictionPolicy, Policy>> = Object.setPrototypeOf(
+  {
+    'least-recently-stored': {
+      evicts: true,
+      needsTimes: false,
+      rank: (header) => header.storedAt,
     },
-    *onWrite(path, now) {
-      yield* io('utimes', path, now, now);
+    'least-recently-used': {
+      evicts: true,
+      needsTimes: true,
+      rank: (header, info) => info?.mtimeMs ?? header.storedAt,
+      *onRead(path, now) {
+        yield* io('utimes', path, now, now);
+      },
+      *onWrite(path, now) {
+        yield* io('utimes', path, now, now);
+      },
     },
-  },
-  'least-frequently-used': {
-    evicts: true,
-    needsTimes: true,
-    rank: (_header, info) => accessCount(info),
-    *onRead(path, now) {
-      const info = yield* io('stat', path);
-      if (info !== undefined) yield* io('utimes', path, now, (accessCount(info) + 1) * 1000);
+    'least-frequently-used': {
+      evicts: true,
+      needsTimes: true,
+      rank: (_header, info) => accessCount(info),
+      *onRead(path, now) {
+        const info = yield* io('stat', path);
+        if (info !== undefined) yield* io('utimes', path, now, (accessCount(info) + 1) * 1000);
+      },
     },
-  },
-  none: {
-    evicts: false,
-    needsTimes: false,
-    rank: (header) => header.storedAt,
-  },
-};
+    none: {
+      evicts: false,
+      needsTimes: false,
+      rank: (header) => header.storedAt,
+    },
+  } satisfies Record<EvictionPolicy, Policy>,
+  null,
+);

@@ -52,7 +52,8 @@ export function* ensureDirectory(settings: DirectorySettings, dir: string): Op<v
     if (plain.has(path)) continue;
     let info = yield* io('lstat', path);
     if (info === undefined) {
-      yield* io('mkdir', path, settings.dirMode);
+      // One folder at a time, not recursively: a recursive mkdir reports ENOENT on a read-only mount.
+      yield* io('mkdirExclusive', path, settings.dirMode);
       info = yield* io('lstat', path);
     }
     if (info === undefined || !info.isDirectory || info.isSymbolicLink) {
@@ -66,9 +67,12 @@ export function* ensureDirectory(settings: DirectorySettings, dir: string): Op<v
   }
 }
 
-/** Forgets what is known of `dir` (it was removed). */
+/** Forgets what is known of `dir` and the folders below it (it was removed or replaced). */
 export function forgetDirectory(settings: DirectorySettings, dir: string): void {
-  settings.plainDirectories.delete(dir);
+  const plain = settings.plainDirectories;
+  plain.delete(dir);
+  const below = dir + sep;
+  for (const known of plain) if (known.startsWith(below)) plain.delete(known);
 }
 
 /**

@@ -10,7 +10,7 @@ import {
 import type { FileInfo } from '../fs/backend.js';
 import { io, type Op } from '../fs/runner.js';
 import { type DirectorySettings, ensureDirectory, forgetDirectory } from './directories.js';
-import type { Layout } from './layout.js';
+import { type Layout, uniqueToken } from './layout.js';
 
 /** What reading an entry file found. */
 export type ReadResult<T> =
@@ -38,7 +38,7 @@ export function* readPlainFile(path: string): Op<Buffer | undefined> {
   try {
     return yield* io('readFile', path);
   } catch (error) {
-    if (NOT_AN_ENTRY[(error as NodeJS.ErrnoException).code ?? ''] !== undefined) return undefined;
+    if (notAFile(error) !== undefined) return undefined;
     throw error;
   }
 }
@@ -57,6 +57,12 @@ export interface StoreSettings extends DirectorySettings {
    * torn reads: an entry that fails verification on read is then only a miss, never moved aside.
    */
   remote: boolean;
+  /**
+   * Nothing is written but what the caller asks for: reads skip their bookkeeping (moving corrupt
+   * entries aside, access times, statistics). Set by `readOnly: true`, and on read-only media the
+   * first time the file system answers EROFS.
+   */
+  readOnly: boolean;
 }
 
 /** Reads and fully verifies an entry file. */
@@ -65,7 +71,7 @@ export function* readEntry(path: string): Op<ReadResult<Entry>> {
   try {
     bytes = yield* io('readFile', path);
   } catch (error) {
-    const reason = NOT_AN_ENTRY[(error as NodeJS.ErrnoException).code ?? ''];
+    const reason = notAFile(error);
     if (reason === undefined) throw error;
     return { state: 'corrupt', reason, size: 0 };
   }
@@ -92,7 +98,7 @@ export function* readHeader(path: string): Op<ReadResult<EntryHeader>> {
   try {
     head = yield* io('readHead', path, HEAD_BYTES);
   } catch (error) {
-    const reason = NOT_AN_ENTRY[(error as NodeJS.ErrnoException).code ?? ''];
+    const reason = notAFile(error);
     if (reason === undefined) throw error;
     return { state: 'corrupt', reason, size: 0 };
   }
@@ -408,8 +414,20 @@ function* putBack(claimed: string, path: string): Op<boolean> {
   return true;
 }
 
-/** Moves a file that failed verification into `corrupt/`, for inspection. */
+/**
+ * Moves a file (or folder) that failed verification, or that is not the cache's, into `corrupt/`
+ * for inspection, under a name no other move uses: `<name>.<writer token>.corrupt`.
+ */
 export function* moveToCorrupt(store: StoreSettings, path: string): Op<void> {
   yield* ensureDirectory(store, store.layout.corrupt);
-  yield* io('rename', path, join(store.layout.corrupt, `${basename(path)}.corrupt`));
+  yield* io('rename', path, join(store.layout.corrupt, `${basename(path)}.${uniqueToken()}.corrupt`));
+}
+
+/**
+ * Why an error of a read means "this is no plain file" (a symbolic link, a directory, a FIFO or a
+ * file too large to read), or `undefined` for a failure of the file system.
+ */
+export function notAFile(error: unknown): string | undefined {
+  const code = (error as NodeJS.ErrnoException)?.code ?? '';
+  return Object.hasOwn(NOT_AN_ENTRY, code) ? NOT_AN_ENTRY[code] : undefined;
 }

@@ -7,6 +7,7 @@ export const SETTINGS_FILE = 'diskcache.json';
 export const SHARD_COUNT = 256;
 
 const HEX32 = /^[0-9a-f]{32}$/;
+const KEY_LOCK = /^[0-9a-f]{32}\.lock$/;
 
 /** This host's name, reduced to characters that are safe in file names. */
 export const HOST =
@@ -95,6 +96,6 @@ export type ShardFileKind = 'entry' | 'lock' | 'other';
 /** Classifies a file name found in a shard directory. */
 export function shardFileKind(name: string): ShardFileKind {
   if (HEX32.test(name)) return 'entry';
-  if (name.endsWith('.lock')) return 'lock';
+  if (KEY_LOCK.test(name)) return 'lock';
   return 'other';
 }

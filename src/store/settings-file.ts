@@ -1,6 +1,6 @@
 import { CacheError } from '../errors.js';
 import { io, type Op } from '../fs/runner.js';
-import { type StoreSettings, writePrivate } from './entries.js';
+import { notAFile, type StoreSettings, writePrivate } from './entries.js';
 import { type Layout, SHARD_COUNT } from './layout.js';
 
 /** The format name written in the settings file. */
@@ -13,39 +13,71 @@ export interface SettingsFile {
   format: typeof FORMAT_NAME;
   version: number;
   shards: number;
-  settings: Record<string, unknown>;
+  /** As stored: to be validated before use (another tenant may have written anything). */
+  settings: unknown;
 }
 
-/** Reads the settings file; `undefined` if there is none. A foreign or newer file is a `CacheError`. */
-export function* readSettingsFile(layout: Layout): Op<SettingsFile | undefined> {
-  const bytes = yield* io('readFile', layout.settings);
-  if (bytes === undefined) return undefined;
-  let parsed: Partial<SettingsFile>;
+/** What reading the settings file found. */
+export type SettingsRead =
+  | { state: 'missing' }
+  | { state: 'ok'; file: SettingsFile }
+  | { state: 'damaged'; reason: string };
+
+/**
+ * Reads the settings file. A file that cannot be parsed or does not describe this format (or is no
+ * plain file: a link, a FIFO, a folder) is `damaged`. Two are errors, since rewriting them would
+ * break what they describe: a well-formed file of a newer version of this format (`CacheError`
+ * `'EFORMAT'`), and one that names another format (`'EFOREIGN'`: another program's file).
+ * `path`: where the file is (a copy moved out of place is read again before it is set aside).
+ */
+export function* readSettingsFile(layout: Layout, path = layout.settings): Op<SettingsRead> {
+  let bytes: Buffer | undefined;
   try {
-    parsed = JSON.parse(bytes.toString('utf8')) as Partial<SettingsFile>;
-  } catch (cause) {
-    throw new CacheError(
-      'EFORMAT',
-      `${layout.settings} is not valid JSON; is this a diskcache-ts directory?`,
-      {
-        path: layout.settings,
-        directory: layout.directory,
-        cause,
-      },
-    );
+    bytes = yield* io('readFile', path);
+  } catch (error) {
+    const reason = notAFile(error);
+    if (reason === undefined) throw error;
+    return { state: 'damaged', reason };
   }
-  if (parsed.format !== FORMAT_NAME || parsed.version !== FORMAT_VERSION || parsed.shards !== SHARD_COUNT) {
+  if (bytes === undefined) return { state: 'missing' };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    return { state: 'damaged', reason: 'not valid JSON' };
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    return { state: 'damaged', reason: 'not a JSON object' };
+  }
+  const file = parsed as Partial<SettingsFile>;
+  if (typeof file.format === 'string' && file.format !== FORMAT_NAME) {
     throw new CacheError(
-      'EFORMAT',
-      `${layout.settings} describes format ${String(parsed.format)} version ${String(parsed.version)}; this build reads ${FORMAT_NAME} version ${FORMAT_VERSION}`,
+      'EFOREIGN',
+      `${layout.settings} describes format ${file.format}, not ${FORMAT_NAME}: this is no diskcache-ts directory, and nothing in it is changed`,
       { path: layout.settings, directory: layout.directory },
     );
   }
+  if (
+    file.format === FORMAT_NAME &&
+    typeof file.version === 'number' &&
+    Number.isInteger(file.version) &&
+    file.version > FORMAT_VERSION
+  ) {
+    throw new CacheError(
+      'EFORMAT',
+      `${layout.settings} describes ${FORMAT_NAME} format version ${file.version}; this build reads version ${FORMAT_VERSION}: upgrade diskcache-ts`,
+      { path: layout.settings, directory: layout.directory },
+    );
+  }
+  if (file.format !== FORMAT_NAME || file.version !== FORMAT_VERSION || file.shards !== SHARD_COUNT) {
+    return {
+      state: 'damaged',
+      reason: `describes format ${String(file.format)} version ${String(file.version)} with ${String(file.shards)} shards, not ${FORMAT_NAME} version ${FORMAT_VERSION} with ${SHARD_COUNT}`,
+    };
+  }
   return {
-    format: FORMAT_NAME,
-    version: FORMAT_VERSION,
-    shards: SHARD_COUNT,
-    settings: parsed.settings ?? {},
+    state: 'ok',
+    file: { format: FORMAT_NAME, version: FORMAT_VERSION, shards: SHARD_COUNT, settings: file.settings },
   };
 }
 

@@ -1,0 +1,155 @@
+import { join } from 'node:path';
+import { CacheError } from '../errors.js';
+import { io, type Op } from '../fs/runner.js';
+import { bookkeeping } from '../store/bookkeeping.js';
+import { claim, moveToCorrupt, type StoreSettings } from '../store/entries.js';
+import { SETTINGS_FILE } from '../store/layout.js';
+import {
+  isCounterName,
+  isIgnoredName,
+  isJournalName,
+  isOwnerName,
+  isQueueName,
+  isShardName,
+  isTopLevelName,
+} from '../store/names.js';
+import { readSettingsFile, type SettingsRead, writeSettingsFile } from '../store/settings-file.js';
+import { type CacheOptions, mergeSettings, PERSISTED, readStoredSettings, type Settings } from './options.js';
+import type { Repairs } from './repairs.js';
+
+/** What each of the cache's folders holds, by name (`corrupt/` holds what was moved there). */
+const FOLDER_NAMES: ReadonlyMap<string, (name: string) => boolean> = new Map([
+  ['entries', isShardName],
+  ['tmp', isOwnerName],
+  ['counters', isCounterName],
+  ['journal', isJournalName],
+  ['queues', isQueueName],
+  ['corrupt', (name: string) => name.endsWith('.corrupt')],
+]);
+
+/**
+ * What a directory without a settings file holds: nothing (or only `tmp/` with writers' private
+ * folders: a cache that another process is creating), or only the cache's own names (a cache whose
+ * settings file was removed). Anything else is someone else's directory: a `CacheError`
+ * `'EFOREIGN'`, and nothing in it is touched.
+ */
+function* classifyWithoutSettings(store: StoreSettings): Op<'new' | 'cache'> {
+  const directory = store.layout.directory;
+  const names = (yield* io('readdir', directory)).filter((name) => !isIgnoredName(name));
+  let own = names.every(isTopLevelName);
+  for (const name of own ? names : []) {
+    const holds = FOLDER_NAMES.get(name);
+    if (holds === undefined) continue;
+    const info = yield* io('lstat', join(directory, name));
+    const inside =
+      info?.isDirectory && !info.isSymbolicLink ? yield* io('readdir', join(directory, name)) : undefined;
+    if (inside === undefined || !inside.every((n) => holds(n) || isIgnoredName(n))) own = false;
+  }
+  if (!own) {
+    throw new CacheError(
+      'EFOREIGN',
+      `${directory} is not empty and holds no ${SETTINGS_FILE}: it is no cache directory, and a cache is never created among other files; pass an empty or new directory`,
+      { directory },
+    );
+  }
+  return names.every((name) => name === 'tmp') ? 'new' : 'cache';
+}
+
+/** Reads the settings file; on a network file system a damaged read is tried again (a client's stale size). */
+function* readPatiently(store: StoreSettings, path?: string): Op<SettingsRead> {
+  const attempts = store.remote ? 6 : 1;
+  for (let attempt = 1; ; attempt++) {
+    const read = yield* readSettingsFile(store.layout, path);
+    if (read.state !== 'damaged' || attempt === attempts) return read;
+    yield* io('sleep', 50 * 2 ** attempt);
+  }
+}
+
+/**
+ * Moves the settings file into `corrupt/`, unless what is moved turns out to be sound (another
+ * process replaced the damaged file meanwhile): that goes back. `true` if it was set aside.
+ */
+function* setAsideSettings(store: StoreSettings): Op<boolean> {
+  const claimed = yield* claim(store, store.layout.settings);
+  if (claimed === undefined) return true;
+  const again = yield* readSettingsFile(store.layout, claimed);
+  if (again.state === 'ok' && readStoredSettings(again.file.settings).rejected.length === 0) {
+    yield* io('rename', claimed, store.layout.settings);
+    return false;
+  }
+  yield* moveToCorrupt(store, claimed);
+  return true;
+}
+
+function differs(stored: Partial<Settings>, settings: Settings): boolean {
+  return PERSISTED.some((name) => stored[name] !== settings[name]);
+}
+
+/**
+ * The settings in force for an open: defaults, then the stored settings, then the caller's options.
+ * Refuses a foreign directory. A damaged settings file, or one with values that are not valid, is
+ * moved into `corrupt/` and written anew from the valid stored values, the options and the
+ * defaults, and the repair is recorded; a changed option is stored. On a read-only store nothing is
+ * written: the settings then hold for this process only. `prepare` runs once the directory is
+ * known to be the cache's, before anything is written.
+ */
+export function* settleSettings(
+  store: StoreSettings,
+  options: CacheOptions,
+  repairs: Repairs,
+  prepare: () => Op<void>,
+): Op<Settings> {
+  for (let round = 1; ; round++) {
+    const read = yield* readPatiently(store);
+    const missing = read.state === 'missing' ? yield* classifyWithoutSettings(store) : undefined;
+    if (round === 1) yield* prepare();
+    const stored =
+      read.state === 'ok' ? readStoredSettings(read.file.settings) : { settings: {}, rejected: [] };
+    const settings = mergeSettings(stored.settings, options);
+    const wrong =
+      read.state === 'damaged'
+        ? read.reason
+        : missing === 'cache'
+          ? 'missing from a cache directory'
+          : stored.rejected.length > 0
+            ? `invalid ${stored.rejected.join(', ')}`
+            : undefined;
+    if (wrong === undefined) {
+      if (read.state === 'missing' || differs(stored.settings, settings)) {
+        yield* bookkeeping(store, () => writeSettingsFile(store, settings));
+      }
+      return settings;
+    }
+    if (store.readOnly) {
+      repairs.record(`${SETTINGS_FILE}: ${wrong}; not repaired (read-only): the defaults apply`);
+      return settings;
+    }
+    const setAside =
+      read.state === 'missing' ? true : yield* bookkeeping(store, () => setAsideSettings(store));
+    if (setAside === false && round < 3) continue;
+    yield* bookkeeping(store, () => writeSettingsFile(store, settings));
+    repairs.record(
+      `${SETTINGS_FILE}: ${wrong}; ${read.state === 'missing' ? '' : 'moved to corrupt/ and '}written anew${store.readOnly ? ' (not: read-only media)' : ''}`,
+    );
+    return settings;
+  }
+}
+
+/**
+ * For the stores made of several caches (`FanoutCache`, `Index`): throws a `CacheError`
+ * `'EFOREIGN'` unless `directory` is missing, empty, holds `marker`, or holds only names that
+ * `own` accepts; a store is never created among other files.
+ */
+export function* refuseForeign(
+  directory: string,
+  marker: string | undefined,
+  own: (name: string) => boolean,
+): Op<void> {
+  const names = (yield* io('readdir', directory)).filter((name) => !isIgnoredName(name));
+  if ((marker !== undefined && names.includes(marker)) || names.every(own)) return;
+  throw new CacheError(
+    'EFOREIGN',
+    `${directory} is not empty and holds no ${marker ?? 'store of this kind'}: a store is never created among other files; pass an empty or new directory`,
+    { directory },
+  );
+}

@@ -1,0 +1,76 @@
+import { SETTINGS_FILE } from './layout.js';
+
+/**
+ * The exact forms of the names the cache creates (docs/FORMAT.md, "Names the cache creates"). Only
+ * names of these forms are ever removed by recovery, `check` and `clear`; anything else found in the
+ * cache's folders is reported, and `check({ fix: true })` only moves it aside into `corrupt/`.
+ */
+
+const SHARD = /^[0-9a-f]{2}$/;
+const ENTRY = /^[0-9a-f]{32}$/;
+const KEY_LOCK = /^[0-9a-f]{32}\.lock$/;
+const OWNER = /^[A-Za-z0-9-]+~\d+~[a-z0-9]+$/;
+/** `<name>.<seq>.tmp`, `.claim` or `.lock`, as `Layout.privatePath` makes them. */
+const PRIVATE = /^[^/\\]+\.[0-9a-z]+\.(tmp|claim|lock)$/;
+const JOURNAL = /^[A-Za-z0-9-]+~\d+~[a-z0-9]+~[0-9a-z]+\.json$/;
+const DELTA = /^[A-Za-z0-9-]+~\d+~[a-z0-9]+(?:~[0-9a-z]+)?\.delta$/;
+const QUEUE_FILE = /^[0-9a-f]{32}\.(state|lock)$/;
+
+/** The folders directly inside the cache directory. */
+export const TOP_LEVEL_FOLDERS = ['entries', 'tmp', 'counters', 'journal', 'queues', 'corrupt'] as const;
+
+/** What the cache creates directly inside its directory. */
+const TOP_LEVEL = new Set<string>([...TOP_LEVEL_FOLDERS, SETTINGS_FILE, 'transact.lock']);
+
+/** A shard folder of `entries/`: two lowercase hex digits. */
+export function isShardName(name: string): boolean {
+  return SHARD.test(name);
+}
+
+/** An entry file in a shard: 32 lowercase hex digits. */
+export function isEntryName(name: string): boolean {
+  return ENTRY.test(name);
+}
+
+/** A key's lock in a shard: an entry name and `.lock`. */
+export function isKeyLockName(name: string): boolean {
+  return KEY_LOCK.test(name);
+}
+
+/** A writer's private folder in `tmp/`: `host~pid~nonce`. */
+export function isOwnerName(name: string): boolean {
+  return OWNER.test(name);
+}
+
+/** A file or folder in a writer's private folder: `<name>.<seq>.tmp`, `.claim` or `.lock`. */
+export function isPrivateName(name: string): boolean {
+  return PRIVATE.test(name);
+}
+
+/** A committed transaction in `journal/`: `<owner>~<seq>.json`. */
+export function isJournalName(name: string): boolean {
+  return JOURNAL.test(name);
+}
+
+/** A name the cache creates in `counters/`. */
+export function isCounterName(name: string): boolean {
+  return name === 'base.json' || name === 'fold.lock' || DELTA.test(name);
+}
+
+/** A name the cache creates in `queues/`: `<32 hex>.state` or `<32 hex>.lock`. */
+export function isQueueName(name: string): boolean {
+  return QUEUE_FILE.test(name);
+}
+
+/** A name the cache creates directly in its directory. */
+export function isTopLevelName(name: string): boolean {
+  return TOP_LEVEL.has(name);
+}
+
+/**
+ * Names that belong to no one's cache and are ignored everywhere: a network or FUSE client's own
+ * (a removed file still open somewhere: `.nfs…`, `.fuse_hidden…`), and a file system's `lost+found`.
+ */
+export function isIgnoredName(name: string): boolean {
+  return name.startsWith('.nfs') || name.startsWith('.fuse_hidden') || name === 'lost+found';
+}
