@@ -13,7 +13,7 @@ import type { Memoized, MemoizedSync, MemoizeOptions } from '../cache/memoize.js
 import { callKey, planMemo } from '../cache/memoize.js';
 import { refuseForeign } from '../cache/open-settings.js';
 import { type CacheOptions, DEFAULT_SETTINGS, validateDirectory, validateOptions } from '../cache/options.js';
-import type { PullOptions, PushOptions } from '../cache/queue.js';
+import type { PullOptions } from '../cache/queue.js';
 import { queueOf } from '../cache/queue.js';
 import type { Stats } from '../cache/totals.js';
 import { Deque } from '../collections/deque.js';
