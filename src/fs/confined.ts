@@ -1,4 +1,4 @@
-import { join, relative, sep } from 'node:path';
+import { sep } from 'node:path';
 import { CacheError } from '../errors.js';
 import type { AsyncFileSystem, FileInfo, FileSystem, SyncFileSystem } from './backend.js';
 
@@ -66,19 +66,24 @@ const RULES: Partial<Record<keyof SyncFileSystem, Rule>> = {
  */
 function* firstForeign(root: string, path: string, follows: boolean): Check<string | undefined> {
   if (path === root) return undefined;
-  const parts = relative(root, path).split(sep);
-  if (parts[0] === '' || parts.includes('..')) {
+  const inside = root.endsWith(sep) ? root : root + sep;
+  if (!path.startsWith(inside) || path.length === inside.length || isEscaping(path, inside.length)) {
     throw new Error(`diskcache-ts: internal error: ${path} is outside the cache directory ${root}`);
   }
-  let at = root;
-  for (const part of parts.slice(0, -1)) {
-    at = join(at, part);
-    const info = yield at;
+  for (let end = path.indexOf(sep, inside.length); end !== -1; end = path.indexOf(sep, end + 1)) {
+    const folder = path.slice(0, end);
+    const info = yield folder;
     if (info === undefined) return undefined;
-    if (!info.isDirectory || info.isSymbolicLink) return at;
+    if (!info.isDirectory || info.isSymbolicLink) return folder;
   }
   if (follows && (yield path)?.isSymbolicLink === true) return path;
   return undefined;
+}
+
+/** Whether the part of `path` from `start` has a `..` or empty component (the cache never makes one). */
+function isEscaping(path: string, start: number): boolean {
+  const rest = path.slice(start);
+  return rest.endsWith(sep) || rest.includes(`${sep}${sep}`) || rest.split(sep).includes('..');
 }
 
 /** What keeps a primitive from its paths: the first foreign folder, and the index of the path it is on. */
