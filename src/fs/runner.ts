@@ -170,20 +170,12 @@ export function* iterateSync<T, R = void>(fs: FileSystem, op: Op<R>): Generator<
 }
 
 /**
- * `undefined` if the current turn of the event loop has room for one more step (usually), else a
- * Promise that resolves once a later turn has.
- */
-function roomForStep(): Promise<void> | undefined {
-  return turnPause()?.then(roomForStep);
-}
-
-/**
  * Drives an operation asynchronously, as an async iterable of what it emits; the operation's result
  * is the return value. Each step (the start, each effect) first waits for a later turn of the event
  * loop if this turn's budget is spent (see {@link turnPause}).
  */
 export async function* iterateAsync<T, R = void>(fs: FileSystem, op: Op<R>): AsyncGenerator<T, R, undefined> {
-  let room = roomForStep();
+  let room = turnPause();
   if (room !== undefined) await room;
   let step = op.next();
   while (!step.done) {
@@ -193,7 +185,7 @@ export async function* iterateAsync<T, R = void>(fs: FileSystem, op: Op<R>): Asy
       step = op.next();
       continue;
     }
-    room = roomForStep();
+    room = turnPause();
     if (room !== undefined) await room;
     let result: unknown;
     try {
