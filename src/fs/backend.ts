@@ -96,6 +96,11 @@ export interface FileSystem {
    * (a name another client is creating or removing, a busy session): EIO is then retried as EBUSY is.
    */
   remote?: boolean;
+  /**
+   * Called by the runner as each operation starts: what a file system remembers for the operation
+   * under way (see `fs/confined.ts`) is forgotten.
+   */
+  beginOperation?(): void;
 }
 
 const SCRATCH_SIZE = 64 * 1024;

@@ -64,7 +64,12 @@ const RULES: Partial<Record<keyof SyncFileSystem, Rule>> = {
  * a file), or the path itself if `follows` and it is a link; `undefined` if there is none. A folder
  * that does not exist passes: nothing can be reached through it.
  */
-function* firstForeign(root: string, path: string, follows: boolean): Check<string | undefined> {
+function* firstForeign(
+  root: string,
+  path: string,
+  follows: boolean,
+  plain: Set<string>,
+): Check<string | undefined> {
   if (path === root) return undefined;
   const inside = root.endsWith(sep) ? root : root + sep;
   if (!path.startsWith(inside) || path.length === inside.length || isEscaping(path, inside.length)) {
@@ -72,9 +77,11 @@ function* firstForeign(root: string, path: string, follows: boolean): Check<stri
   }
   for (let end = path.indexOf(sep, inside.length); end !== -1; end = path.indexOf(sep, end + 1)) {
     const folder = path.slice(0, end);
+    if (plain.has(folder)) continue;
     const info = yield folder;
     if (info === undefined) return undefined;
     if (!info.isDirectory || info.isSymbolicLink) return folder;
+    plain.add(folder);
   }
   if (follows && (yield path)?.isSymbolicLink === true) return path;
   return undefined;
@@ -93,9 +100,14 @@ interface Foreign {
 }
 
 /** The first foreign folder on the way to any of the paths `rule` names in `args`. */
-function* foreignIn(root: string, rule: Rule, args: readonly unknown[]): Check<Foreign | undefined> {
+function* foreignIn(
+  root: string,
+  rule: Rule,
+  args: readonly unknown[],
+  plain: Set<string>,
+): Check<Foreign | undefined> {
   for (const index of rule.paths) {
-    const folder = yield* firstForeign(root, args[index] as string, rule.follows === true);
+    const folder = yield* firstForeign(root, args[index] as string, rule.follows === true, plain);
     if (folder !== undefined) return { folder, index };
   }
   return undefined;
@@ -124,22 +136,35 @@ function refuse(rule: Rule, root: string, args: readonly unknown[], foreign: For
  * a symbolic link at any time, and the cache must never read, write or remove anything through one.
  * A primitive that follows a link at the path itself (`stat`, `readdir`, `utimes`) refuses one there.
  * A path it may not reach is absent to reads, listings, removals and as the source of a move, and
- * a `CacheError` `'EFORMAT'` to writes. `root` itself may be a link. What is left is the moment between a check and the call.
+ * a `CacheError` `'EFORMAT'` to writes. `root` itself may be a link. A folder found plain is not
+ * looked at again until the next operation starts (any operation's, on either surface), so each
+ * folder is checked once per operation. What is left is the moment between a check and the calls
+ * it covers.
  */
 export function confineFileSystem(fs: FileSystem, root: string): FileSystem {
+  /** Folders found plain since the latest operation started (any operation's start forgets them). */
+  const plain = new Set<string>();
   const sync = { ...fs.sync } as Record<string, (...args: unknown[]) => unknown>;
   const async = { ...fs.async } as Record<string, (...args: unknown[]) => Promise<unknown>>;
   for (const [name, rule] of Object.entries(RULES) as [keyof SyncFileSystem, Rule][]) {
     const callSync = fs.sync[name] as (...args: unknown[]) => unknown;
     const callAsync = fs.async[name] as (...args: unknown[]) => Promise<unknown>;
     sync[name] = (...args) => {
-      const foreign = checkSync(fs.sync, foreignIn(root, rule, args));
+      const foreign = checkSync(fs.sync, foreignIn(root, rule, args, plain));
       return foreign === undefined ? callSync(...args) : refuse(rule, root, args, foreign);
     };
     async[name] = async (...args) => {
-      const foreign = await checkAsync(fs.async, foreignIn(root, rule, args));
+      const foreign = await checkAsync(fs.async, foreignIn(root, rule, args, plain));
       return foreign === undefined ? callAsync(...args) : refuse(rule, root, args, foreign);
     };
   }
-  return { ...fs, sync: sync as unknown as SyncFileSystem, async: async as unknown as AsyncFileSystem };
+  return {
+    ...fs,
+    sync: sync as unknown as SyncFileSystem,
+    async: async as unknown as AsyncFileSystem,
+    beginOperation() {
+      plain.clear();
+      fs.beginOperation?.();
+    },
+  };
 }

@@ -147,6 +147,7 @@ function isEmit(effect: Effect): effect is EmitEffect {
 
 /** Drives an operation synchronously, as an iterable of what it emits; the operation's result is the return value. */
 export function* iterateSync<T, R = void>(fs: FileSystem, op: Op<R>): Generator<T, R, undefined> {
+  fs.beginOperation?.();
   let step = op.next();
   while (!step.done) {
     const effect = step.value;
@@ -177,6 +178,7 @@ export function* iterateSync<T, R = void>(fs: FileSystem, op: Op<R>): Generator<
 export async function* iterateAsync<T, R = void>(fs: FileSystem, op: Op<R>): AsyncGenerator<T, R, undefined> {
   let room = turnPause();
   if (room !== undefined) await room;
+  fs.beginOperation?.();
   let step = op.next();
   while (!step.done) {
     const effect = step.value;

@@ -57,7 +57,10 @@ function claimStep(): boolean {
  */
 function releaseNext(): void {
   if (head === waiting.length) return;
-  if (!claimStep()) return scheduleTurn();
+  if (!claimStep()) {
+    scheduleTurn();
+    return;
+  }
   const release = waiting[head] as () => void;
   waiting[head++] = () => {};
   if (head === waiting.length) {
