@@ -399,23 +399,33 @@ export class Cache<V = unknown> {
 
   /** Releases the cache's file handles; later calls throw a `CacheError` (`'ECLOSED'`). Idempotent. */
   async close(): Promise<void> {
+    if (this.#closed || this.#transaction !== undefined) return;
     const lock = this.#beginClose();
-    if (lock === undefined) return;
     try {
-      await runAsync(this.#open.asyncFs, this.#releaseProcessState(lock));
+      if (lock !== undefined) await runAsync(this.#open.asyncFs, this.#releaseProcessState(lock));
     } catch (error) {
       throw toCacheError(error, this.directory);
+    } finally {
+      const log = this.#open.ctx.log;
+      if (log !== undefined) await runAsync(this.#open.asyncFs, log.close()).catch(() => {});
     }
   }
 
   /** {@link close}, synchronously. */
   closeSync(): void {
+    if (this.#closed || this.#transaction !== undefined) return;
     const lock = this.#beginClose();
-    if (lock === undefined) return;
     try {
-      runSync(this.#open.syncFs, this.#releaseProcessState(lock));
+      if (lock !== undefined) runSync(this.#open.syncFs, this.#releaseProcessState(lock));
     } catch (error) {
       throw toCacheError(error, this.directory);
+    } finally {
+      const log = this.#open.ctx.log;
+      if (log !== undefined) {
+        try {
+          runSync(this.#open.syncFs, log.close());
+        } catch {}
+      }
     }
   }
 

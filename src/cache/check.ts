@@ -1,4 +1,4 @@
-import { join, relative } from 'node:path';
+import { basename, join, relative } from 'node:path';
 import type { Totals } from '../coordination/counters.js';
 import {
   breakLock,
@@ -10,12 +10,12 @@ import {
 import { CacheError } from '../errors.js';
 import { io, type Op } from '../fs/runner.js';
 import { forgetDirectory, isPlainInside } from '../store/directories.js';
-import { moveToCorrupt, readEntry, removeIf } from '../store/entries.js';
+import { moveToCorrupt } from '../store/entries.js';
 import { isCounterName, isIgnoredName, isQueueName, isShardName } from '../store/names.js';
 import { type CacheContext, undecodable } from './context.js';
 import { restoreFolders } from './folders.js';
 import { type Finding, recoverDeadWriters, unknownName } from './recovery.js';
-import { forEachFile, storedUnderItsName } from './scan.js';
+import { forEachEntry, forEachFile, storedUnderItsName } from './scan.js';
 
 /** What `check()` found and, with `fix`, repaired. */
 export interface CheckReport {
@@ -56,7 +56,7 @@ export function* check(ctx: CacheContext, fix = false): Op<CheckReport> {
   let volume = 0;
   const where = (path: string) => relative(ctx.layout.directory, path);
   const mode = fix ? 'fix' : 'report';
-  const moveAside = (path: string) => removeIf(ctx.store, path, () => 'aside', 'full');
+  const moveAside = (path: string) => ctx.slots.removeIf(path, () => 'aside', 'full');
 
   findings.push(...(yield* restoreFolders(ctx.store, fix)));
   findings.push(...(yield* recoverDeadWriters(ctx, mode)));
@@ -92,27 +92,37 @@ export function* check(ctx: CacheContext, fix = false): Op<CheckReport> {
     else yield* moveToCorrupt(ctx.store, path);
   }
 
-  yield* forEachFile(ctx, function* (path, name, kind) {
+  const verify = function* (path: string) {
+    const read = yield* ctx.slots.read(path);
+    if (read.state === 'missing') return;
+    const damage = read.state === 'ok' ? undecodable(ctx, read.entry) : undefined;
+    if (read.state === 'corrupt') {
+      found(`${where(path)}: corrupt entry (${read.reason})`, fix);
+      if (fix) yield* moveAside(path);
+    } else if (!storedUnderItsName(basename(path), read.entry)) {
+      found(`${where(path)}: entry stored under another key's name`, fix);
+      if (fix) yield* moveAside(path);
+    } else if (damage !== undefined) {
+      found(`${where(path)}: undecodable entry (${damage})`, fix);
+      if (fix) yield* moveAside(path);
+    } else {
+      entries++;
+      volume += read.entry.fileSize;
+    }
+  };
+
+  if (ctx.log !== undefined) {
+    yield* forEachEntry(ctx, verify);
+    const files = yield* ctx.log.checkFiles(fix);
+    for (const problem of files.problems) found(problem, fix);
+    for (const path of files.unknown) {
+      yield* unknownName(ctx, path, 'not a file of the log engine', mode, findings);
+    }
+  }
+  yield* forEachFile(ctx, function* (path, _name, kind) {
     switch (kind) {
-      case 'entry': {
-        const read = yield* readEntry(path);
-        if (read.state === 'missing') return;
-        const damage = read.state === 'ok' ? undecodable(ctx, read.entry) : undefined;
-        if (read.state === 'corrupt') {
-          found(`${where(path)}: corrupt entry (${read.reason})`, fix);
-          if (fix) yield* moveAside(path);
-        } else if (!storedUnderItsName(name, read.entry)) {
-          found(`${where(path)}: entry stored under another key's name`, fix);
-          if (fix) yield* moveAside(path);
-        } else if (damage !== undefined) {
-          found(`${where(path)}: undecodable entry (${damage})`, fix);
-          if (fix) yield* moveAside(path);
-        } else {
-          entries++;
-          volume += read.entry.fileSize;
-        }
-        return;
-      }
+      case 'entry':
+        return yield* verify(path);
       case 'lock':
         return yield* checkLock(path);
       default:

@@ -9,8 +9,8 @@ import type { Op } from '../fs/runner.js';
 import type { Evictor } from '../policy/evict.js';
 import { bookkeeping } from '../store/bookkeeping.js';
 import type { StoreSettings } from '../store/entries.js';
-import { removeIf } from '../store/entries.js';
 import type { Layout } from '../store/layout.js';
+import type { LogStore } from '../store/log/log-store.js';
 import type { Slots } from '../store/slots.js';
 import type { Clock, Settings } from './options.js';
 import type { Repairs } from './repairs.js';
@@ -26,8 +26,10 @@ export interface CacheContext {
   counters: CounterStore;
   lock: LockOptions;
   evictor: Pick<Evictor, 'afterWrite' | 'evict'>;
-  /** Entry-file operations: direct, or staged in a transaction. */
+  /** The engine's entry operations: direct, or staged in a transaction. */
   slots: Slots;
+  /** The `log` engine's store, in a `log` cache (`undefined` in a `files` cache). */
+  log?: LogStore | undefined;
   /** Repairs made outside `check()`, which the next `check()` reports. */
   repairs: Repairs;
 }
@@ -109,8 +111,7 @@ export function* quarantine(ctx: CacheContext, path: string): Op<void> {
   // replacing the file): a miss then, and check({ fix: true }) decides on a fresh read.
   if (ctx.store.remote) return;
   yield* bookkeeping(ctx.store, function* () {
-    const removal = yield* removeIf(
-      ctx.store,
+    const removal = yield* ctx.slots.removeIf(
       path,
       (found) =>
         found.state === 'corrupt' ||

@@ -11,6 +11,7 @@ import {
   writePrivate,
 } from '../store/entries.js';
 import { OWNER, uniqueToken } from '../store/layout.js';
+import { isRecord } from '../store/log/record.js';
 import { isEntryName, isOwnerName, isPrivateName, isShardName } from '../store/names.js';
 import type { CacheContext } from './context.js';
 
@@ -22,8 +23,19 @@ export interface JournalDelete {
   valueCrc?: number;
 }
 
-/** What a committed transaction makes visible: paths relative to the cache directory. */
-export interface Journal {
+/**
+ * What a committed transaction makes visible: for the `files` engine, renames and removals (paths
+ * relative to the cache directory); for the `log` engine, the records to append (base64).
+ */
+export type Journal = FilesJournal | LogJournal;
+
+/** A `log` engine's journal: the transaction's records, each appended unless its bucket has it. */
+export interface LogJournal {
+  records: string[];
+}
+
+/** A `files` engine's journal. */
+export interface FilesJournal {
   /** `[temp, entry]`: rename the temp file over the entry. */
   writes: [string, string][];
   deletes: JournalDelete[];
@@ -61,6 +73,12 @@ function inside(ctx: CacheContext, path: unknown): string | undefined {
 
 /** Applies a journal (idempotently: steps already done are skipped), then removes it. */
 export function* applyJournal(ctx: CacheContext, journal: Journal, journalPath: string): Op<void> {
+  if ('records' in journal) {
+    if (ctx.log === undefined) throw journalError('a log journal in a files cache');
+    yield* ctx.log.appendRecords(journal.records.map((r) => Buffer.from(r, 'base64')));
+    yield* io('unlink', journalPath);
+    return;
+  }
   for (const removal of journal.deletes) {
     const path = inside(ctx, removal.path);
     if (path === undefined || !(yield* isPlainInside(ctx.store, dirname(path)))) continue;
@@ -136,7 +154,16 @@ function parseJournal(bytes: Buffer): Journal | string {
   } catch {
     return 'not valid JSON';
   }
-  const j = journal as Partial<Journal> | null;
+  const records = (journal as Partial<LogJournal> | null)?.records;
+  if (Array.isArray(records)) {
+    for (const record of records) {
+      if (typeof record !== 'string' || !isRecord(Buffer.from(record, 'base64'))) {
+        return `a record that is no intact log record: ${JSON.stringify(record).slice(0, 80)}`;
+      }
+    }
+    return { records } as LogJournal;
+  }
+  const j = journal as Partial<FilesJournal> | null;
   if (j === null || typeof j !== 'object' || !Array.isArray(j.writes) || !Array.isArray(j.deletes)) {
     return 'not a journal object';
   }
@@ -152,7 +179,13 @@ function parseJournal(bytes: Buffer): Journal | string {
     }
     if (!optionalNumber(r.valueCrc)) return `a delete with a bad checksum: ${JSON.stringify(removal)}`;
   }
-  return j as Journal;
+  return j as FilesJournal;
+}
+
+function journalError(reason: string): NodeJS.ErrnoException {
+  const error: NodeJS.ErrnoException = new Error(`diskcache-ts: ${reason}`);
+  error.code = 'EINVAL';
+  return error;
 }
 
 /** Errors of a step that mean the journal cannot be completed as written (a folder where an entry goes…). */

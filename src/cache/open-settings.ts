@@ -5,6 +5,8 @@ import { bookkeeping } from '../store/bookkeeping.js';
 import { claim, moveToCorrupt, type StoreSettings } from '../store/entries.js';
 import { SETTINGS_FILE } from '../store/layout.js';
 import {
+  isBlobName,
+  isBucketName,
   isCounterName,
   isIgnoredName,
   isJournalName,
@@ -14,12 +16,15 @@ import {
   isTopLevelName,
 } from '../store/names.js';
 import { readSettingsFile, type SettingsRead, writeSettingsFile } from '../store/settings-file.js';
+import type { EngineName } from '../store/slots.js';
 import { type CacheOptions, mergeSettings, PERSISTED, readStoredSettings, type Settings } from './options.js';
 import type { Repairs } from './repairs.js';
 
 /** What each of the cache's folders holds, by name (`corrupt/` holds what was moved there). */
 const FOLDER_NAMES: ReadonlyMap<string, (name: string) => boolean> = new Map([
   ['entries', isShardName],
+  ['log', isBucketName],
+  ['blobs', isBlobName],
   ['tmp', isOwnerName],
   ['counters', isCounterName],
   ['journal', isJournalName],
@@ -82,7 +87,43 @@ function* setAsideSettings(store: StoreSettings): Op<boolean> {
 }
 
 function differs(stored: Partial<Settings>, settings: Settings): boolean {
-  return PERSISTED.some((name) => stored[name] !== settings[name]);
+  return stored.engine !== settings.engine || PERSISTED.some((name) => stored[name] !== settings[name]);
+}
+
+/**
+ * The engine of a cache whose settings file names none: a new cache's is the option's (`'auto'`:
+ * `DISKCACHE_ENGINE`, or `log` on a local file system and `files` on a network one); a settings
+ * file written before engines existed means `files`; a cache whose settings were lost is a `log`
+ * cache if it has a `log/` folder.
+ */
+function* engineWithoutRecord(
+  store: StoreSettings,
+  options: CacheOptions,
+  read: SettingsRead,
+  missing: 'new' | 'cache' | undefined,
+): Op<EngineName> {
+  if (read.state === 'ok') return 'files';
+  if (missing === 'new') {
+    const wanted = options.engine ?? 'auto';
+    if (wanted !== 'auto') return wanted;
+    if (store.remote) return 'files';
+    const forced = process.env.DISKCACHE_ENGINE;
+    return forced === 'files' || forced === 'log' ? forced : 'log';
+  }
+  const log = yield* io('lstat', join(store.layout.directory, 'log'));
+  return log?.isDirectory === true && !log.isSymbolicLink ? 'log' : 'files';
+}
+
+/** Refuses an engine option that the cache cannot have. */
+function checkEngine(store: StoreSettings, options: CacheOptions, engine: EngineName): void {
+  const wanted = options.engine ?? 'auto';
+  if (wanted !== 'auto' && wanted !== engine) {
+    throw new CacheError(
+      'EOPTION',
+      `${store.layout.directory} is a cache of the ${engine} engine, not ${wanted}: the engine is chosen when a cache is created`,
+      { directory: store.layout.directory },
+    );
+  }
 }
 
 /**
@@ -106,6 +147,15 @@ export function* settleSettings(
     const stored =
       read.state === 'ok' ? readStoredSettings(read.file.settings) : { settings: {}, rejected: [] };
     const settings = mergeSettings(stored.settings, options);
+    settings.engine = stored.settings.engine ?? (yield* engineWithoutRecord(store, options, read, missing));
+    if (settings.engine === 'log' && store.remote && missing === 'new') {
+      throw new CacheError(
+        'EOPTION',
+        `the log engine needs a local file system, and ${store.layout.directory} is on a network or FUSE one: use engine: 'files' (or 'auto') for a cache shared over the network`,
+        { directory: store.layout.directory },
+      );
+    }
+    checkEngine(store, options, settings.engine);
     const wrong =
       read.state === 'damaged'
         ? read.reason

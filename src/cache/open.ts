@@ -16,8 +16,9 @@ import { Evictor } from '../policy/evict.js';
 import { bookkeeping } from '../store/bookkeeping.js';
 import type { StoreSettings } from '../store/entries.js';
 import { Layout } from '../store/layout.js';
+import { DEFAULT_INDEX_LIMIT, LogStore } from '../store/log/log-store.js';
 import { withMemoryTier } from '../store/memory-tier.js';
-import { directSlots } from '../store/slots.js';
+import { filesSlots, logSlots } from '../store/slots.js';
 import type { CacheContext } from './context.js';
 import { restoreFolders } from './folders.js';
 import { settleSettings } from './open-settings.js';
@@ -110,6 +111,13 @@ function usableCompression(settings: Settings, repairs: Repairs): CompressionKin
   }
 }
 
+/** Why a write to a log cache through a network mount fails. */
+const REMOTE_LOG = {
+  code: 'EREMOTELOG',
+  message:
+    "this cache uses the log engine, which only a local file system can write; it is read-only through a network mount. Create a cache to share over the network with engine: 'files'",
+};
+
 function openDirectory(dir: string, options: CacheOptions): OpenCache {
   const given = options.fileSystem ?? nodeFileSystem;
   const layout = new Layout(dir);
@@ -144,13 +152,17 @@ function openDirectory(dir: string, options: CacheOptions): OpenCache {
   // Network clients answer EIO for passing conditions: there it is retried as EBUSY is. Every
   // primitive is confined to the directory: a link planted or swapped in is never followed.
   const reachable = confineFileSystem(store.remote ? { ...given, remote: true } : given, dir);
-  const base = readOnly ? readOnlyFileSystem(reachable) : reachable;
+  const opened = readOnly ? readOnlyFileSystem(reachable) : reachable;
   const repairs = new Repairs(dir);
   const settings = runSync(
-    base,
+    opened,
     settleSettings(store, options, repairs, () => restoreWhileOpening(store, repairs)),
   );
   store.fsync = settings.durability === 'fsync';
+  // Appends from several network clients are not atomic: a log cache is only read through one.
+  const onRemoteLog = settings.engine === 'log' && store.remote && !readOnly;
+  if (onRemoteLog) store.readOnly = true;
+  const base = onRemoteLog ? readOnlyFileSystem(reachable, REMOTE_LOG) : opened;
 
   const codecName = BUILTIN_CODECS.has(settings.codec)
     ? (settings.codec as CodecName)
@@ -165,6 +177,11 @@ function openDirectory(dir: string, options: CacheOptions): OpenCache {
   };
   const counters = acquireCounters(store);
   const evictor = new Evictor();
+  const log =
+    settings.engine === 'log'
+      ? new LogStore(store, lock, options.indexLimit ?? DEFAULT_INDEX_LIMIT)
+      : undefined;
+  const engineSlots = log === undefined ? filesSlots(store, lock) : logSlots(log);
   const ctx: CacheContext = {
     layout,
     store,
@@ -175,8 +192,8 @@ function openDirectory(dir: string, options: CacheOptions): OpenCache {
     counters,
     lock,
     evictor,
-    slots:
-      options.memory === undefined ? directSlots(store) : withMemoryTier(directSlots(store), options.memory),
+    slots: options.memory === undefined ? engineSlots : withMemoryTier(engineSlots, options.memory),
+    log,
     repairs,
   };
   try {

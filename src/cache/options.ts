@@ -2,6 +2,7 @@ import { type Codec, type CodecName, resolveCodec } from '../format/codec.js';
 import { type CompressionName, compressionKind, isCompressionName } from '../format/compression.js';
 import type { FileSystem } from '../fs/backend.js';
 import { type MemoryTierOptions, validateMemoryTier } from '../store/memory-tier.js';
+import type { EngineName } from '../store/slots.js';
 
 /** Eviction policies: which entries go first when the cache is over its size limit. */
 export type EvictionPolicy =
@@ -89,6 +90,25 @@ export interface CacheOptions {
    */
   asyncIO?: 'auto' | 'inline' | 'threadpool';
   /**
+   * How entries are stored, chosen when the cache is created and stored in it (later opens use the
+   * stored engine; naming another one is a `CacheError` `'EOPTION'`). `'log'` appends small entries
+   * as records to 64 bucket files (large ones keep a file of their own): the fastest, for local
+   * file systems only. `'files'` stores each entry as a file of its own: for directories shared over
+   * NFS or SMB. `'auto'` picks `'log'` on a local file system and `'files'` on network and FUSE ones;
+   * the environment variable `DISKCACHE_ENGINE` (`log` or `files`) overrides what `'auto'` picks on a
+   * local file system. A `log` cache reached through a network mount opens for reading only: its
+   * writes fail with `CacheError` `'EREMOTELOG'`.
+   * @default 'auto'
+   */
+  engine?: 'auto' | EngineName;
+  /**
+   * `log` engine: how many keys one process keeps in its in-memory index of the cache (about 100
+   * bytes each, so 100 MB at the default); the buckets used least recently are forgotten beyond it
+   * and read again when next used. Not stored.
+   * @default 1_000_000
+   */
+  indexLimit?: number;
+  /**
    * Keep recently read entries in this process's memory, bounded by entries and bytes. A kept entry
    * is served only while its file is unchanged (one `stat` per read instead of a read), so a value
    * replaced or deleted by another process on this host is never served. Off by default.
@@ -135,6 +155,8 @@ export interface Settings {
   compressThreshold: number;
   durability: 'normal' | 'fsync';
   timeout: number;
+  /** The engine the cache was created with (not changed by later opens). */
+  engine: EngineName;
 }
 
 /** The defaults of the persisted settings. */
@@ -148,6 +170,7 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = {
   compressThreshold: 4096,
   durability: 'normal',
   timeout: 60_000,
+  engine: 'files',
 };
 
 const KNOWN = new Set<string>([
@@ -159,6 +182,8 @@ const KNOWN = new Set<string>([
   'fileSystem',
   'memory',
   'readOnly',
+  'engine',
+  'indexLimit',
 ]);
 
 const HINTS: Record<string, string> = {
@@ -220,6 +245,14 @@ const VALIDATORS: ReadonlyMap<string, (value: unknown) => void> = new Map<string
   ['readOnly', (v) => boolean('readOnly', v)],
   ['durability', (v) => oneOf('durability', v, ['normal', 'fsync'])],
   ['asyncIO', (v) => oneOf('asyncIO', v, ['auto', 'inline', 'threadpool'])],
+  ['engine', (v) => oneOf('engine', v, ['auto', 'log', 'files'])],
+  [
+    'indexLimit',
+    (v) => {
+      nonNegative('indexLimit', v, true);
+      if ((v as number) < 1) throw new RangeError('diskcache-ts: options.indexLimit must be at least 1');
+    },
+  ],
   ['memory', (v) => validateMemoryTier(v)],
   ['codec', (v) => resolveCodec(v as CodecName | Codec)],
   ['compression', (v) => compressionKind(v as string)],
@@ -294,12 +327,17 @@ export function readStoredSettings(stored: unknown): StoredSettings {
       rejected.push(`${name} ${JSON.stringify(value) ?? String(value)}`);
     }
   }
+  if (Object.hasOwn(stored, 'engine')) {
+    const engine = (stored as Record<string, unknown>).engine;
+    if (engine === 'log' || engine === 'files') settings.engine = engine;
+    else rejected.push(`engine ${JSON.stringify(engine) ?? String(engine)}`);
+  }
   return { settings: settings as Partial<Settings>, rejected };
 }
 
 /** The settings in force: defaults, then what the directory stored, then what the caller passed. */
 export function mergeSettings(stored: Partial<Settings>, passed: CacheOptions): Settings {
-  const merged: Settings = { ...DEFAULT_SETTINGS };
+  const merged: Settings = { ...DEFAULT_SETTINGS, engine: stored.engine ?? DEFAULT_SETTINGS.engine };
   for (const name of PERSISTED) {
     const fromStore = stored[name];
     if (fromStore !== undefined && typeof fromStore === typeof DEFAULT_SETTINGS[name]) {

@@ -5,7 +5,7 @@ import { crc32 } from '../format/crc32.js';
 import { decodeKey, type Key } from '../format/key.js';
 import { io, type Op } from '../fs/runner.js';
 import { bookkeeping, isReadOnlyError } from '../store/bookkeeping.js';
-import { readPlainFile, writeTemp } from '../store/entries.js';
+import { readPlainFile } from '../store/entries.js';
 import {
   type CacheContext,
   count,
@@ -15,8 +15,8 @@ import {
   type WriteOptions,
   writeTerms,
 } from './context.js';
-import { forEachFile } from './scan.js';
-import { afterPublish, prepare, publishCounted } from './single.js';
+import { forEachEntry } from './scan.js';
+import { afterPublish, prepare } from './single.js';
 
 /** The index of the first item pushed to an empty queue, as in python-diskcache. */
 export const QUEUE_START = 500_000_000_000_000;
@@ -118,8 +118,7 @@ function indexOf(prefix: string | null, key: Key): number | undefined {
 function* rebuildState(ctx: CacheContext, prefix: string | null): Op<QueueState> {
   let head = Number.POSITIVE_INFINITY;
   let tail = Number.NEGATIVE_INFINITY;
-  yield* forEachFile(ctx, function* (path, _name, kind) {
-    if (kind !== 'entry') return;
+  yield* forEachEntry(ctx, function* (path) {
     const found = yield* ctx.slots.readHeader(path);
     if (found.state !== 'ok') return;
     const key = decodeKey(found.entry.keyType, found.entry.key);
@@ -191,15 +190,13 @@ export function* push(ctx: CacheContext, value: unknown, options: PushOptions = 
       else state.head--;
       const at = locate(ctx, queueKey(prefix, index));
       const prepared = yield* prepare(ctx, at, encoded, expiresAt, tag);
-      const temp = yield* writeTemp(ctx.store, at.path, prepared.chunks);
-      const published = yield* ctx.slots.publishIfAbsent(temp, at.path);
-      if (published === false) {
-        // An item left by a push that crashed before updating the state: it stays in the queue.
-        yield* io('unlink', temp);
-        continue;
-      }
-      if (published === undefined) yield* publishCounted(ctx, temp, at, prepared);
-      else yield* afterPublish(ctx, at, prepared);
+      // Without hard links, the queue's lock makes a plain write safe here.
+      const published =
+        (yield* ctx.slots.writeIfAbsent(at.path, prepared.chunks)) ??
+        (yield* ctx.slots.write(at.path, prepared.chunks));
+      // An item left by a push that crashed before updating the state: it stays in the queue.
+      if (published === false) continue;
+      yield* afterPublish(ctx, at, prepared, published);
       return at.key;
     }
     throw new RangeError(

@@ -1,9 +1,8 @@
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { Entry, EntryHeader } from '../format/entry.js';
 import { assertKey, decodeKey, encodeKey, type Key, keyHash } from '../format/key.js';
 import { emit, io, type Op } from '../fs/runner.js';
 import { isPlainInside } from '../store/directories.js';
-import { readEntry, readHeader, removeIf } from '../store/entries.js';
 import { SHARD_COUNT, type ShardFileKind, shardFileKind } from '../store/layout.js';
 import { type CacheContext, count, decodeEntry, quarantine } from './context.js';
 
@@ -23,16 +22,21 @@ export function* forEachFile(
   }
 }
 
+/** Calls `visit` for every entry the engine lists, group by group, in key-hash order. */
+export function* forEachEntry(ctx: CacheContext, visit: (path: string) => Op<void>): Op<void> {
+  for (let group = 0; group < ctx.slots.groups; group++) {
+    for (const path of yield* ctx.slots.list(group)) yield* visit(path);
+  }
+}
+
 /** `clear()`: removes every entry, expired or not; returns how many. */
 export function* clear(ctx: CacheContext): Op<number> {
   let removed = 0;
-  yield* forEachFile(ctx, function* (path, _name, kind) {
-    if (kind !== 'entry') return;
-    // Only entry files go: a folder (or anything else) named like an entry is check()'s to set aside.
-    const info = yield* io('lstat', path);
-    if (info === undefined || !info.isFile || !(yield* io('unlink', path))) return;
+  yield* forEachEntry(ctx, function* (path) {
+    const size = yield* ctx.slots.discard(path);
+    if (size === undefined) return;
     removed++;
-    yield* count(ctx, { count: -1, volume: -info.size });
+    yield* count(ctx, { count: -1, volume: -size });
   });
   return removed;
 }
@@ -40,11 +44,10 @@ export function* clear(ctx: CacheContext): Op<number> {
 /** Removes every entry whose header satisfies `matches` (checked again once the entry is claimed). */
 function* removeWhere(ctx: CacheContext, matches: (header: EntryHeader) => boolean): Op<number> {
   let removed = 0;
-  yield* forEachFile(ctx, function* (path, _name, kind) {
-    if (kind !== 'entry') return;
-    const found = yield* readHeader(path);
+  yield* forEachEntry(ctx, function* (path) {
+    const found = yield* ctx.slots.readHeader(path);
     if (found.state !== 'ok' || !matches(found.entry)) return;
-    const removal = yield* removeIf(ctx.store, path, (again) => again.state === 'ok' && matches(again.entry));
+    const removal = yield* ctx.slots.removeIf(path, (again) => again.state === 'ok' && matches(again.entry));
     if (!removal.removed) return;
     removed++;
     yield* count(ctx, { count: -1, volume: -removal.size });
@@ -79,10 +82,9 @@ export type IterationKind = 'keys' | 'values' | 'entries';
  * that stays live throughout is emitted once; entries written during the iteration may or may not be.
  */
 export function* iterate(ctx: CacheContext, what: IterationKind): Op<void> {
-  yield* forEachFile(ctx, function* (path, name, kind) {
-    if (kind !== 'entry') return;
-    const found = what === 'keys' ? yield* readHeader(path) : yield* readEntry(path);
-    if (found.state !== 'ok' || !storedUnderItsName(name, found.entry)) return;
+  yield* forEachEntry(ctx, function* (path) {
+    const found = what === 'keys' ? yield* ctx.slots.readHeader(path) : yield* ctx.slots.read(path);
+    if (found.state !== 'ok' || !storedUnderItsName(basename(path), found.entry)) return;
     const header = found.entry;
     if (header.expiresAt !== null && header.expiresAt <= ctx.clock.now()) return;
     const key = decodeKey(header.keyType, header.key);
@@ -122,10 +124,10 @@ export function* peekItem(
   for (;;) {
     const now = ctx.clock.now();
     let best: { path: string; storedAt: number } | undefined;
-    yield* forEachFile(ctx, function* (path, name, kind) {
-      if (kind !== 'entry' || bad.has(path)) return;
-      const found = yield* readHeader(path);
-      if (found.state !== 'ok' || !storedUnderItsName(name, found.entry)) return;
+    yield* forEachEntry(ctx, function* (path) {
+      if (bad.has(path)) return;
+      const found = yield* ctx.slots.readHeader(path);
+      if (found.state !== 'ok' || !storedUnderItsName(basename(path), found.entry)) return;
       const h = found.entry;
       if (h.expiresAt !== null && h.expiresAt <= now) return;
       if (best === undefined || (last ? h.storedAt > best.storedAt : h.storedAt < best.storedAt)) {
@@ -133,7 +135,7 @@ export function* peekItem(
       }
     });
     if (best === undefined) return undefined;
-    const found = yield* readEntry(best.path);
+    const found = yield* ctx.slots.read(best.path);
     const key = found.state === 'ok' ? decodeKey(found.entry.keyType, found.entry.key) : undefined;
     const decoded = found.state === 'ok' ? decodeEntry(ctx, found.entry) : undefined;
     if (key !== undefined && decoded?.ok) return [key, decoded.value];

@@ -1,14 +1,13 @@
 import * as v8 from 'node:v8';
-import { withLock } from '../coordination/lock.js';
 import { CacheError } from '../errors.js';
 import { type EncodedValue, ValueKind } from '../format/codec.js';
 import { pack } from '../format/compression.js';
 import { type Entry, encodeEntry } from '../format/entry.js';
 import { decodeKey, type EncodedKey, type Key } from '../format/key.js';
-import { io, type Op } from '../fs/runner.js';
+import type { Op } from '../fs/runner.js';
 import { POLICIES } from '../policy/policies.js';
 import { bookkeeping } from '../store/bookkeeping.js';
-import { type Published, writeTemp } from '../store/entries.js';
+import type { Published } from '../store/entries.js';
 import {
   type CacheContext,
   count,
@@ -56,7 +55,7 @@ function* lookup(ctx: CacheContext, at: Located): Op<Hit | undefined> {
   }
   const { onRead } = POLICIES[ctx.settings.evictionPolicy];
   if (hit !== undefined && onRead !== undefined) {
-    yield* bookkeeping(ctx.store, () => onRead(at.path, ctx.clock.now()));
+    yield* bookkeeping(ctx.store, () => onRead(ctx.slots, at.path, ctx.clock.now()));
   }
   if (ctx.settings.statistics)
     yield* bookkeeping(ctx.store, () => count(ctx, hit ? { hits: 1 } : { misses: 1 }));
@@ -121,8 +120,8 @@ export function* prepare(
 
 /** Writes a prepared entry over whatever is at `at` and counts the change. */
 function* replace(ctx: CacheContext, at: Located, prepared: Prepared): Op<void> {
-  const temp = yield* writeTemp(ctx.store, at.path, prepared.chunks);
-  yield* publishCounted(ctx, temp, at, prepared);
+  const published = yield* ctx.slots.write(at.path, prepared.chunks);
+  yield* afterPublish(ctx, at, prepared, published);
 }
 
 /** Publishes a written temp file over whatever is at `at`. */
@@ -140,7 +139,7 @@ export function* afterPublish(
 ): Op<void> {
   yield* count(ctx, { count: published.created ? 1 : 0, volume: prepared.size - published.replacedSize });
   const policy = POLICIES[ctx.settings.evictionPolicy];
-  if (policy.onWrite !== undefined) yield* policy.onWrite(at.path, ctx.clock.now());
+  if (policy.onWrite !== undefined) yield* policy.onWrite(ctx.slots, at.path, ctx.clock.now());
   yield* ctx.evictor.afterWrite(ctx, prepared.expiresAt);
 }
 
@@ -153,55 +152,46 @@ export function* set(ctx: CacheContext, key: Key, value: unknown, options?: Writ
 }
 
 /**
- * `add(key, value, { ttl, tag })`: stores only if no live entry is there. A hard link publishes the
- * entry only where nothing is, so the common case takes no lock; an expired or corrupt entry is
- * replaced under the key's lock.
+ * `add(key, value, { ttl, tag })`: stores only if no live entry is there. Where nothing is, the
+ * engine stores it exactly once (a hard link, or a conditional record) without a lock; an expired
+ * or corrupt entry is replaced under the key's lock.
  */
 export function* add(ctx: CacheContext, key: Key, value: unknown, options?: WriteOptions): Op<boolean> {
   const at = locate(ctx, key);
   const { expiresAt, tag } = writeTerms(ctx, options);
   const prepared = yield* prepare(ctx, at, ctx.codec.encode(value), expiresAt, tag);
-  const temp = yield* writeTemp(ctx.store, at.path, prepared.chunks);
-  let settled = false;
-  try {
-    const linked = yield* ctx.slots.publishIfAbsent(temp, at.path);
-    if (linked === true) {
-      settled = true;
-      yield* afterPublish(ctx, at, prepared);
-      return true;
-    }
-    return yield* withLock(ctx.layout.keyLock(at.hash), ctx.lock, function* () {
-      const now = ctx.clock.now();
-      // Look before claiming: a live entry is never moved, even for a moment (another process's
-      // add would find the place empty and win too).
-      const current = yield* ctx.slots.read(at.path);
-      if (current.state === 'ok' && isLiveFor(current.entry, at, now)) return false;
-      // The look above may be stale on a network client; the claim below is not: a live entry it
-      // finds goes back, and add loses.
-      let liveFound = false;
-      const removal = yield* ctx.slots.removeIf(
-        at.path,
-        (found) => {
-          liveFound = found.state === 'ok' && isLiveFor(found.entry, at, now);
-          return !liveFound;
-        },
-        'full',
-      );
-      if (removal.removed) yield* count(ctx, { count: -1, volume: -removal.size });
-      if (liveFound) return false;
-      const relinked = yield* ctx.slots.publishIfAbsent(temp, at.path);
-      if (relinked === false) return false;
-      settled = true;
-      if (relinked === undefined) {
-        yield* publishCounted(ctx, temp, at, prepared);
-        return true;
-      }
-      yield* afterPublish(ctx, at, prepared);
-      return true;
-    });
-  } finally {
-    if (!settled) yield* io('unlink', temp);
+  const published = yield* ctx.slots.writeIfAbsent(at.path, prepared.chunks);
+  if (published) {
+    yield* afterPublish(ctx, at, prepared, published);
+    return true;
   }
+  return yield* ctx.slots.exclusive(at.path, function* () {
+    const now = ctx.clock.now();
+    // Look before removing: a live entry is never moved, even for a moment (another process's
+    // add would find the place empty and win too).
+    const current = yield* ctx.slots.read(at.path);
+    if (current.state === 'ok' && isLiveFor(current.entry, at, now)) return false;
+    // The look above may be stale on a network client; the removal below is not: a live entry it
+    // finds stays, and add loses.
+    let liveFound = false;
+    const removal = yield* ctx.slots.removeIf(
+      at.path,
+      (found) => {
+        liveFound = found.state === 'ok' && isLiveFor(found.entry, at, now);
+        return !liveFound;
+      },
+      'full',
+    );
+    if (removal.removed) yield* count(ctx, { count: -1, volume: -removal.size });
+    if (liveFound) return false;
+    // Without hard links, the look above decides (under the lock).
+    const placed =
+      (yield* ctx.slots.writeIfAbsent(at.path, prepared.chunks)) ??
+      (yield* ctx.slots.write(at.path, prepared.chunks));
+    if (placed === false) return false;
+    yield* afterPublish(ctx, at, prepared, placed);
+    return true;
+  });
 }
 
 /** `delete(key)`: `true` if a live entry was removed (an expired one is removed too, but reports `false`). */
@@ -218,7 +208,7 @@ export function* remove(ctx: CacheContext, key: Key): Op<boolean> {
 /** `pop(key, defaultValue)`: removes and returns the value; of concurrent poppers exactly one gets it. */
 export function* pop(ctx: CacheContext, key: Key, defaultValue?: unknown): Op<unknown> {
   const at = locate(ctx, key);
-  return yield* withLock(ctx.layout.keyLock(at.hash), ctx.lock, function* () {
+  return yield* ctx.slots.exclusive(at.path, function* () {
     const found = yield* ctx.slots.take(at.path);
     if (found.state === 'missing') return defaultValue;
     yield* count(ctx, { count: -1, volume: found.state === 'ok' ? -found.entry.fileSize : -found.size });
@@ -265,7 +255,7 @@ export function* incr(
   if (defaultValue !== null && !isNumeric(defaultValue)) {
     throw new TypeError('diskcache-ts: defaultValue must be a number, a bigint or null');
   }
-  return yield* withLock(ctx.layout.keyLock(at.hash), ctx.lock, function* () {
+  return yield* ctx.slots.exclusive(at.path, function* () {
     const found = yield* ctx.slots.read(at.path);
     const stored =
       found.state === 'ok' && isLiveFor(found.entry, at, ctx.clock.now())
@@ -301,7 +291,7 @@ export function* incr(
 export function* touch(ctx: CacheContext, key: Key, options?: Pick<WriteOptions, 'ttl'>): Op<boolean> {
   const at = locate(ctx, key);
   const { expiresAt } = writeTerms(ctx, options);
-  return yield* withLock(ctx.layout.keyLock(at.hash), ctx.lock, function* () {
+  return yield* ctx.slots.exclusive(at.path, function* () {
     let prepared: Prepared | undefined;
     const now = ctx.clock.now();
     const result = yield* ctx.slots.update(at.path, function* (e) {
@@ -309,7 +299,7 @@ export function* touch(ctx: CacheContext, key: Key, options?: Pick<WriteOptions,
       const value: EncodedValue = { kind: e.valueKind, bytes: e.value, codecName: e.codecName };
       const tag = e.tag === undefined ? undefined : { type: e.tagType, bytes: e.tag };
       prepared = yield* prepare(ctx, at, value, expiresAt, tag, e.storedAt);
-      return yield* writeTemp(ctx.store, at.path, prepared.chunks);
+      return prepared.chunks;
     });
     if (result.lost !== undefined) yield* count(ctx, { count: -1, volume: -result.lost });
     if (result.found.state !== 'ok') return false;

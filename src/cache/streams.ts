@@ -82,18 +82,23 @@ export function* setStream(
 export interface OpenedEntry {
   fd: number;
   header: EntryHeader;
+  /** Where the entry starts in the file. */
+  offset: number;
 }
 
 /** Opens the live entry of `key` for streaming; `undefined` if there is none. */
 export function* openEntry(ctx: CacheContext, key: Key): Op<OpenedEntry | undefined> {
   const at = locate(ctx, key);
-  const fd = yield* io('openForRead', at.path);
+  const place = yield* ctx.slots.placeOf(at.path);
+  if (place === undefined) return undefined;
+  const { offset } = place;
+  const fd = yield* io('openForRead', place.file);
   if (fd === undefined) return undefined;
   try {
-    let head = yield* io('readAt', fd, CHUNK, 0);
+    let head = yield* io('readAt', fd, CHUNK, offset);
     const needed = headerLength(head) ?? 0;
-    if (needed > head.length) head = yield* io('readAt', fd, needed, 0);
-    const size = (yield* io('fstat', fd)).size;
+    if (needed > head.length) head = yield* io('readAt', fd, needed, offset);
+    const size = place.size ?? (yield* io('fstat', fd)).size;
     const parsed = parseHeader(head, size);
     if (parsed.ok && isLiveFor(parsed.entry, at, ctx.clock.now())) {
       const { valueKind } = parsed.entry;
@@ -107,7 +112,7 @@ export function* openEntry(ctx: CacheContext, key: Key): Op<OpenedEntry | undefi
           },
         );
       }
-      return { fd, header: parsed.entry };
+      return { fd, header: parsed.entry, offset };
     }
   } catch (error) {
     yield* io('close', fd);
@@ -122,7 +127,7 @@ export function* openEntry(ctx: CacheContext, key: Key): Op<OpenedEntry | undefi
  * (a mismatch is a `CacheError` `'EFORMAT'` on the stream), and closes the file.
  */
 export function* streamEntry(ctx: CacheContext, opened: OpenedEntry): Op<void> {
-  const { fd, header } = opened;
+  const { fd, header, offset: start } = opened;
   try {
     let crc = 0;
     for (let offset = 0; offset < header.valueLength; ) {
@@ -130,7 +135,7 @@ export function* streamEntry(ctx: CacheContext, opened: OpenedEntry): Op<void> {
         'readAt',
         fd,
         Math.min(CHUNK, header.valueLength - offset),
-        header.valueOffset + offset,
+        start + header.valueOffset + offset,
       );
       if (chunk.length === 0) break;
       crc = crc32(chunk, crc);

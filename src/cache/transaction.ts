@@ -1,22 +1,40 @@
 import type { CounterStore, Totals } from '../coordination/counters.js';
 import type { Entry, EntryHeader } from '../format/entry.js';
-import type { FileInfo } from '../fs/backend.js';
 import { io, type Op } from '../fs/runner.js';
-import { discard, type Published, type ReadResult, readEntry, readHeader } from '../store/entries.js';
+import {
+  discard,
+  entryFromBytes,
+  type Published,
+  type ReadResult,
+  readEntry,
+  readHeader,
+  writeTemp,
+} from '../store/entries.js';
 import type { Slots } from '../store/slots.js';
 import type { CacheContext } from './context.js';
-import { applyCommitted, type Journal, type JournalDelete, relativeTo, writeJournal } from './journal.js';
+import {
+  applyCommitted,
+  type FilesJournal,
+  type Journal,
+  type JournalDelete,
+  relativeTo,
+  writeJournal,
+} from './journal.js';
 
 const MISSING = { state: 'missing' } as const;
 
+/** A value staged by a transaction: a private temp file (the `files` engine, streams), or bytes in memory. */
+type Staged = { temp: string } | { bytes: Buffer };
+
 /**
- * The writes of one transaction, staged: each new value waits in a private temp file, each removal
- * is only noted, and reads inside the transaction see both. Commit writes a journal (the commit
- * point), then applies it; rollback removes the temp files. Other processes see nothing until commit.
+ * The writes of one transaction, staged: each new value waits in a private temp file (the `files`
+ * engine) or in memory (the `log` engine), each removal is only noted, and reads inside the
+ * transaction see both. Commit writes a journal (the commit point), then applies it; rollback drops
+ * what was staged. Other processes see nothing until commit.
  */
 export class Transaction {
-  /** Entry path → the temp file that will replace it, or `null` if it will be removed. */
-  private readonly staged = new Map<string, string | null>();
+  /** Entry path → what will replace it, or `null` if it will be removed. */
+  private readonly staged = new Map<string, Staged | null>();
   private readonly removed = new Map<string, JournalDelete>();
   private readonly change: Totals = { count: 0, volume: 0, hits: 0, misses: 0 };
   /** Set once the journal is written: from then on the transaction can only be completed. */
@@ -39,18 +57,32 @@ export class Transaction {
     };
   }
 
-  /** Makes the staged writes visible: journal, counters, then the files; eviction runs after. */
+  /** Makes the staged writes visible: journal, counters, then the entries; eviction runs after. */
   *commit(): Op<void> {
     if (this.staged.size === 0) return;
     const ctx = this.base;
-    const journal: Journal = { writes: [], deletes: [] };
-    for (const [path, temp] of this.staged) {
-      if (temp !== null) journal.writes.push([relativeTo(ctx, temp), relativeTo(ctx, path)]);
-      else journal.deletes.push({ ...this.removed.get(path), path: relativeTo(ctx, path) });
+    if (ctx.log !== undefined) {
+      const changes = [...this.staged].map(([path, staged]) => ({
+        path,
+        ...(staged === null ? {} : staged),
+      }));
+      const journal: Journal = {
+        records: (yield* ctx.log.prepareRecords(changes)).map((r) => r.toString('base64')),
+      };
+      const journalPath = yield* writeJournal(ctx, journal);
+      this.journaled = true;
+      yield* applyCommitted(ctx, journal, journalPath);
+    } else {
+      const journal: FilesJournal = { writes: [], deletes: [] };
+      for (const [path, staged] of this.staged) {
+        if (staged !== null)
+          journal.writes.push([relativeTo(ctx, (staged as { temp: string }).temp), relativeTo(ctx, path)]);
+        else journal.deletes.push({ ...this.removed.get(path), path: relativeTo(ctx, path) });
+      }
+      const journalPath = yield* writeJournal(ctx, journal);
+      this.journaled = true;
+      yield* applyCommitted(ctx, journal, journalPath);
     }
-    const journalPath = yield* writeJournal(ctx, journal);
-    this.journaled = true;
-    yield* applyCommitted(ctx, journal, journalPath);
     this.staged.clear();
     yield* ctx.counters.add(this.change);
     yield* ctx.evictor.afterWrite(ctx);
@@ -59,7 +91,8 @@ export class Transaction {
   /** Drops the staged writes, unless the transaction was committed (then its journal completes it). */
   *rollback(): Op<void> {
     if (this.journaled) return;
-    for (const temp of this.staged.values()) if (temp !== null) yield* discard(temp);
+    for (const staged of this.staged.values())
+      if (staged !== null && 'temp' in staged) yield* discard(staged.temp);
     this.staged.clear();
   }
 
@@ -88,35 +121,54 @@ export class Transaction {
     };
   }
 
-  /** Where reads of `path` go inside the transaction: a staged temp file, nowhere, or the entry. */
-  private visible(path: string): string | null {
+  /** The entry visible at `path` inside the transaction. */
+  private *readVisible(path: string): Op<ReadResult<Entry>> {
     const staged = this.staged.get(path);
-    return staged === undefined ? path : staged;
+    if (staged === undefined) return yield* this.base.slots.read(path);
+    if (staged === null) return MISSING;
+    return 'temp' in staged ? yield* readEntry(staged.temp) : yield* entryFromBytes(staged.bytes);
   }
 
-  /** `stat(path)`; on failure the temp file about to be staged is removed (nothing will refer to it). */
-  private *statOrDiscard(path: string, temp: string): Op<FileInfo | undefined> {
-    try {
-      return yield* io('stat', path);
-    } catch (error) {
-      yield* discard(temp);
-      throw error;
-    }
+  /** The header visible at `path` inside the transaction. */
+  private *readHeaderVisible(path: string): Op<ReadResult<EntryHeader>> {
+    const staged = this.staged.get(path);
+    if (staged === undefined) return yield* this.base.slots.readHeader(path);
+    if (staged === null) return MISSING;
+    return 'temp' in staged ? yield* readHeader(staged.temp) : yield* entryFromBytes(staged.bytes);
   }
 
-  private *stage(path: string, temp: string | null): Op<void> {
+  /** Size of the entry visible at `path`, or `undefined` if there is none. */
+  private *sizeVisible(path: string): Op<number | undefined> {
+    const staged = this.staged.get(path);
+    if (staged === undefined) return (yield* this.base.slots.version(path))?.size;
+    if (staged === null) return undefined;
+    return 'temp' in staged ? (yield* io('stat', staged.temp))?.size : staged.bytes.length;
+  }
+
+  private *stage(path: string, next: Staged | null): Op<void> {
     const previous = this.staged.get(path);
-    if (typeof previous === 'string') yield* io('unlink', previous);
-    this.staged.set(path, temp);
+    if (previous && 'temp' in previous) yield* io('unlink', previous.temp);
+    this.staged.set(path, next);
+  }
+
+  /** Stages an entry laid out in `chunks` (a temp file for the `files` engine). */
+  private *stageChunks(path: string, chunks: readonly Uint8Array[]): Op<Published> {
+    const old = yield* this.sizeVisible(path);
+    const next: Staged =
+      this.base.log !== undefined
+        ? { bytes: Buffer.concat(chunks) }
+        : { temp: yield* writeTemp(this.base.store, path, chunks) };
+    yield* this.stage(path, next);
+    return { created: old === undefined, replacedSize: old ?? 0 };
   }
 
   /** Notes the removal of what is visible at `path`; returns what that was. */
   private *removeVisible(path: string): Op<ReadResult<EntryHeader>> {
-    const where = this.visible(path);
-    if (where === null) return MISSING;
-    const found = yield* readHeader(where);
+    const staged = this.staged.get(path);
+    if (staged === null) return MISSING;
+    const found = yield* this.readHeaderVisible(path);
     if (found.state === 'missing') return found;
-    if (where === path && found.state === 'ok') {
+    if (staged === undefined && found.state === 'ok') {
       this.removed.set(path, { path, storedAt: found.entry.storedAt, valueCrc: found.entry.valueCrc });
     }
     yield* this.stage(path, null);
@@ -125,52 +177,57 @@ export class Transaction {
 
   private slots(): Slots {
     const tx = this;
+    const base = this.base.slots;
     return {
-      *read(path) {
-        const where = tx.visible(path);
-        return where === null ? MISSING : yield* readEntry(where);
+      ...base,
+      read: (path) => tx.readVisible(path),
+      readHeader: (path) => tx.readHeaderVisible(path),
+      *version(path) {
+        const size = yield* tx.sizeVisible(path);
+        return size === undefined ? undefined : { id: `staged:${size}`, size };
       },
-      *readHeader(path) {
-        const where = tx.visible(path);
-        return where === null ? MISSING : yield* readHeader(where);
-      },
+      write: (path, chunks) => tx.stageChunks(path, chunks),
       *publish(temp, path): Op<Published> {
-        const where = tx.visible(path);
-        const old = where === null ? undefined : yield* tx.statOrDiscard(where, temp);
-        yield* tx.stage(path, temp);
-        return { created: old === undefined, replacedSize: old?.size ?? 0 };
+        let old: number | undefined;
+        try {
+          old = yield* tx.sizeVisible(path);
+        } catch (error) {
+          yield* discard(temp);
+          throw error;
+        }
+        yield* tx.stage(path, { temp });
+        return { created: old === undefined, replacedSize: old ?? 0 };
       },
-      *publishIfAbsent(temp, path) {
-        const where = tx.visible(path);
-        if (where !== null && (yield* tx.statOrDiscard(where, temp)) !== undefined) return false;
-        yield* tx.stage(path, temp);
-        return true;
+      *writeIfAbsent(path, chunks) {
+        if ((yield* tx.sizeVisible(path)) !== undefined) return false;
+        return yield* tx.stageChunks(path, chunks);
       },
       *remove(path) {
         return (yield* tx.removeVisible(path)).state !== 'missing';
       },
+      *discard(path) {
+        const size = yield* tx.sizeVisible(path);
+        if (size !== undefined) yield* tx.removeVisible(path);
+        return size;
+      },
       *take(path): Op<ReadResult<Entry>> {
-        const where = tx.visible(path);
-        if (where === null) return MISSING;
-        const found = yield* readEntry(where);
+        const found = yield* tx.readVisible(path);
         if (found.state !== 'missing') yield* tx.removeVisible(path);
         return found;
       },
       *removeIf(path, shouldRemove, verify = 'header') {
-        const where = tx.visible(path);
-        const read = verify === 'full' ? readEntry : readHeader;
-        const found: ReadResult<EntryHeader> = where === null ? MISSING : yield* read(where);
+        const found: ReadResult<EntryHeader> =
+          verify === 'full' ? yield* tx.readVisible(path) : yield* tx.readHeaderVisible(path);
         if (found.state === 'missing' || !shouldRemove(found)) return { removed: false, size: 0 };
         yield* tx.removeVisible(path);
         return { removed: true, size: found.state === 'ok' ? found.entry.fileSize : found.size };
       },
       *update(path, rewrite) {
         // Inside a transaction nothing else changes what it sees: the rewrite is staged like a write.
-        const where = tx.visible(path);
-        const found = where === null ? MISSING : yield* readEntry(where);
-        const temp = found.state === 'ok' ? yield* rewrite(found.entry) : undefined;
-        if (temp !== undefined) yield* tx.stage(path, temp);
-        return { found, written: temp !== undefined, lost: undefined };
+        const found = yield* tx.readVisible(path);
+        const chunks = found.state === 'ok' ? yield* rewrite(found.entry) : undefined;
+        if (chunks !== undefined) yield* tx.stageChunks(path, chunks);
+        return { found, written: chunks !== undefined, lost: undefined };
       },
     };
   }

@@ -65,6 +65,13 @@ export interface SyncFileSystem {
   openForUpdate(path: string, mode: number): number;
   /** Writes all of `data` at byte `position` of an open file. */
   writeAt(fd: number, data: Uint8Array, position: number): void;
+  /**
+   * Opens (creating if needed) a file for appending and for reading at offsets: every write goes to
+   * its end, in one piece among the writes of all processes on a local file system.
+   */
+  openForAppend(path: string, mode: number): number;
+  /** Appends `data` with one write to a file opened by {@link openForAppend}; returns the bytes written. */
+  append(fd: number, data: Uint8Array): number;
   /** Opens a file for reading; `undefined` if it does not exist. */
   openForRead(path: string): number | undefined;
   /** Up to `length` bytes from byte `position` of an open file (fewer at its end). */
@@ -140,6 +147,7 @@ function toInfo(s: fs.Stats): FileInfo {
  */
 const READ_FLAGS = fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW ?? 0) | (fs.constants.O_NONBLOCK ?? 0);
 const UPDATE_FLAGS = fs.constants.O_RDWR | fs.constants.O_CREAT | (fs.constants.O_NOFOLLOW ?? 0);
+const APPEND_FLAGS = UPDATE_FLAGS | fs.constants.O_APPEND;
 
 function openOrMissing(path: string): number | undefined {
   try {
@@ -302,6 +310,8 @@ export const nodeSyncFileSystem: SyncFileSystem = {
       done += fs.writeSync(fd, data, done, data.byteLength - done, position + done);
     }
   },
+  openForAppend: (path, mode) => fs.openSync(path, APPEND_FLAGS, mode),
+  append: (fd, data) => fs.writeSync(fd, data),
   openForRead: (path) => openOrMissing(path),
   readAt(fd, length, position) {
     const buffer = Buffer.allocUnsafe(length);
@@ -427,6 +437,12 @@ export const nodeAsyncFileSystem: AsyncFileSystem = {
       );
     }
   },
+  openForAppend: (path, mode) =>
+    new Promise((resolve, reject) =>
+      fs.open(path, APPEND_FLAGS, mode, (e, fd) => (e ? reject(e) : resolve(fd))),
+    ),
+  append: (fd, data) =>
+    new Promise((resolve, reject) => fs.write(fd, data, (e, n) => (e ? reject(e) : resolve(n)))),
   openForRead: (path) =>
     asyncOrMissing<number | undefined>(
       () =>

@@ -57,6 +57,7 @@ const RULES: Partial<Record<keyof SyncFileSystem, Rule>> = {
   mkdir: { paths: [0] },
   mkdirExclusive: { paths: [0] },
   openForUpdate: { paths: [0] },
+  openForAppend: { paths: [0] },
 };
 
 /**

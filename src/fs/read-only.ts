@@ -13,16 +13,24 @@ const MUTATING: readonly (keyof SyncFileSystem)[] = [
   'utimes',
   'rmdir',
   'openForUpdate',
+  'openForAppend',
+  'append',
   'writeAt',
   'syncFile',
 ];
 
-function refused(name: string, path: unknown): NodeJS.ErrnoException {
+/** Why writes are refused: the code and message of the error they fail with. */
+export interface Refusal {
+  code: string;
+  message: string;
+}
+
+const READ_ONLY: Refusal = { code: 'EROFS', message: 'the cache was opened with readOnly: true' };
+
+function refused(name: string, path: unknown, reason: Refusal): NodeJS.ErrnoException {
   const where = typeof path === 'string' ? ` '${path}'` : '';
-  const error: NodeJS.ErrnoException = new Error(
-    `EROFS: the cache was opened with readOnly: true, ${name}${where}`,
-  );
-  error.code = 'EROFS';
+  const error: NodeJS.ErrnoException = new Error(`${reason.code}: ${reason.message}, ${name}${where}`);
+  error.code = reason.code;
   error.errno = -constants.errno.EROFS;
   error.syscall = name;
   if (typeof path === 'string') error.path = path;
@@ -33,15 +41,15 @@ function refused(name: string, path: unknown): NodeJS.ErrnoException {
  * `base` with every primitive that would change the file system failing with EROFS, as on a
  * read-only mount: the one mechanism behind `readOnly: true`.
  */
-export function readOnlyFileSystem(base: FileSystem): FileSystem {
+export function readOnlyFileSystem(base: FileSystem, reason: Refusal = READ_ONLY): FileSystem {
   const sync = { ...base.sync };
   const async = { ...base.async };
   for (const name of MUTATING) {
     (sync as Record<string, unknown>)[name] = (path: unknown) => {
-      throw refused(name, path);
+      throw refused(name, path, reason);
     };
     (async as Record<string, unknown>)[name] = async (path: unknown) => {
-      throw refused(name, path);
+      throw refused(name, path, reason);
     };
   }
   return { ...base, sync: sync as SyncFileSystem, async: async as AsyncFileSystem };

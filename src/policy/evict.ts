@@ -1,9 +1,6 @@
-import { join } from 'node:path';
 import { type CacheContext, count } from '../cache/context.js';
 import type { EntryHeader } from '../format/entry.js';
-import { io, type Op } from '../fs/runner.js';
-import { readHeader, removeIf } from '../store/entries.js';
-import { shardFileKind } from '../store/layout.js';
+import type { Op } from '../fs/runner.js';
 import { POLICIES } from './policies.js';
 
 /** An entry considered for eviction. */
@@ -123,8 +120,7 @@ export class Evictor {
 
   /** Removes a candidate if it is still the entry that was sampled. */
   private *remove(ctx: CacheContext, victim: Candidate): Op<boolean> {
-    const removal = yield* removeIf(
-      ctx.store,
+    const removal = yield* ctx.slots.removeIf(
       victim.path,
       (found) => found.state === 'ok' && found.entry.storedAt === victim.storedAt,
     );
@@ -141,10 +137,10 @@ export class Evictor {
     const policy = POLICIES[ctx.settings.evictionPolicy];
     for (const path of paths) {
       if (this.pool.some((c) => c.path === path)) continue;
-      const found = yield* readHeader(path);
+      const found = yield* ctx.slots.readHeader(path);
       if (found.state !== 'ok') continue;
-      const info = policy.needsTimes ? yield* io('stat', path) : undefined;
-      this.pool.push(this.candidate(path, found.entry, policy.rank(found.entry, info), now, fresh));
+      const access = policy.needsTimes ? yield* ctx.slots.accessOf(path) : undefined;
+      this.pool.push(this.candidate(path, found.entry, policy.rank(found.entry, access), now, fresh));
     }
     this.pool.sort(
       (a, b) => Number(b.expired) - Number(a.expired) || a.rank - b.rank || a.storedAt - b.storedAt,
@@ -159,20 +155,11 @@ export class Evictor {
     return { path, rank, storedAt: header.storedAt, expiresAt, expired: expiresAt < now, sampledAt: fresh };
   }
 
-  /** `count` entry paths drawn at random from a random shard's listing (kept between calls). */
+  /** `count` entry paths drawn at random from a random group's listing (kept between calls). */
   private *randomNames(ctx: CacheContext, wanted: number): Op<string[]> {
-    if (this.names.length < wanted) {
-      const shards = yield* io('readdir', ctx.layout.entries);
-      for (let tries = 0; tries < 4 && this.names.length < wanted && shards.length > 0; tries++) {
-        const shard = shards[Math.floor(Math.random() * shards.length)] as string;
-        const dir = join(ctx.layout.entries, shard);
-        const entries = (yield* io('readdir', dir)).filter((name) => shardFileKind(name) === 'entry');
-        this.names.push(
-          ...shuffle(entries)
-            .slice(0, NAME_SAMPLE)
-            .map((name) => join(dir, name)),
-        );
-      }
+    for (let tries = 0; tries < 16 && this.names.length < wanted; tries++) {
+      const group = Math.floor(Math.random() * ctx.slots.groups);
+      this.names.push(...shuffle(yield* ctx.slots.list(group)).slice(0, NAME_SAMPLE));
     }
     return this.names.splice(0, wanted);
   }
@@ -180,12 +167,7 @@ export class Evictor {
   /** Every entry path (for small caches only). */
   private *allNames(ctx: CacheContext): Op<string[]> {
     const paths: string[] = [];
-    for (const shard of yield* io('readdir', ctx.layout.entries)) {
-      const dir = join(ctx.layout.entries, shard);
-      for (const name of yield* io('readdir', dir)) {
-        if (shardFileKind(name) === 'entry') paths.push(join(dir, name));
-      }
-    }
+    for (let group = 0; group < ctx.slots.groups; group++) paths.push(...(yield* ctx.slots.list(group)));
     return paths;
   }
 }

@@ -1,34 +1,33 @@
 import type { EvictionPolicy } from '../cache/options.js';
 import type { EntryHeader } from '../format/entry.js';
-import type { FileInfo } from '../fs/backend.js';
-import { io, type Op } from '../fs/runner.js';
+import type { Op } from '../fs/runner.js';
+import type { Slots } from '../store/slots.js';
 
 /**
  * An eviction policy as data: how to rank an entry (lower goes first) and what a read records.
- * Both keep their bookkeeping in the entry file's modification time, which reads never change (the
- * kernel may update access times on reads, so those are not used): LRU stores the last access time
- * (from the cache's clock, also set on write), LFU the access count (as seconds since the epoch, so a
- * count is always far below any real date). Neither rewrites the entry: a read costs one `utimes`
- * (LFU also a `stat`).
+ * Both keep their bookkeeping in the engine's access record (the `files` engine: the entry file's
+ * modification time, which reads never change; the `log` engine: an access record): LRU stores the
+ * last access time (from the cache's clock, also set on write), LFU the access count (as seconds
+ * since the epoch, so a count is always far below any real date). Neither rewrites the entry.
  */
 export interface Policy {
   /** Whether the policy evicts by size at all (`'none'` only removes expired entries). */
   readonly evicts: boolean;
-  /** Whether ranking needs the file's times. */
+  /** Whether ranking needs the entry's access record. */
   readonly needsTimes: boolean;
-  /** The entry's rank: entries with lower ranks are evicted first. */
-  rank(header: EntryHeader, info: FileInfo | undefined): number;
+  /** The entry's rank (from its access record, if any): entries with lower ranks are evicted first. */
+  rank(header: EntryHeader, access: number | undefined): number;
   /** Records a read of the entry at `path`, at `now`. */
-  onRead?(path: string, now: number): Op<void>;
+  onRead?(slots: Slots, path: string, now: number): Op<void>;
   /** Records a write of the entry at `path`, at `now`. */
-  onWrite?(path: string, now: number): Op<void>;
+  onWrite?(slots: Slots, path: string, now: number): Op<void>;
 }
 
 /** Access counts are stored as modification times below this (in ms): 1e12 ms is September 2001. */
 const COUNT_CEILING_MS = 1e12;
 
-function accessCount(info: FileInfo | undefined): number {
-  return info !== undefined && info.mtimeMs < COUNT_CEILING_MS ? Math.floor(info.mtimeMs / 1000) : 0;
+function accessCount(access: number | undefined): number {
+  return access !== undefined && access < COUNT_CEILING_MS ? Math.floor(access / 1000) : 0;
 }
 
 /**
@@ -45,21 +44,16 @@ export const POLICIES: Readonly<Record<EvictionPolicy, Policy>> = Object.setProt
     'least-recently-used': {
       evicts: true,
       needsTimes: true,
-      rank: (header, info) => info?.mtimeMs ?? header.storedAt,
-      *onRead(path, now) {
-        yield* io('utimes', path, now, now);
-      },
-      *onWrite(path, now) {
-        yield* io('utimes', path, now, now);
-      },
+      rank: (header, access) => access ?? header.storedAt,
+      onRead: (slots, path, now) => slots.recordAccess(path, now),
+      onWrite: (slots, path, now) => slots.recordAccess(path, now),
     },
     'least-frequently-used': {
       evicts: true,
       needsTimes: true,
-      rank: (_header, info) => accessCount(info),
-      *onRead(path, now) {
-        const info = yield* io('stat', path);
-        if (info !== undefined) yield* io('utimes', path, now, (accessCount(info) + 1) * 1000);
+      rank: (_header, access) => accessCount(access),
+      *onRead(slots, path) {
+        yield* slots.recordAccess(path, (accessCount(yield* slots.accessOf(path)) + 1) * 1000);
       },
     },
     none: {

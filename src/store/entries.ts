@@ -76,6 +76,11 @@ export function* readEntry(path: string): Op<ReadResult<Entry>> {
     return { state: 'corrupt', reason, size: 0 };
   }
   if (bytes === undefined) return MISSING;
+  return yield* entryFromBytes(bytes);
+}
+
+/** Verifies the stored bytes of an entry, and decompresses its value. */
+export function* entryFromBytes(bytes: Buffer): Op<ReadResult<Entry>> {
   const parsed = parseStoredEntry(bytes);
   if (!parsed.ok) return { state: 'corrupt', reason: parsed.reason, size: bytes.length };
   const entry = parsed.entry;

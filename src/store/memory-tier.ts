@@ -1,7 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { Entry } from '../format/entry.js';
-import type { FileInfo } from '../fs/backend.js';
-import { io, type Op } from '../fs/runner.js';
+import type { Op } from '../fs/runner.js';
 import type { ReadResult } from './entries.js';
 import type { Slots } from './slots.js';
 
@@ -14,16 +13,10 @@ export interface MemoryTierOptions {
 }
 
 interface Remembered {
-  /** The file the entry was read from, as `stat` identified it when read. */
-  ino: number;
+  /** What identified the stored entry when it was read (see `Slots.version`). */
+  version: string;
   size: number;
-  mtimeMs: number;
-  ctimeMs: number;
   found: ReadResult<Entry> & { state: 'ok' };
-}
-
-function sameFile(a: Remembered, b: FileInfo): boolean {
-  return a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs;
 }
 
 /** Throws a `TypeError`/`RangeError` unless `options` are valid memory-tier bounds. */
@@ -42,11 +35,12 @@ export function validateMemoryTier(options: unknown): asserts options is MemoryT
 }
 
 /**
- * Keeps verified entries of recently read files in memory, as a wrapper around the store's slots.
- * A remembered entry is served only while `stat` finds the very same file (inode, size, times):
- * any replacement or removal, by any process on this host, makes a new file or none, so a value
- * that was replaced or deleted is never served. A hit costs one `stat` instead of open, read,
- * close and checksum. Writes through this cache forget what they replace.
+ * Keeps verified entries recently read in memory, as a wrapper around the engine's slots. A
+ * remembered entry is served only while the engine finds the very same stored entry (the `files`
+ * engine: the same file by inode, size and times; the `log` engine: the same record): any
+ * replacement or removal, by any process on this host, makes a new one or none, so a value that was
+ * replaced or deleted is never served. A hit costs one `stat` (or one `fstat`) instead of a read and
+ * its checksums. Writes through this cache forget what they replace.
  */
 export function withMemoryTier(inner: Slots, options: MemoryTierOptions): Slots {
   const remembered = new LRUCache<string, Remembered>({
@@ -61,37 +55,30 @@ export function withMemoryTier(inner: Slots, options: MemoryTierOptions): Slots 
       return op(path, ...rest);
     };
   return {
+    ...inner,
     *read(path) {
-      const info = yield* io('stat', path);
-      if (info === undefined) {
+      const version = yield* inner.version(path);
+      if (version === undefined) {
         remembered.delete(path);
         return { state: 'missing' };
       }
       const known = remembered.get(path);
-      if (known !== undefined && sameFile(known, info)) return known.found;
+      if (known !== undefined && known.version === version.id) return known.found;
       const found = yield* inner.read(path);
-      if (found.state === 'ok' && found.entry.fileSize === info.size) {
-        remembered.set(path, {
-          ino: info.ino,
-          size: info.size,
-          mtimeMs: info.mtimeMs,
-          ctimeMs: info.ctimeMs,
-          found,
-        });
+      if (found.state === 'ok' && found.entry.fileSize === version.size) {
+        remembered.set(path, { version: version.id, size: version.size, found });
       } else {
         remembered.delete(path);
       }
       return found;
     },
-    readHeader: (path) => inner.readHeader(path),
+    write: forgetting(inner.write),
     publish: (temp, path) => {
       remembered.delete(path);
       return inner.publish(temp, path);
     },
-    publishIfAbsent: (temp, path) => {
-      remembered.delete(path);
-      return inner.publishIfAbsent(temp, path);
-    },
+    writeIfAbsent: forgetting(inner.writeIfAbsent),
+    discard: forgetting(inner.discard),
     remove: forgetting(inner.remove),
     take: forgetting(inner.take),
     removeIf: forgetting(inner.removeIf),

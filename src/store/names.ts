@@ -15,9 +15,20 @@ const PRIVATE = /^[^/\\]+\.[0-9a-z]+\.(tmp|claim|lock)$/;
 const JOURNAL = /^[A-Za-z0-9-]+~\d+~[a-z0-9]+~[0-9a-z]+\.json$/;
 const DELTA = /^[A-Za-z0-9-]+~\d+~[a-z0-9]+(?:~[0-9a-z]+)?\.delta$/;
 const QUEUE_FILE = /^[0-9a-f]{32}\.(state|lock)$/;
+const BUCKET_FILE = /^[0-9a-f]{2}\.(?:[1-9][0-9]{0,9}|lock)$/;
+const BLOB = /^[A-Za-z0-9~-]{1,200}\.blob$/;
 
 /** The folders directly inside the cache directory. */
-export const TOP_LEVEL_FOLDERS = ['entries', 'tmp', 'counters', 'journal', 'queues', 'corrupt'] as const;
+export const TOP_LEVEL_FOLDERS = [
+  'entries',
+  'log',
+  'blobs',
+  'tmp',
+  'counters',
+  'journal',
+  'queues',
+  'corrupt',
+] as const;
 
 /** What the cache creates directly inside its directory. */
 const TOP_LEVEL = new Set<string>([...TOP_LEVEL_FOLDERS, SETTINGS_FILE, 'transact.lock']);
@@ -50,6 +61,16 @@ export function isPrivateName(name: string): boolean {
 /** A committed transaction in `journal/`: `<owner>~<seq>.json`. */
 export function isJournalName(name: string): boolean {
   return JOURNAL.test(name);
+}
+
+/** A name the `log` engine creates in `log/`: a bucket file `<2 hex>.<generation>`, or its compaction lock `<2 hex>.lock`. */
+export function isBucketName(name: string): boolean {
+  return BUCKET_FILE.test(name);
+}
+
+/** A file of a large entry of the `log` engine, in `blobs/`: `<token>.blob`. */
+export function isBlobName(name: string): boolean {
+  return BLOB.test(name);
 }
 
 /** A name the cache creates in `counters/`. */

@@ -1,7 +1,12 @@
+import { join } from 'node:path';
+import type { LockOptions } from '../coordination/lock.js';
+import { withLock } from '../coordination/lock.js';
 import type { Entry, EntryHeader } from '../format/entry.js';
 import { io, type Op } from '../fs/runner.js';
+import { isPlainInside } from './directories.js';
 import {
   claim,
+  discard,
   linkIfAbsent,
   moveToCorrupt,
   type Published,
@@ -15,23 +20,47 @@ import {
   type StoreSettings,
   type Updated,
   update,
+  writeTemp,
 } from './entries.js';
+import { SHARD_COUNT, shardFileKind } from './layout.js';
+import type { LogStore } from './log/log-store.js';
+
+/** The storage engines: one file per entry, or records appended to bucket files. */
+export type EngineName = 'files' | 'log';
 
 /**
- * What the single-key operations do to entry files, behind one interface: directly on the store,
- * or staged inside a transaction (see `cache/transaction.ts`).
+ * The one interface between the cache's operations and the engine that stores entries: every read,
+ * write, removal, key lock, listing and access record goes through it. An entry is named by its path
+ * in the `files` layout (`entries/<2 hex>/<key hash>`), whatever the engine: the `log` engine reads
+ * only the key hash from it. Implemented by the `files` engine ({@link filesSlots}), the `log`
+ * engine ({@link logSlots}), and wrapped by the memory tier and by transactions (which stage writes).
  */
 export interface Slots {
+  /** Which engine stores the entries. */
+  readonly engine: EngineName;
   /** Reads and fully verifies the entry at `path`. */
   read(path: string): Op<ReadResult<Entry>>;
-  /** Reads and verifies only the header of the entry at `path`. */
+  /**
+   * What identifies the stored entry at `path` now, cheaply (one `stat` or `fstat`), and the size
+   * of the entry; `undefined` if there is none. Any change of the entry changes its id.
+   */
+  version(path: string): Op<{ id: string; size: number } | undefined>;
+  /** Reads and verifies at least the header of the entry at `path`. */
   readHeader(path: string): Op<ReadResult<EntryHeader>>;
-  /** Makes the written temp file the entry at `path`. */
+  /** Stores the entry laid out in `chunks` at `path`, over whatever is there. */
+  write(path: string, chunks: readonly Uint8Array[]): Op<Published>;
+  /** Makes a written temp file (a stream's) the entry at `path`. */
   publish(temp: string, path: string): Op<Published>;
-  /** Publishes only if no entry is at `path`; `undefined` where that cannot be done atomically. */
-  publishIfAbsent(temp: string, path: string): Op<boolean | undefined>;
+  /**
+   * Stores the entry only if no entry is at `path`; `false` if one is; `undefined` where that cannot
+   * be done atomically (a file system without hard links: then, holding the key's lock, the caller
+   * looks and uses {@link write}).
+   */
+  writeIfAbsent(path: string, chunks: readonly Uint8Array[]): Op<Published | false | undefined>;
   /** Removes the entry at `path`; `false` if there was none. */
   remove(path: string): Op<boolean>;
+  /** Removes whatever is stored at `path` without reading it; its size, or `undefined` if nothing. */
+  discard(path: string): Op<number | undefined>;
   /** Removes the entry at `path` and returns what it was; of concurrent takers, one gets it. */
   take(path: string): Op<ReadResult<Entry>>;
   /** Removes the entry at `path` if, once it is ours, `shouldRemove` holds for its header (or, with `'full'`, the whole entry). */
@@ -41,26 +70,69 @@ export interface Slots {
     verify?: 'header' | 'full',
   ): Op<Removal>;
   /**
-   * Replaces the entry at `path` by the temp file `rewrite` writes from it (or leaves it, if
+   * Replaces the entry at `path` by the entry `rewrite` lays out from it (or leaves it, if
    * `rewrite` declines), never over a newer entry written meanwhile.
    */
-  update(path: string, rewrite: (entry: Entry) => Op<string | undefined>): Op<Updated>;
+  update(path: string, rewrite: (entry: Entry) => Op<readonly Uint8Array[] | undefined>): Op<Updated>;
+  /** Runs `body` holding the lock of the key whose entry is at `path`, across processes. */
+  exclusive<T>(path: string, body: () => Op<T>): Op<T>;
+  /** Number of groups that {@link list} lists the entries by. */
+  readonly groups: number;
+  /** The paths of the entries in group `group` (0 … groups − 1), in key-hash order. */
+  list(group: number): Op<string[]>;
+  /**
+   * The file that holds the entry at `path` and where in it the entry starts (with its size, where
+   * the file holds more than the entry), for streaming; `undefined` if there is no entry.
+   */
+  placeOf(path: string): Op<{ file: string; offset: number; size?: number } | undefined>;
+  /** Records a time (or count) of access of the entry at `path`, for the eviction policies. */
+  recordAccess(path: string, value: number): Op<void>;
+  /** The time (or count) of access last recorded for the entry at `path`. */
+  accessOf(path: string): Op<number | undefined>;
 }
 
 const MISSING = { state: 'missing' } as const;
 
 /**
- * Entry operations applied to the store at once. (An entry whose shard directory is not a plain
- * directory, such as a symbolic link planted in a shared directory, is missing to the file system
- * the store runs on: see `fs/confined.ts`.)
+ * The `files` engine: each entry is a file of its own, published by link or rename from a private
+ * temp file; key locks are lock folders; access records are the file's modification time. (An entry
+ * whose shard directory is not a plain directory, such as a symbolic link planted in a shared
+ * directory, is missing to the file system the store runs on: see `fs/confined.ts`.)
  */
-export function directSlots(store: StoreSettings): Slots {
+export function filesSlots(store: StoreSettings, lock: LockOptions): Slots {
   return {
+    engine: 'files',
+    groups: SHARD_COUNT,
     read: (path) => readEntry(path),
+    *version(path) {
+      const info = yield* io('stat', path);
+      return info && { id: `${info.ino}:${info.size}:${info.mtimeMs}:${info.ctimeMs}`, size: info.size };
+    },
     readHeader: (path) => readHeader(path),
+    *write(path, chunks) {
+      return yield* publish(store, yield* writeTemp(store, path, chunks), path);
+    },
     publish: (temp, path) => publish(store, temp, path),
-    publishIfAbsent: (temp, path) => linkIfAbsent(store, temp, path),
+    *writeIfAbsent(path, chunks) {
+      const temp = yield* writeTemp(store, path, chunks);
+      let linked: boolean | undefined;
+      try {
+        linked = yield* linkIfAbsent(store, temp, path);
+      } catch (error) {
+        yield* discard(temp);
+        throw error;
+      }
+      if (linked === true) return { created: true, replacedSize: 0 };
+      yield* discard(temp);
+      return linked;
+    },
     remove: (path) => io('unlink', path),
+    *discard(path) {
+      // Only entry files go: a folder (or anything else) named like an entry is check()'s to set aside.
+      const info = yield* io('lstat', path);
+      if (info === undefined || !info.isFile || !(yield* io('unlink', path))) return undefined;
+      return info.size;
+    },
     *take(path) {
       const claimed = yield* claim(store, path);
       if (claimed === undefined) return MISSING;
@@ -70,6 +142,52 @@ export function directSlots(store: StoreSettings): Slots {
       return found;
     },
     removeIf: (path, shouldRemove, verify) => removeIf(store, path, shouldRemove, verify),
-    update: (path, rewrite) => update(store, path, rewrite),
+    update: (path, rewrite) =>
+      update(store, path, function* (entry) {
+        const chunks = yield* rewrite(entry);
+        return chunks === undefined ? undefined : yield* writeTemp(store, path, chunks);
+      }),
+    exclusive: (path, body) => withLock(`${path}.lock`, lock, body),
+    *list(group) {
+      const dir = store.layout.shard(group);
+      if (!(yield* isPlainInside(store, dir))) return [];
+      return (yield* io('readdir', dir))
+        .filter((name) => shardFileKind(name) === 'entry')
+        .sort()
+        .map((name) => join(dir, name));
+    },
+    *placeOf(path) {
+      return { file: path, offset: 0 };
+    },
+    *recordAccess(path, value) {
+      yield* io('utimes', path, value, value);
+    },
+    *accessOf(path) {
+      return (yield* io('stat', path))?.mtimeMs;
+    },
+  };
+}
+
+/** The `log` engine's slots, over its store (see `store/log/log-store.ts`). */
+export function logSlots(log: LogStore): Slots {
+  return {
+    engine: 'log',
+    groups: log.groups,
+    read: (path) => log.read(path),
+    version: (path) => log.version(path),
+    readHeader: (path) => log.read(path),
+    write: (path, chunks) => log.write(path, chunks),
+    publish: (temp, path) => log.publish(temp, path),
+    writeIfAbsent: (path, chunks) => log.writeIfAbsent(path, chunks),
+    remove: (path) => log.remove(path),
+    discard: (path) => log.discard(path),
+    take: (path) => log.take(path),
+    removeIf: (path, shouldRemove, verify) => log.removeIf(path, shouldRemove, verify),
+    update: (path, rewrite) => log.update(path, rewrite),
+    exclusive: (path, body) => log.exclusive(path, body),
+    list: (group) => log.list(group),
+    placeOf: (path) => log.placeOf(path),
+    recordAccess: (path, value) => log.recordAccess(path, value),
+    accessOf: (path) => log.accessOf(path),
   };
 }

@@ -1,0 +1,787 @@
+import { basename, join } from 'node:path';
+import { provablyDead } from '../../coordination/liveness.js';
+import { type LockOptions, withLock } from '../../coordination/lock.js';
+import { LockTimeoutError } from '../../errors.js';
+import { crc32 } from '../../format/crc32.js';
+import type { Entry, EntryHeader } from '../../format/entry.js';
+import { io, type Op } from '../../fs/runner.js';
+import { ensureDirectory, isPlainInside } from '../directories.js';
+import {
+  discard,
+  entryFromBytes,
+  type Published,
+  type ReadResult,
+  type Removal,
+  type RemoveVerdict,
+  readEntry,
+  renameVerified,
+  type StoreSettings,
+  type Updated,
+  writePrivate,
+  writeTemp,
+} from '../entries.js';
+import { HOST, uniqueToken } from '../layout.js';
+import { isBlobName, isBucketName, isIgnoredName } from '../names.js';
+import {
+  type Appended,
+  appendRecord,
+  Bucket,
+  bucketFileName,
+  catchUp,
+  fileHeader,
+  type Outcome,
+  openGeneration,
+  outcomeOf,
+  parseBucketFileName,
+  type State,
+} from './bucket.js';
+import {
+  encodeRecord,
+  FILE_HEADER,
+  NO_STATE,
+  parseRecords,
+  RECORD_HEADER,
+  type RecordInput,
+  RecordKind,
+  WRITER_ID,
+} from './record.js';
+
+function crc(record: Buffer): number {
+  return crc32(record.subarray(12));
+}
+
+/** A blob file that no record names is an orphan once it is this old (its record may be on its way). */
+const ORPHAN_AGE_MS = 60_000;
+/** Number of bucket files; a key's bucket is the top six bits of its hash. */
+export const BUCKET_COUNT = 64;
+/** Entries larger than this keep a file of their own (`blobs/`); smaller ones are records. */
+export const BLOB_THRESHOLD = 32 * 1024;
+/** A bucket is compacted once its dead bytes pass its live bytes and it is at least this long. */
+export const COMPACT_MIN_BYTES = 64 * 1024;
+/** Keys one process keeps in its index of a log cache unless `indexLimit` says otherwise. */
+export const DEFAULT_INDEX_LIMIT = 1_000_000;
+
+const MISSING = { state: 'missing' } as const;
+const BLOB_NAME = /^[A-Za-z0-9~-]{1,200}\.blob$/;
+
+/** The bucket of a key hash (32 hex digits). */
+export function bucketOf(hash: string): number {
+  return Number.parseInt(hash.slice(0, 2), 16) >> 2;
+}
+
+/** The key hash of an entry path (its last 32 characters). */
+function hashOf(path: string): string {
+  return basename(path);
+}
+
+/**
+ * The `log` engine's store: entries are records appended to {@link BUCKET_COUNT} bucket files in
+ * `log/`, chosen by the key's hash; entries above {@link BLOB_THRESHOLD} keep a file of their own in
+ * `blobs/`, named by a record. Every process replays the records of the buckets it uses into an index
+ * in memory (bounded by `indexLimit` keys) and catches up with what others append before each use
+ * (one `fstat`, and a read of the new bytes if there are any). Writes that depend on what is there
+ * (`add`, `pop`, `touch`, conditional removals) are conditional records: a record applies only if
+ * the key's state is still the one it names, which the append order of the file decides for every
+ * reader alike, so no lock is needed for them.
+ */
+export class LogStore {
+  readonly folder: string;
+  readonly blobFolder: string;
+  private readonly buckets: Bucket[];
+  /** Buckets in the order they were last used, least recent first (for the index bound). */
+  private readonly recent = new Set<Bucket>();
+  private names: string[] | undefined;
+
+  constructor(
+    readonly store: StoreSettings,
+    readonly lock: LockOptions,
+    readonly indexLimit: number,
+  ) {
+    this.folder = join(store.layout.directory, 'log');
+    this.blobFolder = join(store.layout.directory, 'blobs');
+    this.buckets = Array.from({ length: BUCKET_COUNT }, (_, n) => new Bucket(n, this.folder));
+  }
+
+  /** The bucket that holds `hash`, caught up with its file. */
+  *ready(hash: string): Op<Bucket> {
+    return yield* this.readyBucket(this.buckets[bucketOf(hash)] as Bucket);
+  }
+
+  /** `bucket`, opened if needed and caught up with its file (and its successor, once there is one). */
+  *readyBucket(bucket: Bucket): Op<Bucket> {
+    if (bucket.fd === undefined) yield* this.open(bucket);
+    else yield* catchUp(bucket);
+    if (bucket.sealedFor !== undefined) yield* this.follow(bucket, false);
+    this.used(bucket);
+    return bucket;
+  }
+
+  /** Closes every bucket file. */
+  *close(): Op<void> {
+    for (const bucket of this.buckets) {
+      const fd = bucket.fd;
+      if (fd === undefined) continue;
+      bucket.fd = undefined;
+      bucket.reset();
+      yield* io('close', fd);
+    }
+    this.recent.clear();
+  }
+
+  private used(bucket: Bucket): void {
+    this.recent.delete(bucket);
+    this.recent.add(bucket);
+    let keys = 0;
+    for (const b of this.recent) keys += b.states.size;
+    for (const b of this.recent) {
+      if (keys <= this.indexLimit || b === bucket) break;
+      // Forgotten: replayed again from its start when next used.
+      keys -= b.states.size;
+      b.reset();
+      this.recent.delete(b);
+    }
+  }
+
+  /** Opens the newest generation of the bucket's file, creating the first one if there is none. */
+  private *open(bucket: Bucket): Op<void> {
+    for (let attempt = 0; ; attempt++) {
+      if (this.names === undefined || attempt > 0) this.names = yield* io('readdir', this.folder);
+      const generations = this.names
+        .map(parseBucketFileName)
+        .filter((p) => p !== undefined && p.bucket === bucket.number)
+        .map((p) => (p as { generation: number }).generation)
+        .sort((a, b) => b - a);
+      for (const generation of generations) {
+        if (yield* openGeneration(bucket, generation, this.store.fileMode)) return;
+      }
+      if (attempt > 0)
+        throw new Error(`diskcache-ts: internal error: bucket ${bucket.path(1)} cannot be opened`);
+      // A store that cannot be written reads a missing bucket as empty.
+      if (this.store.readOnly) return;
+      const first = (generations[0] ?? 0) + 1;
+      yield* this.create(bucket, first, [fileHeader(bucket, first)]);
+    }
+  }
+
+  /** Makes generation `generation` of the bucket with `chunks`, unless it exists: `true` if made. */
+  private *create(bucket: Bucket, generation: number, chunks: readonly Uint8Array[]): Op<boolean> {
+    yield* ensureDirectory(this.store, this.folder);
+    const temp = yield* writePrivate(this.store, bucket.path(generation), chunks);
+    try {
+      yield* io('link', temp, bucket.path(generation));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      return false;
+    } finally {
+      yield* discard(temp);
+    }
+    if (this.store.fsync) yield* io('fsyncDir', this.folder);
+    this.names = undefined;
+    return true;
+  }
+
+  /**
+   * Moves on from a sealed generation to the next one. A writer (`mustMove`) waits for it under
+   * the bucket's compaction lock, and completes the compaction itself if its compactor died.
+   */
+  private *follow(bucket: Bucket, mustMove: boolean): Op<void> {
+    const next = bucket.sealedFor as number;
+    if (yield* openGeneration(bucket, next, this.store.fileMode)) return;
+    if (!mustMove) return;
+    yield* withLock(this.compactionLock(bucket), this.lock, () => this.finishCompaction(bucket));
+  }
+
+  private compactionLock(bucket: Bucket): string {
+    return join(this.folder, `${bucket.number.toString(16).padStart(2, '0')}.lock`);
+  }
+
+  /**
+   * Appends `input` to the key's bucket and returns how it turned out; a record that landed after a
+   * seal is appended again to the next generation.
+   */
+  *append(hash: string, input: RecordInput): Op<Outcome> {
+    for (;;) {
+      const bucket = yield* this.ready(hash);
+      if (bucket.sealedFor !== undefined) {
+        yield* this.follow(bucket, true);
+        continue;
+      }
+      const outcome = yield* this.appendTo(bucket, input);
+      if (!outcome.sealed) return outcome;
+    }
+  }
+
+  /** Appends to the current file of a caught-up bucket (no retry). */
+  private *appendTo(bucket: Bucket, input: RecordInput): Op<Outcome> {
+    const appended: Appended = yield* appendRecord(bucket, input);
+    const outcome = yield* outcomeOf(bucket, appended);
+    if (outcome.sealed) return outcome;
+    if (this.store.fsync) yield* io('syncFile', bucket.fd as number);
+    if (outcome.applied && outcome.priorBlob !== undefined) yield* this.removeBlob(outcome.priorBlob.name);
+    if (bucket.dead(bucket.end) > bucket.live && bucket.end >= COMPACT_MIN_BYTES) yield* this.compact(bucket);
+    return outcome;
+  }
+
+  /**
+   * A change that depends on the key's state: `plan` sees the current state and returns the record
+   * to append (conditional on that state) or `undefined` to leave it; tried again while another
+   * writer changes the key first. Returns the state `plan` last saw and the outcome, if it appended.
+   */
+  *change(
+    hash: string,
+    plan: (state: State | undefined, bucket: Bucket) => Op<RecordInput | undefined>,
+  ): Op<{ state: State | undefined; outcome: Outcome | undefined }> {
+    for (;;) {
+      const bucket = yield* this.ready(hash);
+      if (bucket.sealedFor !== undefined) {
+        yield* this.follow(bucket, true);
+        continue;
+      }
+      const state = bucket.states.get(hash);
+      const input = yield* plan(state, bucket);
+      if (input === undefined) return { state, outcome: undefined };
+      const outcome = yield* this.appendTo(bucket, input);
+      if (outcome.sealed || (!outcome.applied && input.expected !== undefined)) continue;
+      return { state, outcome };
+    }
+  }
+
+  /** The entry a state refers to, read and verified. */
+  *readState(bucket: Bucket, state: State): Op<ReadResult<Entry>> {
+    if (state.kind === RecordKind.Blob) {
+      const blob = bucket.blobs.get(state.offset);
+      if (blob === undefined || !BLOB_NAME.test(blob.name)) {
+        return { state: 'corrupt', reason: 'a blob record without a valid file name', size: 0 };
+      }
+      const found = yield* readEntry(join(this.blobFolder, blob.name));
+      return found.state === 'missing' ? MISSING : found;
+    }
+    const bytes = yield* io('readAt', bucket.fd as number, state.length, state.offset);
+    const [record] = parseRecords(bytes, state.offset, true).records;
+    if (record === undefined || record.offset !== state.offset || record.kind !== RecordKind.Put) {
+      return { state: 'corrupt', reason: 'the record changed after it was written', size: state.length };
+    }
+    return yield* entryFromBytes(record.payload);
+  }
+
+  /** The key's entry, read and verified. */
+  *read(path: string): Op<ReadResult<Entry>> {
+    const hash = hashOf(path);
+    const bucket = yield* this.ready(hash);
+    const state = bucket.states.get(hash);
+    return state === undefined ? MISSING : yield* this.readState(bucket, state);
+  }
+
+  /** What identifies the key's stored entry now (its record), and the entry's size. */
+  *version(path: string): Op<{ id: string; size: number } | undefined> {
+    const hash = hashOf(path);
+    const bucket = yield* this.ready(hash);
+    const state = bucket.states.get(hash);
+    if (state === undefined) return undefined;
+    return { id: `${bucket.generation}:${state.offset}`, size: bucket.entrySize(state) };
+  }
+
+  /** The record to append for a new entry: the entry itself, or (when large) a blob file it names. */
+  private *entryRecord(hash: string, chunks: readonly Uint8Array[], expected?: number): Op<RecordInput> {
+    let size = 0;
+    for (const chunk of chunks) size += chunk.byteLength;
+    if (size <= BLOB_THRESHOLD) return { kind: RecordKind.Put, hash, expected, payload: chunks };
+    return yield* this.blobRecord(hash, yield* writeTemp(this.store, hash, chunks), size, expected);
+  }
+
+  /** Moves a written temp file into `blobs/` and returns the record that names it. */
+  private *blobRecord(hash: string, temp: string, size: number, expected?: number): Op<RecordInput> {
+    const name = `${uniqueToken()}.blob`;
+    try {
+      yield* ensureDirectory(this.store, this.blobFolder);
+      yield* renameVerified(temp, join(this.blobFolder, name));
+    } catch (error) {
+      yield* discard(temp);
+      throw error;
+    }
+    const head = Buffer.allocUnsafe(4);
+    head.writeUInt32LE(size);
+    return { kind: RecordKind.Blob, hash, expected, payload: [head, Buffer.from(name)] };
+  }
+
+  private *removeBlob(name: string): Op<void> {
+    if (BLOB_NAME.test(name)) yield* discard(join(this.blobFolder, name));
+  }
+
+  /** Stores an entry; the record (or blob) goes if the append fails. */
+  *write(path: string, chunks: readonly Uint8Array[]): Op<Published> {
+    const hash = hashOf(path);
+    const input = yield* this.entryRecord(hash, chunks);
+    return published(yield* this.appendOrDropBlob(hash, input));
+  }
+
+  /** Stores a written temp file (a stream's) as the key's entry. */
+  *publish(temp: string, path: string): Op<Published> {
+    const hash = hashOf(path);
+    const size = (yield* io('stat', temp))?.size ?? 0;
+    const input = yield* this.blobRecord(hash, temp, size);
+    return published(yield* this.appendOrDropBlob(hash, input));
+  }
+
+  private *appendOrDropBlob(hash: string, input: RecordInput): Op<Outcome> {
+    try {
+      return yield* this.append(hash, input);
+    } catch (error) {
+      if (input.kind === RecordKind.Blob) yield* this.removeBlob(blobName(input));
+      throw error;
+    }
+  }
+
+  /** Stores an entry only if the key has none; `false` if it has one. */
+  *writeIfAbsent(path: string, chunks: readonly Uint8Array[]): Op<Published | false> {
+    const hash = hashOf(path);
+    const self = this;
+    let input: RecordInput | undefined;
+    try {
+      const { outcome } = yield* this.change(hash, function* (state) {
+        if (state !== undefined) return undefined;
+        input ??= yield* self.entryRecord(hash, chunks, NO_STATE);
+        return input;
+      });
+      if (outcome !== undefined) return published(outcome);
+    } catch (error) {
+      if (input?.kind === RecordKind.Blob) yield* this.removeBlob(blobName(input));
+      throw error;
+    }
+    if (input?.kind === RecordKind.Blob) yield* this.removeBlob(blobName(input));
+    return false;
+  }
+
+  /** Removes the key's entry; `false` if it had none. */
+  *remove(path: string): Op<boolean> {
+    const hash = hashOf(path);
+    const outcome = yield* this.append(hash, { kind: RecordKind.Delete, hash });
+    return outcome.prior !== undefined;
+  }
+
+  /** Removes whatever entry the key has, unread; returns its size (`undefined` if it had none). */
+  *discard(path: string): Op<number | undefined> {
+    const hash = hashOf(path);
+    const bucket = yield* this.ready(hash);
+    if (!bucket.states.has(hash)) return undefined;
+    const outcome = yield* this.append(hash, { kind: RecordKind.Delete, hash });
+    return outcome.prior === undefined ? undefined : published(outcome).replacedSize;
+  }
+
+  /**
+   * Removes the key's entry if `shouldRemove` holds for it, as read; the removal is conditional on
+   * the very entry that was judged, so a newer entry is never removed by mistake. An entry judged
+   * corrupt (or `'aside'`) is copied into `corrupt/` first.
+   */
+  *removeIf(
+    path: string,
+    shouldRemove: (found: ReadResult<EntryHeader>) => RemoveVerdict,
+    _verify?: 'header' | 'full',
+  ): Op<Removal> {
+    const hash = hashOf(path);
+    const self = this;
+    let size = 0;
+    const { outcome } = yield* this.change(hash, function* (state, bucket) {
+      if (state === undefined) return undefined;
+      const found = yield* self.readState(bucket, state);
+      if (found.state === 'missing') return undefined;
+      const verdict = shouldRemove(found);
+      if (!verdict) return undefined;
+      size = found.state === 'ok' ? found.entry.fileSize : bucket.entrySize(state);
+      if (found.state === 'corrupt' || verdict === 'aside') yield* self.keepAside(bucket, state, hash);
+      return { kind: RecordKind.Delete, hash, expected: state.offset };
+    });
+    return outcome === undefined ? { removed: false, size: 0 } : { removed: true, size };
+  }
+
+  /** Removes the key's entry and returns it; of concurrent takers, one gets it. */
+  *take(path: string): Op<ReadResult<Entry>> {
+    const hash = hashOf(path);
+    const self = this;
+    let taken: ReadResult<Entry> = MISSING;
+    yield* this.change(hash, function* (state, bucket) {
+      taken = MISSING;
+      if (state === undefined) return undefined;
+      taken = yield* self.readState(bucket, state);
+      if (taken.state === 'missing') return undefined;
+      if (taken.state === 'corrupt') yield* self.keepAside(bucket, state, hash);
+      return { kind: RecordKind.Delete, hash, expected: state.offset };
+    });
+    return taken;
+  }
+
+  /** Rewrites the key's entry from itself, never over a newer one (see `Slots.update`). */
+  *update(path: string, rewrite: (entry: Entry) => Op<readonly Uint8Array[] | undefined>): Op<Updated> {
+    const hash = hashOf(path);
+    const self = this;
+    let found: ReadResult<Entry> = MISSING;
+    let lost: number | undefined;
+    let input: RecordInput | undefined;
+    const { outcome } = yield* this.change(hash, function* (state, bucket) {
+      found = MISSING;
+      lost = undefined;
+      if (input?.kind === RecordKind.Blob) yield* self.removeBlob(blobName(input));
+      input = undefined;
+      if (state === undefined) return undefined;
+      found = yield* self.readState(bucket, state);
+      if (found.state === 'missing') return undefined;
+      if (found.state === 'corrupt') {
+        lost = found.size;
+        yield* self.keepAside(bucket, state, hash);
+        return { kind: RecordKind.Delete, hash, expected: state.offset };
+      }
+      const chunks = yield* rewrite(found.entry);
+      if (chunks === undefined) return undefined;
+      input = yield* self.entryRecord(hash, chunks, state.offset);
+      return input;
+    });
+    const result = found as ReadResult<Entry>;
+    return { found: result, written: outcome !== undefined && result.state === 'ok', lost };
+  }
+
+  /** Copies a damaged entry's record (or blob) into `corrupt/`, for inspection. */
+  private *keepAside(bucket: Bucket, state: State, hash: string): Op<void> {
+    const corrupt = this.store.layout.corrupt;
+    yield* ensureDirectory(this.store, corrupt);
+    const blob = bucket.blobs.get(state.offset);
+    const name = `${hash}.${uniqueToken()}.corrupt`;
+    if (state.kind === RecordKind.Blob && blob !== undefined && BLOB_NAME.test(blob.name)) {
+      try {
+        yield* io('link', join(this.blobFolder, blob.name), join(corrupt, name));
+      } catch {
+        // Gone already, or not linkable: nothing to keep.
+      }
+      return;
+    }
+    const bytes = yield* io('readAt', bucket.fd as number, state.length, state.offset);
+    const temp = yield* writePrivate(this.store, name, [bytes]);
+    yield* renameVerified(temp, join(corrupt, name));
+  }
+
+  /**
+   * Runs `body` holding the key's lock: a queue of lock records in the key's bucket, served in the
+   * order of the file. A holder that is provably dead, or older than the lease, is dequeued by the
+   * next in line; a waiter gives up after the lock timeout.
+   */
+  *exclusive<T>(path: string, body: () => Op<T>): Op<T> {
+    const hash = hashOf(path);
+    const start = this.lock.now();
+    const payload = Buffer.allocUnsafe(12);
+    payload.writeUInt32LE(process.pid, 0);
+    payload.writeDoubleLE(start, 4);
+    const lockRecord: RecordInput = { kind: RecordKind.Lock, hash, payload: [payload, Buffer.from(HOST)] };
+    let mine = yield* this.enqueue(hash, lockRecord);
+    let delay = 0.05;
+    for (;;) {
+      const bucket = yield* this.ready(hash);
+      const queue = bucket.locks.get(hash) ?? [];
+      const head = queue[0];
+      if (!queue.some((w) => w.writer === WRITER_ID && w.sequence === mine)) {
+        // Our place was lost (the file was cut short behind our back): queue again.
+        mine = yield* this.enqueue(hash, lockRecord);
+        continue;
+      }
+      if (head !== undefined && head.writer === WRITER_ID && head.sequence === mine) break;
+      const now = this.lock.now();
+      if (head !== undefined && (provablyDead(head.host, head.pid) || now - head.since > this.lock.leaseMs)) {
+        yield* this.append(hash, unlockRecord(hash, head.writer, head.sequence));
+        continue;
+      }
+      if (now - start >= this.lock.timeout) {
+        yield* this.append(hash, unlockRecord(hash, WRITER_ID, mine));
+        throw new LockTimeoutError(
+          `the lock of key ${hash} in ${this.folder} is held by ${head?.host ?? '?'}:${head?.pid ?? '?'}; raise options.timeout`,
+          {
+            path: join(this.folder, hash),
+            holder: head === undefined ? undefined : `${head.host}:${head.pid}`,
+          },
+        );
+      }
+      yield* io('sleep', delay * (0.5 + Math.random()));
+      delay = Math.min(delay * 2, 2);
+    }
+    try {
+      return yield* body();
+    } finally {
+      yield* this.append(hash, unlockRecord(hash, WRITER_ID, mine));
+    }
+  }
+
+  /** Appends a lock record; returns its sequence number (the one of the copy that counts). */
+  private *enqueue(hash: string, input: RecordInput): Op<number> {
+    for (;;) {
+      const bucket = yield* this.ready(hash);
+      if (bucket.sealedFor !== undefined) {
+        yield* this.follow(bucket, true);
+        continue;
+      }
+      const appended = yield* appendRecord(bucket, input);
+      const outcome = yield* outcomeOf(bucket, appended);
+      if (!outcome.sealed) return appended.sequence;
+    }
+  }
+
+  /**
+   * The records of a transaction's changes (an entry laid out in `bytes`, a temp file, or a removal
+   * where neither is given), large entries moved into blob files first.
+   */
+  *prepareRecords(changes: readonly { path: string; bytes?: Buffer; temp?: string }[]): Op<Buffer[]> {
+    const records: Buffer[] = [];
+    for (const change of changes) {
+      const hash = hashOf(change.path);
+      let input: RecordInput;
+      if (change.bytes !== undefined) input = yield* this.entryRecord(hash, [change.bytes]);
+      else if (change.temp !== undefined) {
+        const size = (yield* io('stat', change.temp))?.size ?? 0;
+        input = yield* this.blobRecord(hash, change.temp, size);
+      } else input = { kind: RecordKind.Delete, hash };
+      records.push(encodeRecord(input).bytes);
+    }
+    return records;
+  }
+
+  /**
+   * Appends records (a committed transaction's), all those of one bucket with one write, and waits
+   * until each is in place. Records of another writer (a journal left by a dead process) are
+   * appended as this process's.
+   */
+  *appendRecords(records: readonly Buffer[]): Op<void> {
+    const byBucket = new Map<number, Buffer[]>();
+    for (const raw of records) {
+      const [parsed] = parseRecords(raw, 0, true).records;
+      if (parsed === undefined) continue;
+      const own =
+        parsed.writer === WRITER_ID
+          ? raw
+          : encodeRecord({ kind: parsed.kind, hash: parsed.hash, payload: [parsed.payload] }).bytes;
+      const n = bucketOf(parsed.hash);
+      byBucket.set(n, [...(byBucket.get(n) ?? []), own]);
+    }
+    for (const [n, group] of byBucket) {
+      const bytes = Buffer.concat(group);
+      const sequences = group.map((r) => r.readUInt32LE(48));
+      const bucket = this.buckets[n] as Bucket;
+      for (;;) {
+        yield* this.readyBucket(bucket);
+        if (bucket.sealedFor !== undefined) {
+          yield* this.follow(bucket, true);
+          continue;
+        }
+        for (const sequence of sequences) bucket.pending.add(sequence);
+        const generation = bucket.generation;
+        const written = yield* io('append', bucket.fd as number, bytes);
+        const last = sequences[sequences.length - 1] as number;
+        const outcome =
+          written === bytes.length
+            ? yield* outcomeOf(bucket, { sequence: last, bytes, generation })
+            : undefined;
+        for (const sequence of sequences) {
+          bucket.pending.delete(sequence);
+          bucket.outcomes.delete(sequence);
+        }
+        if (outcome === undefined) {
+          const error: NodeJS.ErrnoException = new Error(`ENOSPC: short write to ${bucket.path()}`);
+          error.code = 'ENOSPC';
+          throw error;
+        }
+        if (outcome.sealed) continue;
+        if (this.store.fsync) yield* io('syncFile', bucket.fd as number);
+        break;
+      }
+    }
+  }
+
+  /**
+   * Checks the files of the log (for `check()`): bytes of a bucket that are no intact record (torn
+   * by a crash, or written by someone else: `fix` compacts the bucket without them), generations
+   * left behind by a compaction, and blob files that no record names (older than a minute: a blob is
+   * written just before its record). Names that are not the engine's are returned as `unknown`.
+   */
+  *checkFiles(fix: boolean): Op<{ problems: string[]; unknown: string[] }> {
+    const problems: string[] = [];
+    const unknown: string[] = [];
+    const named = new Set<string>();
+    for (const bucket of this.buckets) {
+      yield* this.readyBucket(bucket);
+      if (bucket.fd === undefined) continue;
+      if (bucket.skipped > 0) {
+        problems.push(
+          `log/${bucketFileName(bucket.number, bucket.generation)}: ${bucket.skipped} bytes that are no intact record, skipped${fix ? '; compacted without them' : ''}`,
+        );
+        if (fix) yield* this.compact(bucket, true);
+      }
+      for (const blob of bucket.blobs.values()) named.add(blob.name);
+    }
+    for (const name of (yield* isPlainInside(this.store, this.folder))
+      ? yield* io('readdir', this.folder)
+      : []) {
+      if (isIgnoredName(name)) continue;
+      if (!isBucketName(name)) {
+        unknown.push(join(this.folder, name));
+        continue;
+      }
+      const file = parseBucketFileName(name);
+      const current = file && this.buckets[file.bucket]?.generation;
+      if (file === undefined || current === undefined || file.generation >= current) continue;
+      problems.push(`log/${name}: a generation left behind by a compaction${fix ? ', removed' : ''}`);
+      if (fix) yield* io('unlink', join(this.folder, name));
+    }
+    const now = this.lock.now();
+    for (const name of (yield* isPlainInside(this.store, this.blobFolder))
+      ? yield* io('readdir', this.blobFolder)
+      : []) {
+      if (isIgnoredName(name)) continue;
+      const path = join(this.blobFolder, name);
+      if (!isBlobName(name)) {
+        unknown.push(path);
+        continue;
+      }
+      if (named.has(name)) continue;
+      const info = yield* io('lstat', path);
+      if (info === undefined || now - info.mtimeMs < ORPHAN_AGE_MS) continue;
+      problems.push(`blobs/${name}: a blob file that no record names${fix ? ', removed' : ''}`);
+      if (fix) yield* io('unlink', path);
+    }
+    return { problems, unknown };
+  }
+
+  /** Number of groups {@link list} lists entries by. */
+  get groups(): number {
+    return BUCKET_COUNT;
+  }
+
+  /** The paths of the entries in bucket `group`, in key-hash order. */
+  *list(group: number): Op<string[]> {
+    const bucket = yield* this.readyBucket(this.buckets[group] as Bucket);
+    return [...bucket.states.keys()].sort().map((hash) => this.store.layout.entry(hash));
+  }
+
+  /** The file that holds the key's entry and where the entry starts in it (see `Slots.placeOf`). */
+  *placeOf(path: string): Op<{ file: string; offset: number; size?: number } | undefined> {
+    const hash = hashOf(path);
+    const bucket = yield* this.ready(hash);
+    const state = bucket.states.get(hash);
+    if (state === undefined) return undefined;
+    if (state.kind === RecordKind.Put) {
+      return {
+        file: bucket.path(),
+        offset: state.offset + RECORD_HEADER,
+        size: state.length - RECORD_HEADER,
+      };
+    }
+    const blob = bucket.blobs.get(state.offset);
+    if (blob === undefined || !BLOB_NAME.test(blob.name)) return undefined;
+    return { file: join(this.blobFolder, blob.name), offset: 0 };
+  }
+
+  /** Records an access time (or count) of the key's entry, for the LRU and LFU policies. */
+  *recordAccess(path: string, value: number): Op<void> {
+    const hash = hashOf(path);
+    const payload = Buffer.allocUnsafe(8);
+    payload.writeDoubleLE(value);
+    yield* this.append(hash, { kind: RecordKind.Access, hash, payload: [payload] });
+  }
+
+  /** The access time (or count) last recorded for the key's entry. */
+  *accessOf(path: string): Op<number | undefined> {
+    const hash = hashOf(path);
+    return (yield* this.ready(hash)).access.get(hash);
+  }
+
+  /**
+   * Compacts a bucket whose dead bytes passed its live bytes, unless another process is at it: seals
+   * the file (later appends go to the next generation), writes the live records into the next
+   * generation, links it in and removes the old one.
+   */
+  private *compact(bucket: Bucket, always = false): Op<void> {
+    yield* withLock(
+      this.compactionLock(bucket),
+      this.lock,
+      function* (this: LogStore) {
+        yield* this.readyBucket(bucket);
+        if (bucket.sealedFor === undefined) {
+          if (!always && !(bucket.dead(bucket.end) > bucket.live && bucket.end >= COMPACT_MIN_BYTES)) return;
+          const seal = Buffer.allocUnsafe(4);
+          seal.writeUInt32LE(bucket.generation + 1);
+          const appended = yield* appendRecord(bucket, {
+            kind: RecordKind.Seal,
+            hash: '0'.repeat(32),
+            payload: [seal],
+          });
+          yield* outcomeOf(bucket, appended);
+        }
+        yield* this.finishCompaction(bucket);
+      }.bind(this),
+    );
+  }
+
+  /** Completes the compaction of a sealed bucket (the compaction lock is held). */
+  private *finishCompaction(bucket: Bucket): Op<void> {
+    yield* this.readyBucket(bucket);
+    const next = bucket.sealedFor;
+    if (next === undefined) return;
+    const old = bucket.path();
+    const chunks: Uint8Array[] = [fileHeader(bucket, next)];
+    const wanted = new Map<number, string>();
+    for (const [hash, state] of bucket.states) wanted.set(state.offset, hash);
+    const fd = bucket.fd as number;
+    for (let at = FILE_HEADER; at < bucket.end; ) {
+      const bytes = yield* io('readAt', fd, Math.min(1024 * 1024, bucket.end - at), at);
+      const parsed = parseRecords(bytes, at, true);
+      for (const record of parsed.records) {
+        if (!wanted.has(record.offset)) continue;
+        const copy = Buffer.from(bytes.subarray(record.offset - at, record.offset - at + record.length));
+        copy[13] = 0;
+        copy.writeUInt32LE(crc(copy), 8);
+        chunks.push(copy);
+      }
+      if (parsed.end === at) break;
+      at = parsed.end;
+    }
+    for (const [hash, value] of bucket.access) {
+      const payload = Buffer.allocUnsafe(8);
+      payload.writeDoubleLE(value);
+      chunks.push(encodeRecord({ kind: RecordKind.Access, hash, payload: [payload] }).bytes);
+    }
+    for (const [hash, queue] of bucket.locks) {
+      for (const w of queue) {
+        const payload = Buffer.allocUnsafe(12);
+        payload.writeUInt32LE(w.pid, 0);
+        payload.writeDoubleLE(w.since, 4);
+        chunks.push(
+          encodeRecord({
+            kind: RecordKind.Lock,
+            hash,
+            payload: [payload, Buffer.from(w.host)],
+            writer: w.writer,
+            sequence: w.sequence,
+          }).bytes,
+        );
+      }
+    }
+    yield* this.create(bucket, next, chunks);
+    yield* io('unlink', old);
+    yield* openGeneration(bucket, next, this.store.fileMode);
+  }
+}
+
+function unlockRecord(hash: string, writer: string, sequence: number): RecordInput {
+  const payload = Buffer.allocUnsafe(12);
+  payload.write(writer, 0, 8, 'hex');
+  payload.writeUInt32LE(sequence, 8);
+  return { kind: RecordKind.Unlock, hash, payload: [payload] };
+}
+
+function blobName(input: RecordInput): string {
+  const payload = input.payload?.[1];
+  return payload === undefined ? '' : Buffer.from(payload).toString('utf8');
+}
+
+function published(outcome: Outcome): Published {
+  const prior = outcome.prior;
+  if (prior === undefined) return { created: true, replacedSize: 0 };
+  return {
+    created: false,
+    replacedSize: outcome.priorBlob?.size ?? prior.length - RECORD_HEADER,
+  };
+}
