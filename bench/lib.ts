@@ -20,6 +20,10 @@ export interface SyncStore {
   delete?(key: string): void;
   /** One batch or transaction; absent where the library has none. */
   setMany?(entries: readonly (readonly [string, string])[]): void;
+  /** Stores the value only if the key is absent; whether it did. Absent where the library has none. */
+  add?(key: string, value: string): boolean;
+  /** Adds `delta` to the number under the key (0 if absent) and returns the result. */
+  incr?(key: string, delta: number): number;
 }
 
 /** The Promise-returning surface; each call is awaited before the next one starts. */
@@ -28,6 +32,32 @@ export interface AsyncStore {
   get(key: string): Promise<Got> | Got;
   delete?(key: string): Promise<unknown>;
   setMany?(entries: readonly (readonly [string, string])[]): Promise<unknown>;
+  add?(key: string, value: string): Promise<boolean>;
+  incr?(key: string, delta: number): Promise<number>;
+}
+
+/**
+ * A timed loop written as data: what `runPlan` runs on a store's surface, or sends whole to a store
+ * that lives in another process (`Store.loop`), which times it there.
+ */
+export type Plan =
+  | { op: 'set' | 'add'; keys: readonly string[]; values: readonly string[] }
+  | { op: 'get' | 'delete'; keys: readonly string[] }
+  | { op: 'incr'; key: string; delta: number; count: number }
+  | { op: 'setMany'; batches: readonly (readonly (readonly [string, string])[])[] };
+
+export type Operation = Plan['op'];
+
+/** What a store's own timed loop reports (see `Store.loop`). */
+export interface LoopResult {
+  /** Calls made (fewer than planned if the budget ran out). */
+  calls: number;
+  /** The loop's time, from before its first call to after its last. */
+  ms: number;
+  /** Microseconds of each call. */
+  latenciesUs: number[];
+  /** What each call returned where it is checked: get → the value's length or null, add → a boolean, incr → the number. */
+  returned: unknown[];
 }
 
 export interface Store {
@@ -35,6 +65,12 @@ export interface Store {
   async?: AsyncStore;
   /** The fastest way to load many entries before a timed phase, if not `setMany` or single sets. */
   fill?(entries: readonly (readonly [string, string])[]): void | Promise<void>;
+  /**
+   * A store driven in another process (python-diskcache): runs the whole plan there, timing each call
+   * there as `measure` does, so that the pipe between the processes is not counted. It stands for the
+   * competitor's first surface; such a store has no `sync` or `async` object.
+   */
+  loop?(plan: Plan, budgetMs: number): Promise<LoopResult>;
   close(): void | Promise<void>;
 }
 
@@ -60,6 +96,19 @@ export interface Competitor {
   only?: string[];
   /** Nothing is persisted (memory reference): the scenarios about files do not apply. */
   memoryOnly?: boolean;
+  /** Driven over a pipe in a child process (`Store.loop`): only the scenarios written as plans apply. */
+  remote?: boolean;
+  /** Keeps state that other processes cannot see or update (an offset map): not for two processes on one directory. */
+  singleProcess?: boolean;
+  /** Why it cannot run on this machine (a missing package), checked once by the runner. */
+  unavailable?(): string | undefined;
+  /** The version for the tables, where it is not an npm package's. */
+  version?(): string;
+  /** Times its own cold open (import, open, first get) in a fresh process of its own. */
+  coldOpen?(
+    dir: string,
+    firstKey: string,
+  ): Promise<{ importMs: number; openGetMs: number; length: number | undefined }>;
   /** Imports the library; resolves to a function that opens (creating) a store in `dir`. */
   load(): Promise<(dir: string) => Promise<Store>>;
 }
@@ -87,6 +136,11 @@ export interface TrialContext {
   dir: string;
   /** Timed loops stop after this many milliseconds (a safety net for slow stores; see `measure`). */
   budgetMs: number;
+  /**
+   * Entries the store holds before the timed phase (`--entries`); undefined: the scenario's own
+   * (none for the writes, `ops` for reads and deletes, 10,000 for cold open).
+   */
+  entries?: number;
 }
 
 export interface Scenario {
@@ -219,17 +273,137 @@ export function surfaceOf(store: Store, surface: Surface): SyncStore | AsyncStor
   return s;
 }
 
+const METHOD: Record<Operation, keyof SyncStore> = {
+  set: 'set',
+  get: 'get',
+  delete: 'delete',
+  add: 'add',
+  incr: 'incr',
+  setMany: 'setMany',
+};
+
+/** Whether the store can run `op` on `surface` (a store with its own loop runs every plan). */
+export function supports(store: Store, surface: Surface, op: Operation): boolean {
+  if (store.loop) return true;
+  const s = store[surface];
+  return s !== undefined && typeof s[METHOD[op]] === 'function';
+}
+
+/** The call that `plan` makes at index `i`, on this surface. */
+function callOf(s: SyncStore | AsyncStore, plan: Plan): (i: number) => unknown {
+  const missing = (): never => {
+    throw new Error(`no ${plan.op} on this surface`);
+  };
+  switch (plan.op) {
+    case 'set':
+      return (i) => s.set(plan.keys[i] as string, plan.values[i] as string);
+    case 'add': {
+      const add = s.add?.bind(s) ?? missing();
+      return (i) => add(plan.keys[i] as string, plan.values[i] as string);
+    }
+    case 'get':
+      return (i) => after(s.get(plan.keys[i] as string), lengthOf);
+    case 'delete': {
+      const remove = s.delete?.bind(s) ?? missing();
+      return (i) => remove(plan.keys[i] as string);
+    }
+    case 'incr': {
+      const incr = s.incr?.bind(s) ?? missing();
+      return () => incr(plan.key, plan.delta);
+    }
+    case 'setMany': {
+      const setMany = s.setMany?.bind(s) ?? missing();
+      return (i) => setMany(plan.batches[i] as []);
+    }
+  }
+}
+
+function callsOf(plan: Plan): number {
+  return plan.op === 'incr' ? plan.count : plan.op === 'setMany' ? plan.batches.length : plan.keys.length;
+}
+
+export interface PlanTiming extends Timing {
+  /** What each call returned (get: the value's length or undefined), in call order. */
+  returned: unknown[];
+}
+
+/**
+ * Times `plan` on the store's `surface` with `measure`, or, for a store in another process, has that
+ * process run and time it (`Store.loop`) and reads the same figures from its report. A batch call
+ * counts as `opsPerCall` operations.
+ */
+export async function runPlan(
+  store: Store,
+  surface: Surface,
+  plan: Plan,
+  { budgetMs = Number.POSITIVE_INFINITY, opsPerCall = 1 } = {},
+): Promise<PlanTiming> {
+  if (store.loop) {
+    const r = await store.loop(plan, budgetMs);
+    const perOp = r.latenciesUs.map((us) => us / opsPerCall);
+    return {
+      ops: r.calls * opsPerCall,
+      opsPerSec: (r.calls * opsPerCall * 1000) / r.ms,
+      medianUs: median(perOp),
+      latencies: Float64Array.from(perOp),
+      returned: r.returned.map((v) => (v === null ? undefined : v)),
+    };
+  }
+  const call = callOf(surfaceOf(store, surface), plan);
+  const keep = plan.op === 'get' || plan.op === 'add' || plan.op === 'incr';
+  const returned: unknown[] = [];
+  const op = keep ? (i: number) => after(call(i), (v) => void returned.push(v)) : call;
+  const t = await measure(callsOf(plan), surface, op, { budgetMs, opsPerCall });
+  return { ...t, returned };
+}
+
+/** The length of the value stored under `key` (undefined: a miss), through the store's surface or loop; not timed. */
+export async function lengthAt(store: Store, surface: Surface, key: string): Promise<number | undefined> {
+  const t = await runPlan(store, surface, { op: 'get', keys: [key] });
+  return t.returned[0] as number | undefined;
+}
+
 /** Writes `entries` as fast as the store allows (a batch if it has one); not timed. */
 export async function fill(store: Store, entries: readonly (readonly [string, string])[]): Promise<void> {
   const CHUNK = 1000;
-  for (let at = 0; at < entries.length; at += CHUNK) {
-    const chunk = entries.slice(at, at + CHUNK);
-    if (store.fill) await store.fill(chunk);
-    else if (store.sync?.setMany) store.sync.setMany(chunk);
-    else if (store.async?.setMany) await store.async.setMany(chunk);
-    else if (store.sync) for (const [k, v] of chunk) store.sync.set(k, v);
-    else if (store.async) for (const [k, v] of chunk) await store.async.set(k, v);
-  }
+  for (let at = 0; at < entries.length; at += CHUNK) await fillChunk(store, entries.slice(at, at + CHUNK));
+}
+
+async function fillChunk(store: Store, chunk: readonly (readonly [string, string])[]): Promise<void> {
+  if (store.fill) await store.fill(chunk);
+  else if (store.sync?.setMany) store.sync.setMany(chunk);
+  else if (store.async?.setMany) await store.async.setMany(chunk);
+  else if (store.sync) for (const [k, v] of chunk) store.sync.set(k, v);
+  else if (store.async) for (const [k, v] of chunk) await store.async.set(k, v);
+}
+
+/**
+ * Fills `n` entries with 1 KiB values under `keys(n, from)`, made a chunk at a time (a million
+ * values are never all in memory at once); not timed.
+ */
+export async function fillRange(store: Store, n: number, from = 0): Promise<void> {
+  const CHUNK = 1000;
+  for (let at = 0; at < n; at += CHUNK) await fillChunk(store, entries(Math.min(CHUNK, n - at), from + at));
+}
+
+/** Where the keys of the entries that `--entries` adds before a write scenario start (apart from its own). */
+export const PREFILL_FROM = 5_000_000;
+
+/** Before a write scenario: fills the store with `ctx.entries` other entries, if `--entries` asks for them. */
+export async function prefill(store: Store, entries: number | undefined): Promise<void> {
+  if (entries !== undefined && entries > 0) await fillRange(store, entries, PREFILL_FROM);
+}
+
+const trialNotes = new Set<string>();
+
+/** A note for the result of the trial running in this process (for example, an option this build ignored). */
+export function noteOnce(note: string): void {
+  trialNotes.add(note);
+}
+
+/** The notes `noteOnce` collected in this process. */
+export function collectedNotes(): string[] {
+  return [...trialNotes];
 }
 
 /** Opens the competitor's store in `dir` (library import and open included). */
@@ -335,11 +509,19 @@ export async function reopen(competitor: Competitor, store: Store, dir: string):
 }
 
 /** Counts gets that returned something other than the `size`-byte value (or, with `size` undefined, anything). */
-export function checker(size: number | undefined): { check(got: Got): void; notes(): string[] } {
+export function checker(size: number | undefined): {
+  check(got: Got): void;
+  /** The same check, given the length a get returned (as `runPlan` reports it). */
+  checkLength(length: unknown): void;
+  notes(): string[];
+} {
   let wrong = 0;
   return {
     check(got) {
       if (lengthOf(got) !== size) wrong++;
+    },
+    checkLength(length) {
+      if (length !== size) wrong++;
     },
     notes: () => (wrong > 0 ? [`INVALID: ${wrong} gets returned a wrong value`] : []),
   };
@@ -353,15 +535,15 @@ export function setScenario(name: string, title: string, size: number, ops: numb
     metric: 'ops/s',
     surfaces: 'all',
     ops,
-    async run({ competitor, surface, ops: n, dir, budgetMs }) {
+    async run({ competitor, surface, ops: n, dir, budgetMs, entries }) {
       const store = await openStore(competitor, dir);
-      const s = surfaceOf(store, surface);
+      await prefill(store, entries);
       const values = makeValues(n, size);
       const ks = keys(n);
-      const t = await measure(n, surface, (i) => s.set(ks[i] as string, values[i] as string), { budgetMs });
+      const t = await runPlan(store, surface, { op: 'set', keys: ks, values }, { budgetMs });
       const probe = await reopen(competitor, store, dir);
       const c = checker(size);
-      c.check(await surfaceOf(probe, surface).get(ks[t.ops - 1] as string));
+      c.checkLength(await lengthAt(probe, surface, ks[t.ops - 1] as string));
       await probe.close();
       return { value: t.opsPerSec, medianUs: t.medianUs, ops: t.ops, notes: c.notes() };
     },

@@ -1,6 +1,7 @@
 /**
- * Renders a run's rows as markdown (tables and the goals of issues 2 and 7) and as an SVG bar chart
- * of ratios to diskcache-ts. Pure functions of the run's JSON.
+ * Renders a run's rows as markdown (tables, the goals of issues 2 and 7, the side-by-side pairs and
+ * the targets of issue 13) and as an SVG bar chart of ratios to the baseline (diskcache-ts unless
+ * `--baseline` named another). Pure functions of the run's JSON.
  */
 import type { Kind, Surface } from './lib.js';
 
@@ -17,7 +18,7 @@ export interface Row {
   extra?: Record<string, number>;
   trials: number[];
   notes: string[];
-  /** Competitor's performance ÷ diskcache-ts's, in this run (> 1: the competitor does better). */
+  /** Competitor's performance ÷ the baseline's (diskcache-ts's), in this run (> 1: the competitor does better). */
   ratio?: number;
   skip?: string;
   error?: string;
@@ -44,6 +45,10 @@ export interface RunResult {
   date: string;
   durationS: number;
   trials: number;
+  /** The competitor of the "vs" columns; absent in runs written before it could be chosen: diskcache-ts. */
+  baseline?: string;
+  /** `--entries`: entries every store held before its timed phase (absent: each scenario's own). */
+  entries?: number;
   commit: string;
   machine: Record<string, string | number>;
   scenarios: ScenarioInfo[];
@@ -52,6 +57,11 @@ export interface RunResult {
 }
 
 export const BASELINE = 'diskcache-ts';
+
+/** The run's baseline competitor. */
+function baseOf(run: RunResult): string {
+  return run.baseline ?? BASELINE;
+}
 
 const KIND: Record<Kind, string> = {
   ours: 'ours',
@@ -95,21 +105,22 @@ function range(values: number[]): string {
 }
 
 function scenarioTable(run: RunResult, s: ScenarioInfo): string {
+  const base = baseOf(run);
   const rows = run.rows.filter((r) => r.scenario === s.name);
   const out: string[] = [`### ${s.title}`, ''];
   if (s.metric === 'ops/s') {
     out.push(
-      '| competitor | surface | n | ops/s | trials (min–max) | median µs/op | vs diskcache-ts |',
+      `| competitor | surface | n | ops/s | trials (min–max) | median µs/op | vs ${base} |`,
       '|---|---|--:|--:|--:|--:|--:|',
     );
   } else if (s.metric === 'ms') {
     out.push(
-      '| competitor | entries | open + first get | library import (through tsx) | import + open + first get | vs diskcache-ts |',
+      `| competitor | entries | open + first get | library import (through tsx) | import + open + first get | vs ${base} |`,
       '|---|--:|--:|--:|--:|--:|',
     );
   } else {
     out.push(
-      '| competitor | entries written | per 10,000 entries | per entry | vs diskcache-ts |',
+      `| competitor | entries written | per 10,000 entries | per entry | vs ${base} |`,
       '|---|--:|--:|--:|--:|',
     );
   }
@@ -119,7 +130,7 @@ function scenarioTable(run: RunResult, s: ScenarioInfo): string {
   for (const r of sorted) {
     const mark =
       r.notes.length > 0 ? ` [${notes.push(`${r.label} (${r.surface}): ${r.notes.join('; ')}`)}]` : '';
-    const label = `${r.competitor === BASELINE ? `**${r.label}**` : r.label}${mark}`;
+    const label = `${r.competitor === base ? `**${r.label}**` : r.label}${mark}`;
     if (r.skip !== undefined || r.error !== undefined) {
       const why = r.skip ?? `failed: ${r.error}`;
       if (s.metric === 'ops/s') out.push(`| ${label} | ${r.surface} | | n/a | | | ${why} |`);
@@ -165,7 +176,7 @@ function summaryTable(run: RunResult): string {
           here.find((x) => x.surface === surface) ?? (i === 0 && here.length === 1 ? here[0] : undefined);
         return r ? valueText(r, s.metric) : '';
       });
-      const label = c.name === BASELINE ? `**${c.label}**` : c.label;
+      const label = c.name === baseOf(run) ? `**${c.label}**` : c.label;
       out.push(`| ${label} | ${surface} | ${cells.join(' | ')} |`);
     });
   }
@@ -280,6 +291,160 @@ export function goals(run: RunResult): Goal[] {
   return out;
 }
 
+/** With more competitors than this in a run, the side-by-side table keeps to `SIDE_BY_SIDE`. */
+const MAX_SIDE_BY_SIDE = 4;
+/** The competitors of issue 13's side-by-side: the two engines, python-diskcache, the floor of a log. */
+const SIDE_BY_SIDE = ['diskcache-ts-log', 'diskcache-ts-files', 'python-diskcache', 'append-floor'];
+
+function sideBySide(run: RunResult): CompetitorInfo[] {
+  if (run.competitors.length <= MAX_SIDE_BY_SIDE) return run.competitors;
+  return run.competitors.filter((c) => SIDE_BY_SIDE.includes(c.name));
+}
+
+/**
+ * `competitor`'s row for a scenario and surface; if it has none on that surface but exactly one
+ * (python-diskcache is sync only), that one, marked `other`.
+ */
+function rowFor(
+  run: RunResult,
+  scenario: string,
+  competitor: string,
+  surface: Surface,
+): { row: Row; other: boolean } | undefined {
+  const here = run.rows.filter(
+    (r) =>
+      r.scenario === scenario && r.competitor === competitor && r.skip === undefined && r.error === undefined,
+  );
+  const same = here.find((r) => r.surface === surface);
+  if (same) return { row: same, other: false };
+  return here.length === 1 ? { row: here[0] as Row, other: true } : undefined;
+}
+
+/**
+ * A's performance ÷ B's, pair by pair: each of A's trials against B's trial of the same round, then
+ * the median (> 1: A does better; for times and bytes, B's ÷ A's).
+ */
+export function pairRatio(a: Row, b: Row, metric: ScenarioInfo['metric']): number {
+  const rounds = Math.min(a.trials.length, b.trials.length);
+  return median(
+    Array.from({ length: rounds }, (_, t) => {
+      const [x, y] = [a.trials[t] as number, b.trials[t] as number];
+      return metric === 'ops/s' ? x / y : y / x;
+    }),
+  );
+}
+
+function median(values: number[]): number {
+  const v = [...values].sort((x, y) => x - y);
+  if (v.length === 0) return Number.NaN;
+  const mid = v.length >> 1;
+  return v.length % 2 ? (v[mid] as number) : ((v[mid - 1] as number) + (v[mid] as number)) / 2;
+}
+
+/** A cell of the side-by-side table: µs per operation (1e6 ÷ ops/s), or ms, or MiB. */
+function costText(row: Row, metric: ScenarioInfo['metric']): string {
+  if (metric === 'ops/s') return num(1e6 / row.value);
+  return valueText(row, metric);
+}
+
+/**
+ * The side-by-side of issue 13: for each scenario and surface, each competitor's cost per operation
+ * and, for every pair A, B (in the run's order), A vs B computed pair by pair.
+ */
+export function pairsTable(run: RunResult): string {
+  const cs = sideBySide(run);
+  if (cs.length < 2) return 'Side by side: fewer than two competitors.';
+  const pairs = cs.flatMap((a, i) => cs.slice(i + 1).map((b) => [a, b] as const));
+  const out = [
+    `| scenario | surface | ${cs.map((c) => `${c.name} µs/op`).join(' | ')} | ${pairs.map(([a, b]) => `${a.name} vs ${b.name}`).join(' | ')} |`,
+    `|---|---|${cs.map(() => '--:').join('|')}|${pairs.map(() => '--:').join('|')}|`,
+  ];
+  let otherSurface = false;
+  for (const s of run.scenarios) {
+    for (const surface of ['sync', 'async'] as Surface[]) {
+      const own = cs.map((c) =>
+        run.rows.find(
+          (r) =>
+            r.scenario === s.name &&
+            r.competitor === c.name &&
+            r.surface === surface &&
+            r.skip === undefined &&
+            r.error === undefined,
+        ),
+      );
+      if (own.every((r) => r === undefined)) continue;
+      const found = cs.map((c) => rowFor(run, s.name, c.name, surface));
+      const cells = found.map((f) => {
+        if (f === undefined) return 'n/a';
+        otherSurface ||= f.other;
+        return `${costText(f.row, s.metric)}${f.other ? ` (${f.row.surface})` : ''}`;
+      });
+      const ratios = pairs.map(([a, b]) => {
+        const x = found[cs.indexOf(a)];
+        const y = found[cs.indexOf(b)];
+        // Only where A is on this surface, so that a sync-only competitor's row is not repeated.
+        if (x === undefined || y === undefined || x.other) return '–';
+        return ratioText(pairRatio(x.row, y.row, s.metric));
+      });
+      out.push(`| ${s.name} | ${surface} | ${cells.join(' | ')} | ${ratios.join(' | ')} |`);
+    }
+  }
+  const note = [
+    '',
+    `µs/op is 1,000,000 ÷ the median throughput (cold open: ms, disk use: MiB per 10,000 entries). "A vs B" is A's throughput ÷ B's (times and bytes: B's ÷ A's), each of A's trials against B's trial of the same round, then the median: above 1× A does better.${otherSurface ? ' A cell marked (sync) is a sync-only competitor beside the other surface.' : ''}`,
+  ];
+  return [...out, ...note].join('\n');
+}
+
+/** Issue 13's targets: the log engine (or diskcache-ts) against python-diskcache in the same run, and its set against the one-append floor. */
+export function targets(run: RunResult): Goal[] {
+  const ours = ['diskcache-ts-log', BASELINE].find((n) => run.rows.some((r) => r.competitor === n));
+  const python = 'python-diskcache';
+  if (ours === undefined || !run.rows.some((r) => r.competitor === python)) return [];
+  const out: Goal[] = [];
+  const metricOf = (name: string) => run.scenarios.find((s) => s.name === name)?.metric ?? 'ops/s';
+  const list = [
+    ['set-1k', 'set', 5],
+    ['get-hit', 'get hit', 2],
+    ['get-miss', 'get miss', 3],
+    ['delete', 'delete', 5],
+    ['add', 'add (new keys)', 3],
+    ['incr', 'incr (one key)', 2],
+    ['batch-100', 'sets inside transact(100)', 5],
+  ] as const;
+  for (const [scenario, what, factor] of list) {
+    for (const surface of ['sync', 'async'] as Surface[]) {
+      const a = rowFor(run, scenario, ours, surface);
+      const b = rowFor(run, scenario, python, surface);
+      if (a === undefined || a.other || b === undefined) continue;
+      const r = pairRatio(a.row, b.row, metricOf(scenario));
+      out.push({
+        goal: `${what}, ${surface}: ≥ ${factor}× python-diskcache`,
+        measured: `${ratioText(r)} (${num(1e6 / a.row.value)} vs ${num(1e6 / b.row.value)} µs/op${b.other ? `, python-diskcache ${b.row.surface}` : ''})`,
+        met: r >= factor,
+      });
+    }
+  }
+  const open = rowFor(run, 'cold-open', ours, 'sync');
+  if (open)
+    out.push({
+      goal: `open + first get ≤ 1 ms in a fresh process (the target is at 1,000,000 entries; here ${num(open.row.ops, 7)})`,
+      measured: `${num(open.row.value)} ms`,
+      met: open.row.value <= 1,
+    });
+  for (const surface of ['sync', 'async'] as Surface[]) {
+    const a = rowFor(run, 'set-1k', ours, surface);
+    const f = rowFor(run, 'set-1k', 'append-floor', surface);
+    if (a === undefined || a.other || f === undefined || f.other) continue;
+    out.push({
+      goal: `set, ${surface}, against the one-append floor (reported)`,
+      measured: `${ratioText(pairRatio(a.row, f.row, 'ops/s'), 3)} the floor's throughput (${num(1e6 / a.row.value)} vs ${num(1e6 / f.row.value)} µs/op)`,
+      met: undefined,
+    });
+  }
+  return out.map((g) => ({ ...g, goal: `${ours}: ${g.goal}` }));
+}
+
 function caps(opsCap: CompetitorInfo['opsCap']): string {
   if (opsCap === undefined) return '';
   const list = Object.entries(opsCap).map(
@@ -290,6 +455,12 @@ function caps(opsCap: CompetitorInfo['opsCap']): string {
 
 export function renderMarkdown(run: RunResult): string {
   const m = run.machine;
+  const base = baseOf(run);
+  const goalRows = (list: Goal[]) =>
+    list.map(
+      (g) => `| ${g.goal} | ${g.measured} | ${g.met === undefined ? '–' : g.met ? 'met' : '**not met**'} |`,
+    );
+  const issue13 = targets(run);
   const parts = [
     `Run \`${run.name}\`: \`${run.command}\`, ${run.date}, ${num(run.durationS)} s, median of ${run.trials} trial(s) per cell (cold open: median of 5 fresh processes; disk use: 1 trial), each trial in a fresh Node process.`,
     '',
@@ -297,8 +468,13 @@ export function renderMarkdown(run: RunResult): string {
     `- Temp dir: \`${m.tmpdir}\` on ${m.tmpFs} (the repo is on ${m.repoFs})`,
     `- Node ${m.node}; diskcache-ts from \`src/\` at ${run.commit} (through tsx)`,
     `- Load average at start / end: ${m.loadStart} / ${m.loadEnd}`,
+    ...(run.entries === undefined
+      ? []
+      : [
+          `- Every store held ${num(run.entries, 7)} entries before its timed phase (\`--entries\`; reads and deletes draw from them, writes go to other keys)`,
+        ]),
     '',
-    '"vs diskcache-ts" is the competitor’s throughput ÷ diskcache-ts’s on the same surface (for cold open and disk use: diskcache-ts’s time or bytes ÷ the competitor’s), computed pair by pair: each trial against diskcache-ts’s trial of the same round, then the median. Above 1× the competitor does better, below 1× diskcache-ts does. "trials (min–max)" shows how much the trials of a cell spread. Async calls are awaited one at a time. Values are 1 KiB (or 100 KiB) ASCII strings; every get is checked for the right length.',
+    `"vs ${base}" is the competitor’s throughput ÷ ${base}’s on the same surface (for cold open and disk use: ${base}’s time or bytes ÷ the competitor’s), computed pair by pair: each trial against ${base}’s trial of the same round, then the median. Above 1× the competitor does better, below 1× ${base} does. "trials (min–max)" shows how much the trials of a cell spread. Async calls are awaited one at a time. Values are 1 KiB (or 100 KiB) ASCII strings; every get is checked for the right length.`,
     '',
     '## Summary',
     '',
@@ -306,14 +482,23 @@ export function renderMarkdown(run: RunResult): string {
     '',
     summaryTable(run),
     '',
-    '## Goals (issues 2 and 7)',
+    ...(base === BASELINE
+      ? [
+          '## Goals (issues 2 and 7)',
+          '',
+          '| goal | measured | |',
+          '|---|---|---|',
+          ...goalRows(goals(run)),
+          '',
+        ]
+      : []),
+    '## Side by side, pair by pair',
     '',
-    '| goal | measured | |',
-    '|---|---|---|',
-    ...goals(run).map(
-      (g) => `| ${g.goal} | ${g.measured} | ${g.met === undefined ? '–' : g.met ? 'met' : '**not met**'} |`,
-    ),
+    pairsTable(run),
     '',
+    ...(issue13.length > 0
+      ? ['## Targets (issue 13)', '', '| target | measured | |', '|---|---|---|', ...goalRows(issue13), '']
+      : []),
     '## Scenarios',
     '',
     ...run.scenarios.flatMap((s) => [scenarioTable(run, s), '']),
@@ -349,14 +534,14 @@ export function renderSvg(run: RunResult): string {
   for (const s of run.scenarios) {
     // A scenario measured on one surface per competitor is one group; the others, one per surface.
     const oneSurface =
-      run.rows.filter((r) => r.scenario === s.name && r.competitor === BASELINE).length === 1;
+      run.rows.filter((r) => r.scenario === s.name && r.competitor === baseOf(run)).length === 1;
     for (const surface of oneSurface ? [undefined] : (['sync', 'async'] as Surface[])) {
       const rows = run.rows.filter(
         (r) =>
           r.scenario === s.name &&
           (surface === undefined || r.surface === surface) &&
           r.ratio !== undefined &&
-          r.competitor !== BASELINE,
+          r.competitor !== baseOf(run),
       );
       if (rows.length === 0) continue;
       body.push(
@@ -393,8 +578,8 @@ export function renderSvg(run: RunResult): string {
 .grid{stroke:#ddd}.one{stroke:#000}.behind{fill:#4c9a5b}.ahead{fill:#d9822b}
 </style>
 <rect width="100%" height="100%" fill="#fff"/>
-<text x="10" y="20" class="title">Competitors relative to diskcache-ts (log scale; 1× = diskcache-ts)</text>
-<text x="10" y="38" class="sub">Green, left of 1×: diskcache-ts does better. Orange, right of 1×: the competitor does better. ${xml(`${run.name} run, ${run.date}, Node ${run.machine.node}`)}</text>
+<text x="10" y="20" class="title">Competitors relative to ${xml(baseOf(run))} (log scale; 1× = ${xml(baseOf(run))})</text>
+<text x="10" y="38" class="sub">Green, left of 1×: ${xml(baseOf(run))} does better. Orange, right of 1×: the competitor does better. ${xml(`${run.name} run, ${run.date}, Node ${run.machine.node}`)}</text>
 ${ticks}
 ${body.join('\n')}
 </svg>

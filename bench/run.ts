@@ -6,6 +6,14 @@
  *   npm run bench                  full run (about 15 minutes)
  *   npm run bench:quick            a subset with fewer operations (about a minute)
  *   tsx bench/run.ts [--quick] [--trials N] [--scenarios a,b] [--competitors a,b] [--name NAME]
+ *                    [--entries N] [--baseline NAME]
+ *
+ * --entries N: every store holds N entries before its timed phase (reads and deletes draw from them,
+ * writes go to other keys, cold open opens N); default: each scenario's own. --baseline: the
+ * competitor of the "vs" columns (default diskcache-ts, or the first competitor if it is not run).
+ * Besides, every pair of competitors (with more than four: the two engines, python-diskcache and
+ * append-floor) gets its ratios, pair by pair, in a side-by-side table that the run also prints.
+ * python-diskcache needs bench/setup.sh first.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -18,6 +26,7 @@ import { type Competitor, median, type Scenario, type Surface, startTrial, type 
 import {
   BASELINE,
   type CompetitorInfo,
+  pairsTable,
   type Row,
   type RunResult,
   renderMarkdown,
@@ -33,6 +42,8 @@ const { values: args } = parseArgs({
     scenarios: { type: 'string' },
     competitors: { type: 'string' },
     name: { type: 'string' },
+    entries: { type: 'string' },
+    baseline: { type: 'string' },
   },
 });
 const quick = args.quick === true;
@@ -54,6 +65,15 @@ const competitors = pick(
   args.competitors,
   quick ? COMPETITORS.filter((c) => QUICK.includes(c.name)) : COMPETITORS,
 );
+const entries = args.entries === undefined ? undefined : Number(args.entries);
+if (entries !== undefined && !(Number.isInteger(entries) && entries >= 0))
+  throw new Error(`--entries must be a whole number, not "${args.entries}"`);
+const baseline =
+  args.baseline ??
+  (competitors.some((c) => c.name === BASELINE) ? BASELINE : (competitors[0]?.name ?? BASELINE));
+if (!competitors.some((c) => c.name === baseline)) fail(baseline);
+/** Competitors that cannot run here (a missing package), asked once. */
+const unavailable = new Map(competitors.map((c) => [c.name, c.unavailable?.()]));
 
 function sh(cmd: string, argv: string[]): string {
   try {
@@ -68,6 +88,7 @@ function fsType(path: string): string {
 }
 
 function version(c: Competitor): string {
+  if (c.version) return c.version();
   if (c.pkg === undefined)
     return c.kind === 'ours'
       ? JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version
@@ -106,7 +127,7 @@ const jobs: Job[] = scenarios.flatMap((scenario) =>
           surface,
           ops: opsFor(scenario, competitor),
           results: [],
-          skip: scenario.skip?.(competitor),
+          skip: unavailable.get(competitor.name) ?? scenario.skip?.(competitor),
         }),
       ),
     ),
@@ -124,7 +145,7 @@ function describe(job: Job, r: TrialResult): string {
 }
 
 async function runJob(job: Job, trial: number, index: string): Promise<void> {
-  const label = `${index} ${job.scenario.name} ${job.competitor.name} ${job.surface} n=${job.ops} #${trial + 1}`;
+  const label = `${index} ${job.scenario.name} ${job.competitor.name} ${job.surface} n=${job.ops}${entries === undefined ? '' : ` entries=${entries}`} #${trial + 1}`;
   const started = performance.now();
   try {
     const child = startTrial([
@@ -134,6 +155,7 @@ async function runJob(job: Job, trial: number, index: string): Promise<void> {
       job.surface,
       String(job.ops),
       String(BUDGET_MS),
+      ...(entries === undefined ? [] : [String(entries)]),
     ]);
     const result = (await child.next()) as TrialResult;
     await child.exited;
@@ -186,7 +208,7 @@ function withRatios(rows: Row[]): Row[] {
     const candidates = rows.filter(
       (r) =>
         r.scenario === row.scenario &&
-        r.competitor === BASELINE &&
+        r.competitor === baseline &&
         r.skip === undefined &&
         r.error === undefined,
     );
@@ -194,7 +216,7 @@ function withRatios(rows: Row[]): Row[] {
       candidates.find((r) => r.surface === row.surface) ??
       (candidates.length === 1 ? candidates[0] : undefined);
     if (base === undefined) return row;
-    // Pair by pair: each trial against diskcache-ts's trial of the same round, then the median.
+    // Pair by pair: each trial against the baseline's trial of the same round, then the median.
     const rounds = Math.min(row.trials.length, base.trials.length);
     const ratios = Array.from({ length: rounds }, (_, t) => {
       const [mine, ours] = [row.trials[t] as number, base.trials[t] as number];
@@ -255,6 +277,8 @@ async function main(): Promise<void> {
     date: new Date().toISOString().slice(0, 16).replace('T', ' '),
     durationS: (performance.now() - t0) / 1000,
     trials,
+    baseline,
+    entries,
     commit: `${sh('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD'])}${dirty ? ' (with uncommitted changes in src/)' : ''}`,
     machine: {
       cpus: os.availableParallelism(),
@@ -281,8 +305,10 @@ async function main(): Promise<void> {
   writeFileSync(join(out, `${name}.json`), `${JSON.stringify(run, null, 1)}\n`);
   writeFileSync(join(out, `${name}.md`), `# diskcache-ts benchmarks: ${name} run\n\n${markdown}`);
   writeFileSync(join(out, `${name}.svg`), renderSvg(run));
+  console.log(`\n${pairsTable(run)}\n`);
   console.log(`wrote bench/results/${name}.{json,md,svg} in ${run.durationS.toFixed(0)} s`);
-  if (name === 'full' && !args.scenarios && !args.competitors) refreshBenchmarksMd(markdown);
+  if (name === 'full' && !args.scenarios && !args.competitors && !args.entries && !args.baseline)
+    refreshBenchmarksMd(markdown);
 }
 
 await main();

@@ -1,10 +1,10 @@
 /**
  * One trial in a fresh process, started by run.ts:
- *   trial.ts run <scenario> <competitor> <surface> <ops> <budgetMs>   → one TrialResult line
+ *   trial.ts run <scenario> <competitor> <surface> <ops> <budgetMs> [entries]   → one TrialResult line
  *   trial.ts probe <scenario> <competitor> ...args          → the scenario's child-process work
  */
 import { competitor } from './competitors/index.js';
-import { makeTempDir, removeDir, report, type Surface, type TrialResult } from './lib.js';
+import { collectedNotes, makeTempDir, removeDir, report, type Surface, type TrialResult } from './lib.js';
 import { scenario } from './scenarios/index.js';
 
 async function main(): Promise<void> {
@@ -16,7 +16,7 @@ async function main(): Promise<void> {
     report(await s.probe(c, rest));
     return;
   }
-  const [surface, ops, budgetMs] = rest;
+  const [surface, ops, budgetMs, entries] = rest;
   const skip = s.skip?.(c);
   if (skip !== undefined) {
     report({ value: 0, ops: 0, skip } satisfies TrialResult);
@@ -24,15 +24,17 @@ async function main(): Promise<void> {
   }
   const dir = makeTempDir();
   try {
-    report(
-      await s.run({
-        competitor: c,
-        surface: surface as Surface,
-        ops: Number(ops),
-        dir,
-        budgetMs: Number(budgetMs),
-      }),
-    );
+    const result = await s.run({
+      competitor: c,
+      surface: surface as Surface,
+      ops: Number(ops),
+      dir,
+      budgetMs: Number(budgetMs),
+      entries: entries === undefined ? undefined : Number(entries),
+    });
+    // What the competitor noted while the trial ran (an option this build ignores).
+    const noted = collectedNotes();
+    report(noted.length > 0 ? { ...result, notes: [...(result.notes ?? []), ...noted] } : result);
   } finally {
     removeDir(dir);
   }

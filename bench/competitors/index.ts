@@ -1,4 +1,5 @@
 import type { Competitor } from '../lib.js';
+import appendFloor from './append-floor.js';
 import betterSqlite3 from './better-sqlite3.js';
 import cacache from './cacache.js';
 import cacheManager from './cache-manager.js';
@@ -11,12 +12,17 @@ import keyvSqlite from './keyv-sqlite.js';
 import lmdb from './lmdb.js';
 import lruCache from './lru-cache.js';
 import nodePersist from './node-persist.js';
+import pythonDiskcache from './python-diskcache.js';
 
-/** Every competitor, in table order. The first is the baseline of every ratio. */
+/** Every competitor, in table order. diskcache-ts is the baseline of the ratios (see run.ts `--baseline`). */
 export const COMPETITORS: Competitor[] = [
   diskcache,
-  diskcacheTs('threadpool'),
+  diskcacheTs({ engine: 'log' }),
+  diskcacheTs({ engine: 'files' }),
+  diskcacheTs({ asyncIO: 'threadpool' }),
   floor,
+  appendFloor,
+  pythonDiskcache,
   cacache,
   keyvFile,
   flatCache,

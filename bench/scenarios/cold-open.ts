@@ -1,7 +1,6 @@
 import {
   type Competitor,
-  entries,
-  fill,
+  fillRange,
   KiB,
   key,
   lengthOf,
@@ -20,8 +19,9 @@ interface Probe {
 }
 
 /**
- * Fills a store with 10,000 entries, closes it, then starts fresh processes that each time, from
- * inside the process (Node start-up excluded), the library import, then the open and the first get.
+ * Fills a store with 10,000 entries (or `--entries`), closes it, then starts fresh processes that each
+ * time, from inside the process (Node or Python start-up excluded), the library import, then the open
+ * and the first get (a competitor with `coldOpen` starts its own process, python-diskcache a Python one).
  * The value is open + first get: the import goes through tsx's loader in this harness, which adds a
  * per-module cost to every library (reported beside it). The files are in the page cache: this is a
  * new process, not a cold disk.
@@ -35,12 +35,17 @@ const coldOpen: Scenario = {
   fixedOps: true,
   trials: 1,
   skip: (c) => (c.memoryOnly ? 'memory only: nothing to open' : undefined),
-  async run({ competitor, ops: n, dir }) {
+  async run({ competitor, ops, dir, entries }) {
+    const n = entries ?? ops;
     const store = await openStore(competitor, dir);
-    await fill(store, entries(n));
+    await fillRange(store, n);
     await store.close();
     const probes: Probe[] = [];
     for (let i = 0; i < PROBES; i++) {
+      if (competitor.coldOpen) {
+        probes.push(await competitor.coldOpen(dir, key(n >> 1)));
+        continue;
+      }
       const child = startTrial(['probe', 'cold-open', competitor.name, dir, key(n >> 1)]);
       probes.push((await child.next()) as Probe);
       await child.exited;

@@ -1,4 +1,4 @@
-import { diskUsage, entries, fill, openStore, type Scenario } from '../lib.js';
+import { diskUsage, fillRange, openStore, type Scenario } from '../lib.js';
 
 const PER = 10_000;
 
@@ -14,7 +14,7 @@ const diskUsageScenario: Scenario = {
   skip: (c) => (c.memoryOnly ? 'memory only: no files' : undefined),
   async run({ competitor, ops: n, dir }) {
     const store = await openStore(competitor, dir);
-    await fill(store, entries(n));
+    await fillRange(store, n);
     await store.close();
     const bytes = diskUsage(dir);
     return { value: (bytes * PER) / n, ops: n, extra: { bytesPerEntry: bytes / n } };

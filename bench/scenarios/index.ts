@@ -1,10 +1,12 @@
 import type { Scenario } from '../lib.js';
+import add from './add.js';
 import batch100 from './batch-100.js';
 import coldOpen from './cold-open.js';
 import del from './delete.js';
 import diskUsage from './disk-usage.js';
 import getHit from './get-hit.js';
 import getMiss from './get-miss.js';
+import incr from './incr.js';
 import mixed from './mixed-2proc.js';
 import set1k from './set-1k.js';
 import set100k from './set-100k.js';
@@ -16,6 +18,8 @@ export const SCENARIOS: Scenario[] = [
   getHit,
   getMiss,
   del,
+  add,
+  incr,
   batch100,
   coldOpen,
   mixed,

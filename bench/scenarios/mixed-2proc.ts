@@ -41,7 +41,14 @@ const mixed: Scenario = {
   metric: 'ops/s',
   surfaces: 'all',
   ops: 10_000,
-  skip: (c) => (c.memoryOnly ? 'memory only: not shared between processes' : undefined),
+  skip: (c) =>
+    c.memoryOnly
+      ? 'memory only: not shared between processes'
+      : c.remote
+        ? 'driven over a pipe: not measured here'
+        : c.singleProcess
+          ? 'one process at a time: its offsets are private to the process'
+          : undefined,
   async run({ competitor, surface, ops, dir, budgetMs }) {
     const store = await openStore(competitor, dir);
     await fill(store, entries(Math.min(KEYS, ops)));
