@@ -1,3 +1,4 @@
+import './helpers/files-engine.js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';

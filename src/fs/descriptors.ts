@@ -9,7 +9,8 @@ import { inlineFileSystem } from './inline.js';
 export const TRANSIENT_FILES = 64;
 /**
  * Descriptors held open from one primitive to a later `close` (a read stream, a `setStream` temp
- * file, a counters file), per process. An open beyond this waits until one is closed.
+ * file, a counters file, a `log` cache's bucket files), per process. An open beyond this waits until
+ * one is closed.
  */
 export const HELD_FILES = 256;
 
@@ -127,6 +128,7 @@ export function boundedFileSystems(
     ...surface,
     openForRead: heldOpen(surface.openForRead.bind(surface)),
     openForUpdate: heldOpen(surface.openForUpdate.bind(surface)),
+    openForAppend: heldOpen(surface.openForAppend.bind(surface)),
     close: (fd) => asyncClose(fd).finally(() => release(fd)),
   };
   return { syncFs: { ...base, sync }, asyncFs: { ...base, sync, async } };

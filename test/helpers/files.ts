@@ -33,6 +33,11 @@ export function entryFiles(dir: string): string[] {
   return listFiles(dir).filter(isEntryFile);
 }
 
+/** The bucket files of a `log` cache (`<dir>/log/<2 hex>.<generation>`). */
+export function bucketFiles(dir: string): string[] {
+  return listFiles(path.join(dir, 'log')).filter((f) => /^[0-9a-f]{2}\.\d+$/.test(path.basename(f)));
+}
+
 /** The files in `<dir>/corrupt/`, where bad entries are moved aside. */
 export function corruptFiles(dir: string): string[] {
   return listFiles(path.join(dir, 'corrupt'));

@@ -1,3 +1,4 @@
+import '../helpers/files-engine.js';
 /**
  * Lock files (docs/FORMAT.md "Lock files"): a lock whose holder is provably gone (same host, pid not
  * alive) or whose lease ran out is taken over; a live holder's lock with a lease to run is never

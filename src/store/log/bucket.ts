@@ -146,6 +146,8 @@ export class Bucket {
         break;
       case RecordKind.Lock: {
         const queue = this.locks.get(record.hash) ?? [];
+        // The same record twice (a write retried after an error that came after it): one place.
+        if (queue.some((w) => w.writer === record.writer && w.sequence === record.sequence)) break;
         queue.push({
           writer: record.writer,
           sequence: record.sequence,
@@ -175,7 +177,10 @@ export class Bucket {
     }
     if (own) {
       // Only a record that replaced or removed the entry leaves its blob without a reader.
-      const replaced = applied && record.kind <= RecordKind.Blob;
+      const replaced =
+        applied &&
+        record.kind <= RecordKind.Blob &&
+        !(record.kind === RecordKind.Blob && priorBlob?.name === this.blobs.get(record.offset)?.name);
       this.outcomes.set(record.sequence, {
         applied,
         sealed: false,
@@ -294,6 +299,15 @@ export function* appendRecord(bucket: Bucket, input: RecordInput): Op<Appended> 
  * A record whose generation this process has left meanwhile counts as sealed (to be done again).
  */
 export function* outcomeOf(bucket: Bucket, appended: Appended): Op<Outcome> {
+  try {
+    return yield* awaitOutcome(bucket, appended);
+  } finally {
+    bucket.pending.delete(appended.sequence);
+    bucket.outcomes.delete(appended.sequence);
+  }
+}
+
+function* awaitOutcome(bucket: Bucket, appended: Appended): Op<Outcome> {
   const { sequence, bytes } = appended;
   const fd = bucket.fd as number;
   const end = bucket.end;

@@ -62,6 +62,8 @@ export const COMPACT_MIN_BYTES = 64 * 1024;
 export const DEFAULT_INDEX_LIMIT = 1_000_000;
 
 const MISSING = { state: 'missing' } as const;
+/** Sequence numbers of this process's lock records that an operation is waiting on or holding. */
+const heldLocks = new Set<number>();
 const BLOB_NAME = /^[A-Za-z0-9~-]{1,200}\.blob$/;
 
 /** The bucket of a key hash (32 hex digits). */
@@ -90,7 +92,6 @@ export class LogStore {
   private readonly buckets: Bucket[];
   /** Buckets in the order they were last used, least recent first (for the index bound). */
   private readonly recent = new Set<Bucket>();
-  private names: string[] | undefined;
 
   constructor(
     readonly store: StoreSettings,
@@ -111,7 +112,11 @@ export class LogStore {
   *readyBucket(bucket: Bucket): Op<Bucket> {
     if (bucket.fd === undefined) yield* this.open(bucket);
     else yield* catchUp(bucket);
-    if (bucket.sealedFor !== undefined) yield* this.follow(bucket, false);
+    while (bucket.sealedFor !== undefined) {
+      const generation = bucket.generation;
+      yield* this.follow(bucket, false);
+      if (bucket.generation === generation) break;
+    }
     this.used(bucket);
     return bucket;
   }
@@ -142,25 +147,33 @@ export class LogStore {
     }
   }
 
-  /** Opens the newest generation of the bucket's file, creating the first one if there is none. */
+  /**
+   * Opens the newest generation of the bucket's file, creating the first one if there is none. Only
+   * the newest of a fresh listing is opened: an older one (left by a compaction, or made by a process
+   * that listed long ago) is never written to.
+   */
   private *open(bucket: Bucket): Op<void> {
-    for (let attempt = 0; ; attempt++) {
-      if (this.names === undefined || attempt > 0) this.names = yield* io('readdir', this.folder);
-      const generations = this.names
-        .map(parseBucketFileName)
-        .filter((p) => p !== undefined && p.bucket === bucket.number)
-        .map((p) => (p as { generation: number }).generation)
-        .sort((a, b) => b - a);
-      for (const generation of generations) {
-        if (yield* openGeneration(bucket, generation, this.store.fileMode)) return;
-      }
-      if (attempt > 0)
-        throw new Error(`diskcache-ts: internal error: bucket ${bucket.path(1)} cannot be opened`);
+    for (let attempt = 0; attempt < 8; attempt++) {
+      const newest = yield* this.newestGeneration(bucket);
+      if (newest > 0 && (yield* openGeneration(bucket, newest, this.store.fileMode))) return;
       // A store that cannot be written reads a missing bucket as empty.
       if (this.store.readOnly) return;
-      const first = (generations[0] ?? 0) + 1;
-      yield* this.create(bucket, first, [fileHeader(bucket, first)]);
+      // None yet, or the newest is no bucket file of ours (then one after it is made).
+      if (newest === 0 || (yield* io('lstat', bucket.path(newest))) !== undefined) {
+        yield* this.create(bucket, newest + 1, [fileHeader(bucket, newest + 1)]);
+      }
     }
+    throw new Error(`diskcache-ts: bucket ${bucket.path(1)} could not be opened`);
+  }
+
+  /** The newest generation of the bucket in a fresh listing of `log/` (0 if there is none). */
+  private *newestGeneration(bucket: Bucket): Op<number> {
+    let newest = 0;
+    for (const name of yield* io('readdir', this.folder)) {
+      const file = parseBucketFileName(name);
+      if (file !== undefined && file.bucket === bucket.number) newest = Math.max(newest, file.generation);
+    }
+    return newest;
   }
 
   /** Makes generation `generation` of the bucket with `chunks`, unless it exists: `true` if made. */
@@ -176,7 +189,6 @@ export class LogStore {
       yield* discard(temp);
     }
     if (this.store.fsync) yield* io('fsyncDir', this.folder);
-    this.names = undefined;
     return true;
   }
 
@@ -187,6 +199,9 @@ export class LogStore {
   private *follow(bucket: Bucket, mustMove: boolean): Op<void> {
     const next = bucket.sealedFor as number;
     if (yield* openGeneration(bucket, next, this.store.fileMode)) return;
+    // Compacted again since, and the next one removed: the newest is where everything is.
+    const newest = yield* this.newestGeneration(bucket);
+    if (newest > next && (yield* openGeneration(bucket, newest, this.store.fileMode))) return;
     if (!mustMove) return;
     yield* withLock(this.compactionLock(bucket), this.lock, () => this.finishCompaction(bucket));
   }
@@ -312,7 +327,7 @@ export class LogStore {
   *write(path: string, chunks: readonly Uint8Array[]): Op<Published> {
     const hash = hashOf(path);
     const input = yield* this.entryRecord(hash, chunks);
-    return published(yield* this.appendOrDropBlob(hash, input));
+    return published(yield* this.append(hash, input));
   }
 
   /** Stores a written temp file (a stream's) as the key's entry. */
@@ -320,16 +335,7 @@ export class LogStore {
     const hash = hashOf(path);
     const size = (yield* io('stat', temp))?.size ?? 0;
     const input = yield* this.blobRecord(hash, temp, size);
-    return published(yield* this.appendOrDropBlob(hash, input));
-  }
-
-  private *appendOrDropBlob(hash: string, input: RecordInput): Op<Outcome> {
-    try {
-      return yield* this.append(hash, input);
-    } catch (error) {
-      if (input.kind === RecordKind.Blob) yield* this.removeBlob(blobName(input));
-      throw error;
-    }
+    return published(yield* this.append(hash, input));
   }
 
   /** Stores an entry only if the key has none; `false` if it has one. */
@@ -337,17 +343,13 @@ export class LogStore {
     const hash = hashOf(path);
     const self = this;
     let input: RecordInput | undefined;
-    try {
-      const { outcome } = yield* this.change(hash, function* (state) {
-        if (state !== undefined) return undefined;
-        input ??= yield* self.entryRecord(hash, chunks, NO_STATE);
-        return input;
-      });
-      if (outcome !== undefined) return published(outcome);
-    } catch (error) {
-      if (input?.kind === RecordKind.Blob) yield* this.removeBlob(blobName(input));
-      throw error;
-    }
+    const { outcome } = yield* this.change(hash, function* (state) {
+      if (state !== undefined) return undefined;
+      input ??= yield* self.entryRecord(hash, chunks, NO_STATE);
+      return input;
+    });
+    if (outcome !== undefined) return published(outcome);
+    // Declined: a blob written for it is named by no record.
     if (input?.kind === RecordKind.Blob) yield* this.removeBlob(blobName(input));
     return false;
   }
@@ -472,37 +474,52 @@ export class LogStore {
     const lockRecord: RecordInput = { kind: RecordKind.Lock, hash, payload: [payload, Buffer.from(HOST)] };
     let mine = yield* this.enqueue(hash, lockRecord);
     let delay = 0.05;
-    for (;;) {
-      const bucket = yield* this.ready(hash);
-      const queue = bucket.locks.get(hash) ?? [];
-      const head = queue[0];
-      if (!queue.some((w) => w.writer === WRITER_ID && w.sequence === mine)) {
-        // Our place was lost (the file was cut short behind our back): queue again.
-        mine = yield* this.enqueue(hash, lockRecord);
-        continue;
+    try {
+      for (;;) {
+        const bucket = yield* this.ready(hash);
+        const queue = bucket.locks.get(hash) ?? [];
+        const head = queue[0];
+        if (!queue.some((w) => w.writer === WRITER_ID && w.sequence === mine)) {
+          // Our place was lost (the file was cut short behind our back): queue again.
+          mine = yield* this.enqueue(hash, lockRecord);
+          continue;
+        }
+        if (head !== undefined && head.writer === WRITER_ID && head.sequence === mine) break;
+        const now = this.lock.now();
+        const abandoned =
+          head !== undefined &&
+          (head.writer === WRITER_ID
+            ? !heldLocks.has(head.sequence) && !bucket.pending.has(head.sequence)
+            : provablyDead(head.host, head.pid) || now - head.since > this.lock.leaseMs);
+        if (head !== undefined && abandoned) {
+          yield* this.append(hash, unlockRecord(hash, head.writer, head.sequence));
+          continue;
+        }
+        if (now - start >= this.lock.timeout) {
+          heldLocks.delete(mine);
+          yield* this.append(hash, unlockRecord(hash, WRITER_ID, mine));
+          throw new LockTimeoutError(
+            `the lock of key ${hash} in ${this.folder} is held by ${head?.host ?? '?'}:${head?.pid ?? '?'}; raise options.timeout`,
+            {
+              path: join(this.folder, hash),
+              holder: head === undefined ? undefined : `${head.host}:${head.pid}`,
+            },
+          );
+        }
+        yield* io('sleep', delay * (0.5 + Math.random()));
+        delay = Math.min(delay * 2, 2);
       }
-      if (head !== undefined && head.writer === WRITER_ID && head.sequence === mine) break;
-      const now = this.lock.now();
-      if (head !== undefined && (provablyDead(head.host, head.pid) || now - head.since > this.lock.leaseMs)) {
-        yield* this.append(hash, unlockRecord(hash, head.writer, head.sequence));
-        continue;
-      }
-      if (now - start >= this.lock.timeout) {
-        yield* this.append(hash, unlockRecord(hash, WRITER_ID, mine));
-        throw new LockTimeoutError(
-          `the lock of key ${hash} in ${this.folder} is held by ${head?.host ?? '?'}:${head?.pid ?? '?'}; raise options.timeout`,
-          {
-            path: join(this.folder, hash),
-            holder: head === undefined ? undefined : `${head.host}:${head.pid}`,
-          },
-        );
-      }
-      yield* io('sleep', delay * (0.5 + Math.random()));
-      delay = Math.min(delay * 2, 2);
+    } catch (error) {
+      // Abandoned: the next waiter of this process takes it out of the queue.
+      heldLocks.delete(mine);
+      throw error;
     }
     try {
       return yield* body();
     } finally {
+      // Known as no longer held from here on, even if the unlock record fails to be appended: the
+      // next waiter of this process then removes it from the queue.
+      heldLocks.delete(mine);
       yield* this.append(hash, unlockRecord(hash, WRITER_ID, mine));
     }
   }
@@ -516,8 +533,17 @@ export class LogStore {
         continue;
       }
       const appended = yield* appendRecord(bucket, input);
-      const outcome = yield* outcomeOf(bucket, appended);
+      heldLocks.add(appended.sequence);
+      let outcome: Outcome;
+      try {
+        outcome = yield* outcomeOf(bucket, appended);
+      } catch (error) {
+        // Abandoned: the next waiter of this process takes it out of the queue.
+        heldLocks.delete(appended.sequence);
+        throw error;
+      }
       if (!outcome.sealed) return appended.sequence;
+      heldLocks.delete(appended.sequence);
     }
   }
 

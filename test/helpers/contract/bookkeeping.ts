@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { Key } from '../../../src/index.js';
 import { expectArgumentError, expectClean, expectTotals } from '../assertions.js';
 import type { ContractContext } from '../contract.js';
-import { entryFiles } from '../files.js';
+import { bucketFiles, entryFiles } from '../files.js';
 import { keyId, keyIds } from '../samples.js';
 import { collect } from '../surface.js';
 
@@ -190,10 +190,17 @@ export function bookkeepingTests(ctx: ContractContext): void {
     it('reports and repairs counters after an entry vanished behind its back', async () => {
       const cache = ctx.fresh();
       for (let i = 0; i < 10; i++) await cache.set(i, `value ${i}`);
-      const files = entryFiles(cache.directory);
-      expect(files).toHaveLength(10);
-      fs.unlinkSync(files[0] as string);
-      fs.unlinkSync(files[1] as string);
+      if (cache.options.engine === 'log') {
+        // Records vanish: a bucket file that holds some of them is cut back to its header.
+        const buckets = bucketFiles(cache.directory).filter((f) => fs.statSync(f).size > 16);
+        expect(buckets.length).toBeGreaterThan(0);
+        fs.truncateSync(buckets[0] as string, 16);
+      } else {
+        const files = entryFiles(cache.directory);
+        expect(files).toHaveLength(10);
+        fs.unlinkSync(files[0] as string);
+        fs.unlinkSync(files[1] as string);
+      }
       expect(await cache.count()).toBe(10);
 
       const report = await cache.check();
@@ -206,7 +213,8 @@ export function bookkeepingTests(ctx: ContractContext): void {
       expect(repair.fixed).toBeGreaterThan(0);
       await expectClean(cache);
       const live = await collect(cache.keys());
-      expect(live).toHaveLength(8);
+      if (cache.options.engine === 'log') expect(live.length).toBeLessThan(10);
+      else expect(live).toHaveLength(8);
       await expectTotals(cache, live);
     });
   });
