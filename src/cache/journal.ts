@@ -72,10 +72,18 @@ function inside(ctx: CacheContext, path: unknown): string | undefined {
 }
 
 /** Applies a journal (idempotently: steps already done are skipped), then removes it. */
-export function* applyJournal(ctx: CacheContext, journal: Journal, journalPath: string): Op<void> {
+export function* applyJournal(
+  ctx: CacheContext,
+  journal: Journal,
+  journalPath: string,
+  replay = false,
+): Op<void> {
   if ('records' in journal) {
     if (ctx.log === undefined) throw journalError('a log journal in a files cache');
-    yield* ctx.log.appendRecords(journal.records.map((r) => Buffer.from(r, 'base64')));
+    yield* ctx.log.appendRecords(
+      journal.records.map((r) => Buffer.from(r, 'base64')),
+      replay,
+    );
     yield* io('unlink', journalPath);
     return;
   }
@@ -204,7 +212,7 @@ export function* applyCommitted(ctx: CacheContext, journal: Journal, journalPath
     try {
       yield* applyJournal(ctx, journal, journalPath);
     } catch {
-      yield* applyJournal(ctx, journal, journalPath);
+      yield* applyJournal(ctx, journal, journalPath, true);
     }
   } finally {
     applying.delete(journalPath);
@@ -238,7 +246,7 @@ export function* replayJournal(ctx: CacheContext, journalPath: string): Op<Repla
   const journal = parseJournal(bytes);
   if (typeof journal === 'string') return { done: false, malformed: journal };
   try {
-    yield* applyJournal(ctx, journal, journalPath);
+    yield* applyJournal(ctx, journal, journalPath, true);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? '';
     if (!STRUCTURAL.has(code)) throw error;

@@ -282,9 +282,14 @@ export class LogStore {
   /** The key's entry, read and verified. */
   *read(path: string): Op<ReadResult<Entry>> {
     const hash = hashOf(path);
-    const bucket = yield* this.ready(hash);
-    const state = bucket.states.get(hash);
-    return state === undefined ? MISSING : yield* this.readState(bucket, state);
+    for (let attempt = 0; ; attempt++) {
+      const bucket = yield* this.ready(hash);
+      const state = bucket.states.get(hash);
+      if (state === undefined) return MISSING;
+      const found = yield* this.readState(bucket, state);
+      // A blob removed by the writer that just replaced it: the replacing record is there to read.
+      if (found.state !== 'missing' || attempt === 3) return found;
+    }
   }
 
   /** What identifies the key's stored entry now (its record), and the entry's size. */
@@ -571,11 +576,12 @@ export class LogStore {
    * until each is in place. Records of another writer (a journal left by a dead process) are
    * appended as this process's.
    */
-  *appendRecords(records: readonly Buffer[]): Op<void> {
+  *appendRecords(records: readonly Buffer[], onlyMissing = false): Op<void> {
     const byBucket = new Map<number, Buffer[]>();
+    const present = onlyMissing ? yield* this.recordsPresent(records) : new Set<string>();
     for (const raw of records) {
       const [parsed] = parseRecords(raw, 0, true).records;
-      if (parsed === undefined) continue;
+      if (parsed === undefined || present.has(`${parsed.writer}:${parsed.sequence}`)) continue;
       const own =
         parsed.writer === WRITER_ID
           ? raw
@@ -630,7 +636,13 @@ export class LogStore {
     for (const bucket of this.buckets) {
       yield* this.readyBucket(bucket);
       if (bucket.fd === undefined) continue;
-      if (bucket.skipped > 0) {
+      const tail = (yield* io('fstat', bucket.fd)).size - bucket.end;
+      if (tail > 0 && bucket.sealedFor === undefined) {
+        problems.push(
+          `log/${bucketFileName(bucket.number, bucket.generation)}: ${tail} bytes at its end that are no whole record (torn, or being written)${fix ? '; compacted without them' : ''}`,
+        );
+        if (fix) yield* this.compact(bucket, true);
+      } else if (bucket.skipped > 0) {
         problems.push(
           `log/${bucketFileName(bucket.number, bucket.generation)}: ${bucket.skipped} bytes that are no intact record, skipped${fix ? '; compacted without them' : ''}`,
         );
@@ -669,6 +681,38 @@ export class LogStore {
       if (fix) yield* io('unlink', path);
     }
     return { problems, unknown };
+  }
+
+  /**
+   * Which of `records` (by writer and sequence) the files of their buckets hold already: a journal
+   * replayed after its writer died appends only the others, never again over newer writes.
+   */
+  private *recordsPresent(records: readonly Buffer[]): Op<Set<string>> {
+    const wanted = new Set<string>();
+    const buckets = new Set<number>();
+    for (const raw of records) {
+      const [parsed] = parseRecords(raw, 0, true).records;
+      if (parsed === undefined) continue;
+      wanted.add(`${parsed.writer}:${parsed.sequence}`);
+      buckets.add(bucketOf(parsed.hash));
+    }
+    const present = new Set<string>();
+    for (const n of buckets) {
+      const bucket = yield* this.readyBucket(this.buckets[n] as Bucket);
+      const fd = bucket.fd;
+      if (fd === undefined) continue;
+      for (let at = FILE_HEADER; at < bucket.end; ) {
+        const bytes = yield* io('readAt', fd, Math.min(1024 * 1024, bucket.end - at), at);
+        const parsed = parseRecords(bytes, at, at + bytes.length >= bucket.end);
+        for (const record of parsed.records) {
+          const id = `${record.writer}:${record.sequence}`;
+          if (wanted.has(id)) present.add(id);
+        }
+        if (parsed.end === at) break;
+        at = parsed.end;
+      }
+    }
+    return present;
   }
 
   /** Number of groups {@link list} lists entries by. */
@@ -746,6 +790,12 @@ export class LogStore {
     yield* this.readyBucket(bucket);
     const next = bucket.sealedFor;
     if (next === undefined) return;
+    // Compacted since by others (this process's view was behind): never make a generation again.
+    const newest = yield* this.newestGeneration(bucket);
+    if (newest >= next) {
+      yield* this.open(bucket);
+      return;
+    }
     const old = bucket.path();
     const chunks: Uint8Array[] = [fileHeader(bucket, next)];
     const wanted = new Map<number, string>();
@@ -753,7 +803,7 @@ export class LogStore {
     const fd = bucket.fd as number;
     for (let at = FILE_HEADER; at < bucket.end; ) {
       const bytes = yield* io('readAt', fd, Math.min(1024 * 1024, bucket.end - at), at);
-      const parsed = parseRecords(bytes, at, true);
+      const parsed = parseRecords(bytes, at, at + bytes.length >= bucket.end);
       for (const record of parsed.records) {
         if (!wanted.has(record.offset)) continue;
         const copy = Buffer.from(bytes.subarray(record.offset - at, record.offset - at + record.length));

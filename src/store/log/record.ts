@@ -146,9 +146,12 @@ export function parseRecords(bytes: Buffer, start: number, final: boolean): Pars
       continue;
     }
     if (at + length > bytes.length) {
-      if (!final && length <= MAX_RECORD) break;
-      skipped++;
-      at++;
+      // Cut off by the end of what was read: a record being written, unless a whole record follows
+      // it (appends are written one after another: one that follows makes this one torn).
+      const next = final ? -1 : nextWholeRecord(bytes, at + 1);
+      if (!final && next === -1) break;
+      skipped += next === -1 ? 1 : next - at;
+      at = next === -1 ? at + 1 : next;
       continue;
     }
     const record = bytes.subarray(at, at + length);
@@ -185,4 +188,15 @@ MAGIC_BYTES.writeUInt32LE(RECORD_MAGIC);
 export function isRecord(bytes: Buffer): boolean {
   const { records, end } = parseRecords(bytes, 0, true);
   return records.length === 1 && end === bytes.length && records[0]?.length === bytes.length;
+}
+
+/** Where the first whole, intact record at or after `from` starts in `bytes`, or -1. */
+function nextWholeRecord(bytes: Buffer, from: number): number {
+  for (let at = bytes.indexOf(MAGIC_BYTES, from); at !== -1; at = bytes.indexOf(MAGIC_BYTES, at + 1)) {
+    if (at + RECORD_HEADER > bytes.length) return -1;
+    const length = bytes.readUInt32LE(at + 4);
+    if (length < RECORD_HEADER || length > MAX_RECORD || at + length > bytes.length) continue;
+    if (bytes.readUInt32LE(at + 8) === crc32(bytes.subarray(at + 12, at + length))) return at;
+  }
+  return -1;
 }
