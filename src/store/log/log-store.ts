@@ -639,7 +639,7 @@ export class LogStore {
       const tail = (yield* io('fstat', bucket.fd)).size - bucket.end;
       if (tail > 0 && bucket.sealedFor === undefined) {
         problems.push(
-          `log/${bucketFileName(bucket.number, bucket.generation)}: ${tail} bytes at its end that are no whole record (torn, or being written)${fix ? '; compacted without them' : ''}`,
+          `log/${bucketFileName(bucket.number, bucket.generation)}: ${tail} bytes that are no intact record, at its end (torn, or being written)${fix ? '; compacted without them' : ''}`,
         );
         if (fix) yield* this.compact(bucket, true);
       } else if (bucket.skipped > 0) {
