@@ -1,3 +1,4 @@
+import * as crypto from 'node:crypto';
 import { createHash } from 'node:crypto';
 import { isWellFormed } from './codec.js';
 
@@ -75,5 +76,15 @@ export function sameKey(a: EncodedKey, type: number, bytes: Uint8Array): boolean
 
 /** The file name of a key: 32 hex digits of SHA-256 over its type byte and bytes. */
 export function keyHash(key: EncodedKey): string {
-  return createHash('sha256').update(Uint8Array.of(key.type)).update(key.bytes).digest('hex').slice(0, 32);
+  if (oneShot === undefined || key.bytes.byteLength > SCRATCH.length - 1) {
+    return createHash('sha256').update(Uint8Array.of(key.type)).update(key.bytes).digest('hex').slice(0, 32);
+  }
+  // Small keys (nearly all) are hashed in one call, from a scratch buffer: a third of the cost.
+  SCRATCH[0] = key.type;
+  SCRATCH.set(key.bytes, 1);
+  return oneShot('sha256', SCRATCH.subarray(0, key.bytes.byteLength + 1), 'hex').slice(0, 32);
 }
+
+/** `crypto.hash` (Node 20.12+), the one-shot digest. */
+const oneShot = (crypto as { hash?: (algorithm: string, data: Uint8Array, encoding: 'hex') => string }).hash;
+const SCRATCH = Buffer.allocUnsafe(4096);

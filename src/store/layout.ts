@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, join, sep } from 'node:path';
 
 /** Name of the settings file that marks a directory as a diskcache-ts cache. */
 export const SETTINGS_FILE = 'diskcache.json';
@@ -81,7 +81,7 @@ export class Layout {
 
   /** The entry file of a key hash. */
   entry(hash: string): string {
-    return join(this.entries, hash.slice(0, 2), hash);
+    return `${this.entries}${sep}${hash.slice(0, 2)}${sep}${hash}`;
   }
 
   /** The lock (a directory) that serialises read-modify-write operations on one key. */
