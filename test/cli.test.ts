@@ -1,3 +1,4 @@
+import './helpers/files-engine.js';
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';

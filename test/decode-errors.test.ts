@@ -1,3 +1,4 @@
+import './helpers/files-engine.js';
 /**
  * Entries whose checksums are valid but whose value its codec cannot decode (planted by a co-tenant
  * of a shared directory, or written by a broken writer): every read is a miss (the entry is moved

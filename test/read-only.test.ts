@@ -1,3 +1,4 @@
+import './helpers/files-engine.js';
 /**
  * Read-only media and `readOnly: true` (issue 12, item 7). On read-only media (a read-only bind
  * mount, or a file system whose every mutating primitive answers EROFS), and with `readOnly: true`

@@ -93,8 +93,8 @@ function differs(stored: Partial<Settings>, settings: Settings): boolean {
 /**
  * The engine of a cache whose settings file names none: a new cache's is the option's (`'auto'`:
  * `DISKCACHE_ENGINE`, or `log` on a local file system and `files` on a network one); a settings
- * file written before engines existed means `files`; a cache whose settings were lost is a `log`
- * cache if it has a `log/` folder.
+ * file written before engines existed means `files`; a cache whose settings were lost (or name no
+ * valid engine) is a `log` cache if it has a `log/` folder.
  */
 function* engineWithoutRecord(
   store: StoreSettings,
@@ -102,7 +102,10 @@ function* engineWithoutRecord(
   read: SettingsRead,
   missing: 'new' | 'cache' | undefined,
 ): Op<EngineName> {
-  if (read.state === 'ok') return 'files';
+  // Written before engines existed (no field at all): a files cache.
+  const raw = read.state === 'ok' ? (read.file.settings as Record<string, unknown> | null) : undefined;
+  if (raw !== undefined && !(raw !== null && typeof raw === 'object' && Object.hasOwn(raw, 'engine')))
+    return 'files';
   if (missing === 'new') {
     const wanted = options.engine ?? 'auto';
     if (wanted !== 'auto') return wanted;

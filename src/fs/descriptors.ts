@@ -9,8 +9,8 @@ import { inlineFileSystem } from './inline.js';
 export const TRANSIENT_FILES = 64;
 /**
  * Descriptors held open from one primitive to a later `close` (a read stream, a `setStream` temp
- * file, a counters file, a `log` cache's bucket files), per process. An open beyond this waits until
- * one is closed.
+ * file, a counters file), per process. An open beyond this waits until one is closed. (The bucket
+ * files of a `log` cache are held for as long as it is open, and are not counted here.)
  */
 export const HELD_FILES = 256;
 
@@ -128,7 +128,6 @@ export function boundedFileSystems(
     ...surface,
     openForRead: heldOpen(surface.openForRead.bind(surface)),
     openForUpdate: heldOpen(surface.openForUpdate.bind(surface)),
-    openForAppend: heldOpen(surface.openForAppend.bind(surface)),
     close: (fd) => asyncClose(fd).finally(() => release(fd)),
   };
   return { syncFs: { ...base, sync }, asyncFs: { ...base, sync, async } };

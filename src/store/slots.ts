@@ -175,7 +175,7 @@ export function logSlots(log: LogStore): Slots {
     groups: log.groups,
     read: (path) => log.read(path),
     version: (path) => log.version(path),
-    readHeader: (path) => log.read(path),
+    readHeader: (path) => log.readHeader(path),
     write: (path, chunks) => log.write(path, chunks),
     publish: (temp, path) => log.publish(temp, path),
     writeIfAbsent: (path, chunks) => log.writeIfAbsent(path, chunks),

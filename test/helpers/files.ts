@@ -33,9 +33,11 @@ export function entryFiles(dir: string): string[] {
   return listFiles(dir).filter(isEntryFile);
 }
 
-/** The bucket files of a `log` cache (`<dir>/log/<2 hex>.<generation>`). */
+/** The bucket files of a `log` cache (`log/<2 hex>.<generation>`, in any folder under `dir`). */
 export function bucketFiles(dir: string): string[] {
-  return listFiles(path.join(dir, 'log')).filter((f) => /^[0-9a-f]{2}\.\d+$/.test(path.basename(f)));
+  return listFiles(dir).filter(
+    (f) => path.basename(path.dirname(f)) === 'log' && /^[0-9a-f]{2}\.\d+$/.test(path.basename(f)),
+  );
 }
 
 /** The files in `<dir>/corrupt/`, where bad entries are moved aside. */

@@ -1,3 +1,4 @@
+import '../helpers/files-engine.js';
 /**
  * The cache never reaches outside its directory through a symbolic link that another user of a
  * shared directory plants, or swaps in while the cache is open: every path it deletes, writes,

@@ -1,3 +1,4 @@
+import '../helpers/files-engine.js';
 /**
  * A hostile cache directory: it may be shared with others who can write to it (DESIGN.md rule 6).
  * Symlinks in place of shard folders, top-level folders and entry or lock files, pointing outside;

@@ -1,3 +1,4 @@
+import '../helpers/files-engine.js';
 /**
  * Opening a directory that is not (only) the cache's own, and a cache whose metadata another tenant
  * damaged or planted (issue 12, items 1, 3 and 8):

@@ -74,6 +74,10 @@ export class Bucket {
   /** Sequence numbers of this process's records whose outcome an operation waits for. */
   readonly pending = new Set<number>();
   fd: number | undefined;
+  /** An operation of this process is opening the bucket's file. */
+  opening = false;
+  /** The descriptor of the generation before, closed at the next move (see {@link openGeneration}). */
+  retired: number | undefined;
   generation = 0;
   /** Offset just past the last record replayed. */
   end = FILE_HEADER;
@@ -237,23 +241,37 @@ export function* catchUp(bucket: Bucket): Op<void> {
 }
 
 /**
- * Opens generation `generation` of the bucket (which must exist) and replays it from the start;
- * `false` if it is not there or its header is not this bucket's.
+ * Opens generation `generation` of the bucket (which must exist; for reading only on a read-only
+ * store) and replays it from the start; `false` if it is not there or its header is not this bucket's.
  */
-export function* openGeneration(bucket: Bucket, generation: number, mode: number): Op<boolean> {
+export function* openGeneration(
+  bucket: Bucket,
+  generation: number,
+  mode: number,
+  readOnly: boolean,
+): Op<boolean> {
   const path = bucket.path(generation);
   if ((yield* io('lstat', path))?.isFile !== true) return false;
-  const fd = yield* io('openForAppend', path, mode);
+  const fd = readOnly ? yield* io('openForRead', path) : yield* io('openForAppend', path, mode);
+  if (fd === undefined) return false;
   const header = yield* io('readAt', fd, FILE_HEADER, 0);
   if (!isFileHeader(header, generation, bucket.number)) {
     yield* io('close', fd);
     return false;
   }
-  const old = bucket.fd;
+  if (bucket.fd !== undefined && bucket.generation >= generation) {
+    // Another operation of this process moved the bucket on meanwhile.
+    yield* io('close', fd);
+    return true;
+  }
+  // The descriptor left is closed only at the next move: an operation of this process may still be
+  // reading through it (a descriptor closed under it could be reused for another file).
+  const retired = bucket.retired;
+  bucket.retired = bucket.fd;
   bucket.fd = fd;
   bucket.generation = generation;
   bucket.reset();
-  if (old !== undefined) yield* io('close', old);
+  if (retired !== undefined) yield* io('close', retired);
   yield* catchUp(bucket);
   return true;
 }

@@ -5,6 +5,7 @@ import { LockTimeoutError } from '../../errors.js';
 import { crc32 } from '../../format/crc32.js';
 import type { Entry, EntryHeader } from '../../format/entry.js';
 import { io, type Op } from '../../fs/runner.js';
+import { isReadOnlyError } from '../bookkeeping.js';
 import { ensureDirectory, isPlainInside } from '../directories.js';
 import {
   discard,
@@ -14,6 +15,7 @@ import {
   type Removal,
   type RemoveVerdict,
   readEntry,
+  readHeader as readEntryHeader,
   renameVerified,
   type StoreSettings,
   type Updated,
@@ -112,8 +114,17 @@ export class LogStore {
 
   /** `bucket`, opened if needed and caught up with its file (and its successor, once there is one). */
   *readyBucket(bucket: Bucket): Op<Bucket> {
-    if (bucket.fd === undefined) yield* this.open(bucket);
-    else yield* catchUp(bucket);
+    // One operation of this process opens a bucket; the others wait for it (each would hold a
+    // descriptor of its own meanwhile).
+    while (bucket.opening) yield* io('sleep', 1);
+    if (bucket.fd === undefined) {
+      bucket.opening = true;
+      try {
+        yield* this.open(bucket);
+      } finally {
+        bucket.opening = false;
+      }
+    } else yield* catchUp(bucket);
     while (bucket.sealedFor !== undefined) {
       const generation = bucket.generation;
       yield* this.follow(bucket, false);
@@ -126,11 +137,13 @@ export class LogStore {
   /** Closes every bucket file. */
   *close(): Op<void> {
     for (const bucket of this.buckets) {
-      const fd = bucket.fd;
-      if (fd === undefined) continue;
+      const { fd, retired } = bucket;
       bucket.fd = undefined;
+      bucket.retired = undefined;
+      bucket.generation = 0;
       bucket.reset();
-      yield* io('close', fd);
+      if (fd !== undefined) yield* io('close', fd);
+      if (retired !== undefined) yield* io('close', retired);
     }
     this.recent.clear();
     this.lastUsed = undefined;
@@ -160,7 +173,7 @@ export class LogStore {
   private *open(bucket: Bucket): Op<void> {
     for (let attempt = 0; attempt < 8; attempt++) {
       const newest = yield* this.newestGeneration(bucket);
-      if (newest > 0 && (yield* openGeneration(bucket, newest, this.store.fileMode))) return;
+      if (newest > 0 && (yield* this.openAt(bucket, newest))) return;
       // A store that cannot be written reads a missing bucket as empty.
       if (this.store.readOnly) return;
       // None yet, or the newest is no bucket file of ours (then one after it is made).
@@ -179,6 +192,20 @@ export class LogStore {
       if (file !== undefined && file.bucket === bucket.number) newest = Math.max(newest, file.generation);
     }
     return newest;
+  }
+
+  /**
+   * Opens a generation of the bucket: for appending, or for reading only where the store cannot be
+   * written (read-only media answer EROFS to the first: the store is read-only from then on).
+   */
+  private *openAt(bucket: Bucket, generation: number): Op<boolean> {
+    try {
+      return yield* openGeneration(bucket, generation, this.store.fileMode, this.store.readOnly);
+    } catch (error) {
+      if (!isReadOnlyError(error)) throw error;
+      this.store.readOnly = true;
+      return yield* openGeneration(bucket, generation, this.store.fileMode, true);
+    }
   }
 
   /** Makes generation `generation` of the bucket with `chunks`, unless it exists: `true` if made. */
@@ -203,10 +230,10 @@ export class LogStore {
    */
   private *follow(bucket: Bucket, mustMove: boolean): Op<void> {
     const next = bucket.sealedFor as number;
-    if (yield* openGeneration(bucket, next, this.store.fileMode)) return;
+    if (yield* this.openAt(bucket, next)) return;
     // Compacted again since, and the next one removed: the newest is where everything is.
     const newest = yield* this.newestGeneration(bucket);
-    if (newest > next && (yield* openGeneration(bucket, newest, this.store.fileMode))) return;
+    if (newest > next && (yield* this.openAt(bucket, newest))) return;
     if (!mustMove) return;
     yield* withLock(this.compactionLock(bucket), this.lock, () => this.finishCompaction(bucket));
   }
@@ -278,10 +305,26 @@ export class LogStore {
     }
     const bytes = yield* io('readAt', bucket.fd as number, state.length, state.offset);
     // The record was verified when replayed; the entry it holds verifies itself (its checksums).
-    if (bytes.length !== state.length || bytes.readUInt32LE(0) !== RECORD_MAGIC || bytes.readUInt32LE(4) !== state.length) {
+    if (
+      bytes.length !== state.length ||
+      bytes.readUInt32LE(0) !== RECORD_MAGIC ||
+      bytes.readUInt32LE(4) !== state.length
+    ) {
       return { state: 'corrupt', reason: 'the record changed after it was written', size: state.length };
     }
     return yield* entryFromBytes(bytes.subarray(RECORD_HEADER));
+  }
+
+  /** The key's entry header (a blob's without reading its value), read and verified. */
+  *readHeader(path: string): Op<ReadResult<EntryHeader>> {
+    const hash = hashOf(path);
+    const bucket = yield* this.ready(hash);
+    const state = bucket.states.get(hash);
+    if (state === undefined) return MISSING;
+    const blob = state.kind === RecordKind.Blob ? bucket.blobs.get(state.offset) : undefined;
+    if (blob === undefined || !BLOB_NAME.test(blob.name)) return yield* this.read(path);
+    const found = yield* readEntryHeader(join(this.blobFolder, blob.name));
+    return found.state === 'missing' ? yield* this.read(path) : found;
   }
 
   /** The key's entry, read and verified. */
@@ -388,14 +431,15 @@ export class LogStore {
   *removeIf(
     path: string,
     shouldRemove: (found: ReadResult<EntryHeader>) => RemoveVerdict,
-    _verify?: 'header' | 'full',
+    verify: 'header' | 'full' = 'header',
   ): Op<Removal> {
     const hash = hashOf(path);
     const self = this;
     let size = 0;
     const { outcome } = yield* this.change(hash, function* (state, bucket) {
       if (state === undefined) return undefined;
-      const found = yield* self.readState(bucket, state);
+      const found: ReadResult<EntryHeader> =
+        verify === 'full' ? yield* self.readState(bucket, state) : yield* self.readHeader(path);
       if (found.state === 'missing') return undefined;
       const verdict = shouldRemove(found);
       if (!verdict) return undefined;
@@ -477,7 +521,8 @@ export class LogStore {
    */
   *exclusive<T>(path: string, body: () => Op<T>): Op<T> {
     const hash = hashOf(path);
-    const start = this.lock.now();
+    // Lock records are judged on this host's real clock (every writer of a log cache is on this host).
+    const start = Date.now();
     const payload = Buffer.allocUnsafe(12);
     payload.writeUInt32LE(process.pid, 0);
     payload.writeDoubleLE(start, 4);
@@ -842,7 +887,7 @@ export class LogStore {
     }
     yield* this.create(bucket, next, chunks);
     yield* io('unlink', old);
-    yield* openGeneration(bucket, next, this.store.fileMode);
+    yield* this.openAt(bucket, next);
   }
 }
 

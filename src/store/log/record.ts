@@ -22,7 +22,7 @@ export enum RecordKind {
   Blob = 3,
   /** The key's access time or count (for the LRU and LFU policies): payload f64. */
   Access = 4,
-  /** Joins the key's lock queue: payload u32 pid, then the host name. */
+  /** Joins the key's lock queue: payload u32 pid, f64 time of the request, then the host name. */
   Lock = 5,
   /** Leaves the key's lock queue: payload the writer id (8 bytes) and sequence (u32) of the Lock. */
   Unlock = 6,
