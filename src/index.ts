@@ -43,3 +43,4 @@ export { BoundedSemaphore } from './recipes/semaphore.js';
 export type { AnyCache } from './recipes/steps.js';
 export { type ThrottleOptions, throttle, throttleSync } from './recipes/throttle.js';
 export type { MemoryTierOptions } from './store/memory-tier.js';
+export type { EngineName } from './store/slots.js';
