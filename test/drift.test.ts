@@ -1,3 +1,4 @@
+import './helpers/files-engine.js';
 /**
  * Second copies of one idea that drifted apart from the first: each behaviour here is owned by one
  * place, and every path that needs it goes through that place.
