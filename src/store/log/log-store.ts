@@ -687,16 +687,14 @@ export class LogStore {
       yield* this.readyBucket(bucket);
       if (bucket.fd === undefined) continue;
       const tail = (yield* io('fstat', bucket.fd)).size - bucket.end;
-      if (tail > 0 && bucket.sealedFor === undefined) {
+      const junk = (tail > 0 && bucket.sealedFor === undefined ? tail : 0) + bucket.skipped;
+      // Bytes that are no record are, after a crash, a write cut short: routine debris, which fix
+      // compacts away as recovery removes a dead writer's temp files; check() alone reports them.
+      if (junk > 0 && fix) yield* this.compact(bucket, true);
+      else if (junk > 0) {
         problems.push(
-          `log/${bucketFileName(bucket.number, bucket.generation)}: ${tail} bytes that are no intact record, at its end (torn, or being written)${fix ? '; compacted without them' : ''}`,
+          `log/${bucketFileName(bucket.number, bucket.generation)}: ${junk} bytes that are no intact record (torn by a crash, or written by someone else)`,
         );
-        if (fix) yield* this.compact(bucket, true);
-      } else if (bucket.skipped > 0) {
-        problems.push(
-          `log/${bucketFileName(bucket.number, bucket.generation)}: ${bucket.skipped} bytes that are no intact record, skipped${fix ? '; compacted without them' : ''}`,
-        );
-        if (fix) yield* this.compact(bucket, true);
       }
       for (const blob of bucket.blobs.values()) named.add(blob.name);
     }
