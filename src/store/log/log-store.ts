@@ -134,6 +134,18 @@ export class LogStore {
     return bucket;
   }
 
+  /**
+   * `bucket`, caught up and open on a generation that takes appends: a sealed one is waited out
+   * (see {@link follow}).
+   */
+  private *writable(bucket: Bucket): Op<Bucket> {
+    for (;;) {
+      yield* this.readyBucket(bucket);
+      if (bucket.sealedFor === undefined) return bucket;
+      yield* this.follow(bucket, true);
+    }
+  }
+
   /** Closes every bucket file. */
   *close(): Op<void> {
     for (const bucket of this.buckets) {
@@ -248,11 +260,7 @@ export class LogStore {
    */
   *append(hash: string, input: RecordInput): Op<Outcome> {
     for (;;) {
-      const bucket = yield* this.ready(hash);
-      if (bucket.sealedFor !== undefined) {
-        yield* this.follow(bucket, true);
-        continue;
-      }
+      const bucket = yield* this.writable(this.buckets[bucketOf(hash)] as Bucket);
       const outcome = yield* this.appendTo(bucket, input);
       if (!outcome.sealed) return outcome;
     }
@@ -279,11 +287,7 @@ export class LogStore {
     plan: (state: State | undefined, bucket: Bucket) => Op<RecordInput | undefined>,
   ): Op<{ state: State | undefined; outcome: Outcome | undefined }> {
     for (;;) {
-      const bucket = yield* this.ready(hash);
-      if (bucket.sealedFor !== undefined) {
-        yield* this.follow(bucket, true);
-        continue;
-      }
+      const bucket = yield* this.writable(this.buckets[bucketOf(hash)] as Bucket);
       const state = bucket.states.get(hash);
       const input = yield* plan(state, bucket);
       if (input === undefined) return { state, outcome: undefined };
@@ -582,11 +586,7 @@ export class LogStore {
   /** Appends a lock record; returns its sequence number (the one of the copy that counts). */
   private *enqueue(hash: string, input: RecordInput): Op<number> {
     for (;;) {
-      const bucket = yield* this.ready(hash);
-      if (bucket.sealedFor !== undefined) {
-        yield* this.follow(bucket, true);
-        continue;
-      }
+      const bucket = yield* this.writable(this.buckets[bucketOf(hash)] as Bucket);
       const appended = yield* appendRecord(bucket, input);
       heldLocks.add(appended.sequence);
       let outcome: Outcome;
@@ -644,11 +644,7 @@ export class LogStore {
       const sequences = group.map((r) => r.readUInt32LE(48));
       const bucket = this.buckets[n] as Bucket;
       for (;;) {
-        yield* this.readyBucket(bucket);
-        if (bucket.sealedFor !== undefined) {
-          yield* this.follow(bucket, true);
-          continue;
-        }
+        yield* this.writable(bucket);
         for (const sequence of sequences) bucket.pending.add(sequence);
         const generation = bucket.generation;
         const written = yield* io('append', bucket.fd as number, bytes);
