@@ -336,17 +336,11 @@ function* awaitOutcome(bucket: Bucket, appended: Appended): Op<Outcome> {
     bucket.end = size;
   }
   for (;;) {
-    if (bucket.generation !== appended.generation) {
-      bucket.outcomes.delete(sequence);
-      bucket.pending.delete(sequence);
-      return { applied: false, sealed: true, prior: undefined };
-    }
+    // Replayed by another operation of this process, perhaps one that moved on to the next generation
+    // since (which then holds a copy of the record, if it came before the seal).
     const outcome = bucket.outcomes.get(sequence);
-    if (outcome !== undefined) {
-      bucket.outcomes.delete(sequence);
-      bucket.pending.delete(sequence);
-      return outcome;
-    }
+    if (outcome !== undefined) return outcome;
+    if (bucket.generation !== appended.generation) return { applied: false, sealed: true, prior: undefined };
     const before = bucket.end;
     yield* catchUp(bucket);
     if (bucket.end === before && !bucket.outcomes.has(sequence)) {

@@ -22,7 +22,7 @@ import {
   writePrivate,
   writeTemp,
 } from '../entries.js';
-import { HOST, uniqueToken } from '../layout.js';
+import { HOST, parseOwner, uniqueToken } from '../layout.js';
 import { isBlobName, isBucketName, isIgnoredName } from '../names.js';
 import {
   type Appended,
@@ -124,8 +124,12 @@ export class LogStore {
       } finally {
         bucket.opening = false;
       }
-    } else yield* catchUp(bucket);
-    while (bucket.sealedFor !== undefined) {
+    }
+    // Caught up after each move too: another operation of this process may have made the move and
+    // not replayed the new file yet.
+    for (;;) {
+      yield* catchUp(bucket);
+      if (bucket.sealedFor === undefined) break;
       const generation = bucket.generation;
       yield* this.follow(bucket, false);
       if (bucket.generation === generation) break;
@@ -539,7 +543,9 @@ export class LogStore {
         const queue = bucket.locks.get(hash) ?? [];
         const head = queue[0];
         if (!queue.some((w) => w.writer === WRITER_ID && w.sequence === mine)) {
-          // Our place was lost (the file was cut short behind our back): queue again.
+          // Our place was lost (the file was cut short behind our back): queue again. Should the old
+          // record come back, it is no longer ours to wait on, and is dequeued.
+          heldLocks.delete(mine);
           mine = yield* this.enqueue(hash, lockRecord);
           continue;
         }
@@ -672,8 +678,8 @@ export class LogStore {
   /**
    * Checks the files of the log (for `check()`): bytes of a bucket that are no intact record (torn
    * by a crash, or written by someone else: `fix` compacts the bucket without them), generations
-   * left behind by a compaction, and blob files that no record names (older than a minute: a blob is
-   * written just before its record). Names that are not the engine's are returned as `unknown`.
+   * left behind by a compaction, and blob files that no record names (of a dead writer, or older than
+   * a minute: a blob is written just before its record). Names that are not the engine's are returned as `unknown`.
    */
   *checkFiles(fix: boolean): Op<{ problems: string[]; unknown: string[] }> {
     const problems: string[] = [];
@@ -719,9 +725,16 @@ export class LogStore {
         continue;
       }
       if (named.has(name)) continue;
-      const info = yield* io('lstat', path);
-      if (info === undefined || now - info.mtimeMs < ORPHAN_AGE_MS) continue;
-      problems.push(`blobs/${name}: a blob file that no record names${fix ? ', removed' : ''}`);
+      // A blob of a writer that died before its record was appended is routine crash debris, which
+      // fix removes without a finding; any other is an orphan once it is old enough.
+      const writer = parseOwner(name.slice(0, name.lastIndexOf('~')));
+      const debris = writer !== undefined && provablyDead(writer.host, writer.pid);
+      if (!debris) {
+        const info = yield* io('lstat', path);
+        if (info === undefined || now - info.mtimeMs < ORPHAN_AGE_MS) continue;
+      }
+      if (!(debris && fix))
+        problems.push(`blobs/${name}: a blob file that no record names${fix ? ', removed' : ''}`);
       if (fix) yield* io('unlink', path);
     }
     return { problems, unknown };
