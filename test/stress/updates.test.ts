@@ -1,4 +1,3 @@
-import '../helpers/files-engine.js';
 /**
  * No update is lost or reverted: processes whose clocks are an hour apart share locks exactly (a
  * lock's age is judged on the file server's clock, never by comparing two hosts' clocks), `touch`

@@ -4,6 +4,7 @@ import { type LockOptions, withLock } from '../../coordination/lock.js';
 import { LockTimeoutError } from '../../errors.js';
 import { crc32 } from '../../format/crc32.js';
 import type { Entry, EntryHeader } from '../../format/entry.js';
+import { refused } from '../../fs/read-only.js';
 import { io, type Op } from '../../fs/runner.js';
 import { isReadOnlyError } from '../bookkeeping.js';
 import { ensureDirectory, isPlainInside } from '../directories.js';
@@ -65,6 +66,7 @@ export const COMPACT_MIN_BYTES = 64 * 1024;
 export const DEFAULT_INDEX_LIMIT = 1_000_000;
 
 const MISSING = { state: 'missing' } as const;
+const READ_ONLY_MEDIA = { code: 'EROFS', message: 'the file system is read-only' };
 /** Sequence numbers of this process's lock records that an operation is waiting on or holding. */
 const heldLocks = new Set<number>();
 const BLOB_NAME = /^[A-Za-z0-9~-]{1,200}\.blob$/;
@@ -145,9 +147,20 @@ export class LogStore {
   private *writable(bucket: Bucket): Op<Bucket> {
     for (;;) {
       yield* this.readyBucket(bucket);
+      if (this.store.readOnly) yield* this.refuseAppend(bucket);
       if (bucket.sealedFor === undefined) return bucket;
       yield* this.follow(bucket, true);
     }
+  }
+
+  /**
+   * Fails as the file system refuses appends to the bucket: a read-only store's buckets are open for
+   * reading only (an append there would fail with EBADF), and its file system says why.
+   */
+  private *refuseAppend(bucket: Bucket): Op<never> {
+    const fd = yield* io('openForAppend', bucket.path(), this.store.fileMode);
+    yield* io('close', fd);
+    throw refused('append', bucket.path(), READ_ONLY_MEDIA);
   }
 
   /** Closes every bucket file. */
@@ -550,7 +563,7 @@ export class LogStore {
           continue;
         }
         if (head !== undefined && head.writer === WRITER_ID && head.sequence === mine) break;
-        const now = this.lock.now();
+        const now = Date.now();
         const abandoned =
           head !== undefined &&
           (head.writer === WRITER_ID
@@ -714,7 +727,8 @@ export class LogStore {
       problems.push(`log/${name}: a generation left behind by a compaction${fix ? ', removed' : ''}`);
       if (fix) yield* io('unlink', join(this.folder, name));
     }
-    const now = this.lock.now();
+    // File times are on this host's real clock (a log cache is only written on this host).
+    const now = Date.now();
     for (const name of (yield* isPlainInside(this.store, this.blobFolder))
       ? yield* io('readdir', this.blobFolder)
       : []) {
