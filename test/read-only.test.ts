@@ -1,4 +1,3 @@
-import './helpers/files-engine.js';
 /**
  * Read-only media and `readOnly: true` (issue 12, item 7). On read-only media (a read-only bind
  * mount, or a file system whose every mutating primitive answers EROFS), and with `readOnly: true`
@@ -21,6 +20,7 @@ import {
   nodeFileSystem,
   type SyncFileSystem,
 } from '../src/index.js';
+import { damageStoredValue } from './helpers/files.js';
 import { useTempDirs } from './helpers/tmp.js';
 
 const tempDir = useTempDirs();
@@ -82,18 +82,8 @@ async function seed(dir: string): Promise<void> {
   cache.setSync('damaged', 'will be damaged');
   cache.pushSync('job');
   cache.closeSync();
-  const hash = fs
-    .readdirSync(path.join(dir, 'entries'))
-    .flatMap((shard) => fs.readdirSync(path.join(dir, 'entries', shard)).map((n) => path.join(shard, n)));
   // Damage one entry's value (its checksum no longer matches): a read of it is a miss.
-  for (const name of hash) {
-    const file = path.join(dir, 'entries', name);
-    const bytes = fs.readFileSync(file);
-    if (bytes.includes(Buffer.from('will be damaged'))) {
-      bytes[bytes.length - 1] = (bytes[bytes.length - 1] as number) ^ 0xff;
-      fs.writeFileSync(file, bytes);
-    }
-  }
+  expect(damageStoredValue(dir, 'will be damaged')).toBe(1);
   const owner = `${hostTag()}~${await deadPid()}~zz9dead`;
   fs.mkdirSync(path.join(dir, 'tmp', owner), { recursive: true });
   fs.writeFileSync(path.join(dir, 'tmp', owner, 'x.1.tmp'), 'left by a dead writer');

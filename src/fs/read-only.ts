@@ -27,7 +27,8 @@ export interface Refusal {
 
 const READ_ONLY: Refusal = { code: 'EROFS', message: 'the cache was opened with readOnly: true' };
 
-function refused(name: string, path: unknown, reason: Refusal): NodeJS.ErrnoException {
+/** The error a primitive `name` on `path` fails with when writes are refused for `reason`. */
+export function refused(name: string, path: unknown, reason: Refusal = READ_ONLY): NodeJS.ErrnoException {
   const where = typeof path === 'string' ? ` '${path}'` : '';
   const error: NodeJS.ErrnoException = new Error(`${reason.code}: ${reason.message}, ${name}${where}`);
   error.code = reason.code;

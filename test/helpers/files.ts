@@ -51,3 +51,21 @@ export async function newEntryFiles(dir: string, write: () => unknown): Promise<
   await write();
   return entryFiles(dir).filter((file) => !before.has(file));
 }
+
+/**
+ * Damages the stored bytes of a value, whichever engine holds it: flips a byte of `marker` in the
+ * entry file or bucket file that holds it (its checksums then fail). Returns how many files it changed.
+ */
+export function damageStoredValue(dir: string, marker: string): number {
+  const needle = Buffer.from(marker);
+  let changed = 0;
+  for (const file of [...entryFiles(dir), ...bucketFiles(dir)]) {
+    const bytes = fs.readFileSync(file);
+    const at = bytes.indexOf(needle);
+    if (at === -1) continue;
+    bytes[at] = (bytes[at] as number) ^ 0xff;
+    fs.writeFileSync(file, bytes);
+    changed++;
+  }
+  return changed;
+}
