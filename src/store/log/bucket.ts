@@ -50,11 +50,15 @@ export function bucketFileName(bucket: number, generation: number): string {
   return `${bucket.toString(16).padStart(2, '0')}.${generation}`;
 }
 
+/** The last generation a bucket can have: one after it would not fit the header's 32 bits. */
+export const MAX_GENERATION = 0xffff_fffe;
+
 /** Bucket and generation of a bucket file's name, or `undefined` if `name` is not one. */
 export function parseBucketFileName(name: string): { bucket: number; generation: number } | undefined {
   const match = /^([0-9a-f]{2})\.([1-9][0-9]{0,9})$/.exec(name);
-  return match
-    ? { bucket: Number.parseInt(match[1] as string, 16), generation: Number(match[2]) }
+  const generation = Number(match?.[2]);
+  return match && generation <= MAX_GENERATION
+    ? { bucket: Number.parseInt(match[1] as string, 16), generation }
     : undefined;
 }
 

@@ -11,6 +11,7 @@ import { ensureDirectory, isPlainInside } from '../directories.js';
 import {
   discard,
   entryFromBytes,
+  moveToCorrupt,
   type Published,
   type ReadResult,
   type Removal,
@@ -32,6 +33,7 @@ import {
   bucketFileName,
   catchUp,
   fileHeader,
+  MAX_GENERATION,
   type Outcome,
   openGeneration,
   outcomeOf,
@@ -41,6 +43,7 @@ import {
 import {
   encodeRecord,
   FILE_HEADER,
+  isFileHeader,
   NO_STATE,
   parseRecords,
   RECORD_HEADER,
@@ -205,10 +208,10 @@ export class LogStore {
       if (newest > 0 && (yield* this.openAt(bucket, newest))) return;
       // A store that cannot be written reads a missing bucket as empty.
       if (this.store.readOnly) return;
-      // None yet, or the newest is no bucket file of ours (then one after it is made).
-      if (newest === 0 || (yield* io('lstat', bucket.path(newest))) !== undefined) {
-        yield* this.create(bucket, newest + 1, [fileHeader(bucket, newest + 1)]);
-      }
+      if (newest === 0) yield* this.create(bucket, 1, [fileHeader(bucket, 1)]);
+      // The newest is no bucket file of ours (planted or damaged; unless it was removed since the
+      // listing): set aside, so that the one before it is the newest again.
+      else yield* this.setAsideForeign(bucket, newest);
     }
     throw new Error(`diskcache-ts: bucket ${bucket.path(1)} could not be opened`);
   }
@@ -237,19 +240,56 @@ export class LogStore {
     }
   }
 
-  /** Makes generation `generation` of the bucket with `chunks`, unless it exists: `true` if made. */
+  /**
+   * Makes generation `generation` of the bucket with `chunks`, unless a bucket file of ours is there
+   * already (`false`); a foreign file in its place is set aside.
+   */
   private *create(bucket: Bucket, generation: number, chunks: readonly Uint8Array[]): Op<boolean> {
     yield* ensureDirectory(this.store, this.folder);
     const temp = yield* writePrivate(this.store, bucket.path(generation), chunks);
     try {
-      yield* io('link', temp, bucket.path(generation));
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      return false;
+      for (let attempt = 0; ; attempt++) {
+        try {
+          yield* io('link', temp, bucket.path(generation));
+          break;
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt === 8) throw error;
+          if (!(yield* this.setAsideForeign(bucket, generation))) return false;
+        }
+      }
     } finally {
       yield* discard(temp);
     }
     if (this.store.fsync) yield* io('fsyncDir', this.folder);
+    return true;
+  }
+
+  /**
+   * Moves the file at generation `generation`'s name into `corrupt/` unless it is a bucket file of
+   * ours (a whole one: bucket files are linked in complete); `false` if it is one.
+   */
+  private *setAsideForeign(bucket: Bucket, generation: number): Op<boolean> {
+    const path = bucket.path(generation);
+    const info = yield* io('lstat', path);
+    if (info === undefined) return true;
+    if (info.isFile) {
+      const fd = yield* io('openForRead', path);
+      if (fd !== undefined) {
+        let header: Buffer;
+        try {
+          header = yield* io('readAt', fd, FILE_HEADER, 0);
+        } finally {
+          yield* io('close', fd);
+        }
+        if (isFileHeader(header, generation, bucket.number)) return false;
+      }
+    }
+    try {
+      yield* moveToCorrupt(this.store, path);
+    } catch (error) {
+      // Moved or removed since by another process: gone all the same.
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
     return true;
   }
 
@@ -717,13 +757,13 @@ export class LogStore {
       ? yield* io('readdir', this.folder)
       : []) {
       if (isIgnoredName(name)) continue;
-      if (!isBucketName(name)) {
+      const file = isBucketName(name) ? parseBucketFileName(name) : undefined;
+      if (file === undefined) {
         unknown.push(join(this.folder, name));
         continue;
       }
-      const file = parseBucketFileName(name);
-      const current = file && this.buckets[file.bucket]?.generation;
-      if (file === undefined || current === undefined || file.generation >= current) continue;
+      const current = this.buckets[file.bucket]?.generation;
+      if (current === undefined || file.generation >= current) continue;
       problems.push(`log/${name}: a generation left behind by a compaction${fix ? ', removed' : ''}`);
       if (fix) yield* io('unlink', join(this.folder, name));
     }
@@ -842,6 +882,8 @@ export class LogStore {
         yield* this.readyBucket(bucket);
         if (bucket.sealedFor === undefined) {
           if (!always && !(bucket.dead(bucket.end) > bucket.live && bucket.end >= COMPACT_MIN_BYTES)) return;
+          // No generation after the last (a file planted under its name got there): left as it is.
+          if (bucket.generation >= MAX_GENERATION) return;
           const seal = Buffer.allocUnsafe(4);
           seal.writeUInt32LE(bucket.generation + 1);
           const appended = yield* appendRecord(bucket, {
