@@ -66,10 +66,11 @@ export interface SyncFileSystem {
   /** Writes all of `data` at byte `position` of an open file. */
   writeAt(fd: number, data: Uint8Array, position: number): void;
   /**
-   * Opens (creating if needed) a file for appending and for reading at offsets: every write goes to
+   * Opens an existing file for appending and for reading at offsets (`undefined` if it does not
+   * exist: it is never created, so that a file removed meanwhile stays removed): every write goes to
    * its end, in one piece among the writes of all processes on a local file system.
    */
-  openForAppend(path: string, mode: number): number;
+  openForAppend(path: string): number | undefined;
   /** Appends `data` with one write to a file opened by {@link openForAppend}; returns the bytes written. */
   append(fd: number, data: Uint8Array): number;
   /** Opens a file for reading; `undefined` if it does not exist. */
@@ -147,11 +148,15 @@ function toInfo(s: fs.Stats): FileInfo {
  */
 const READ_FLAGS = fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW ?? 0) | (fs.constants.O_NONBLOCK ?? 0);
 const UPDATE_FLAGS = fs.constants.O_RDWR | fs.constants.O_CREAT | (fs.constants.O_NOFOLLOW ?? 0);
-const APPEND_FLAGS = UPDATE_FLAGS | fs.constants.O_APPEND;
+const APPEND_FLAGS =
+  fs.constants.O_RDWR |
+  fs.constants.O_APPEND |
+  (fs.constants.O_NOFOLLOW ?? 0) |
+  (fs.constants.O_NONBLOCK ?? 0);
 
-function openOrMissing(path: string): number | undefined {
+function openOrMissing(path: string, flags = READ_FLAGS): number | undefined {
   try {
-    return fs.openSync(path, READ_FLAGS);
+    return fs.openSync(path, flags);
   } catch (error) {
     if (isMissing(error)) return undefined;
     throw error;
@@ -310,7 +315,7 @@ export const nodeSyncFileSystem: SyncFileSystem = {
       done += fs.writeSync(fd, data, done, data.byteLength - done, position + done);
     }
   },
-  openForAppend: (path, mode) => fs.openSync(path, APPEND_FLAGS, mode),
+  openForAppend: (path) => openOrMissing(path, APPEND_FLAGS),
   append: (fd, data) => fs.writeSync(fd, data),
   openForRead: (path) => openOrMissing(path),
   readAt(fd, length, position) {
@@ -437,9 +442,13 @@ export const nodeAsyncFileSystem: AsyncFileSystem = {
       );
     }
   },
-  openForAppend: (path, mode) =>
-    new Promise((resolve, reject) =>
-      fs.open(path, APPEND_FLAGS, mode, (e, fd) => (e ? reject(e) : resolve(fd))),
+  openForAppend: (path) =>
+    asyncOrMissing<number | undefined>(
+      () =>
+        new Promise((resolve, reject) =>
+          fs.open(path, APPEND_FLAGS, (e, fd) => (e ? reject(e) : resolve(fd))),
+        ),
+      undefined,
     ),
   append: (fd, data) =>
     new Promise((resolve, reject) => fs.write(fd, data, (e, n) => (e ? reject(e) : resolve(n)))),

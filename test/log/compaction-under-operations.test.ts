@@ -4,6 +4,7 @@
  * asynchronous calls (all of them: `asyncIO: 'threadpool'`) the test can hold, so that its operations interleave exactly where the race is:
  * - two reads that move on to the next generation together both see the keys in it (the one that
  *   came second must not read the new file before it has been replayed);
+ * - a generation removed (compacted again) between a look at it and its open is not made again;
  * - an `add` or a `pop` whose record landed just before the seal, while another operation of the
  *   same process moved the bucket on before the first learnt how its record turned out, reports what
  *   its record did (the compaction copied it): the add won, the pop got the value.
@@ -96,6 +97,31 @@ describe('log engine: a compaction meets several operations of one process', () 
       await new Promise((resolve) => setTimeout(resolve, 50));
       held.release();
       expect(await reads).toEqual(['first', 'second']);
+    } finally {
+      await mine.close();
+      other.closeSync();
+    }
+  });
+
+  it('a generation removed between the look at it and the open is not made again (as an empty file)', async () => {
+    const dir = tempDir();
+    const { fileSystem, hold } = holdingFileSystem();
+    const mine = new Cache(dir, { engine: 'log', fileSystem, asyncIO: 'threadpool' });
+    const other = new Cache(dir);
+    try {
+      await mine.set(FIRST, 'first');
+      compactOnce(other, dir);
+      // The read that moves on to the next generation has looked at it, and stops before opening it
+      // while the other process compacts again (and removes it).
+      const held = hold('openForAppend');
+      const read = mine.get(FIRST);
+      await held.reached;
+      compactOnce(other, dir);
+      const current = generations(dir, BUCKET);
+      held.release();
+      expect(await read).toBe('first');
+      expect(generations(dir, BUCKET)).toEqual(current);
+      expect((await mine.check()).problems).toEqual([]);
     } finally {
       await mine.close();
       other.closeSync();

@@ -248,15 +248,10 @@ export function* catchUp(bucket: Bucket): Op<void> {
  * Opens generation `generation` of the bucket (which must exist; for reading only on a read-only
  * store) and replays it from the start; `false` if it is not there or its header is not this bucket's.
  */
-export function* openGeneration(
-  bucket: Bucket,
-  generation: number,
-  mode: number,
-  readOnly: boolean,
-): Op<boolean> {
+export function* openGeneration(bucket: Bucket, generation: number, readOnly: boolean): Op<boolean> {
   const path = bucket.path(generation);
   if ((yield* io('lstat', path))?.isFile !== true) return false;
-  const fd = readOnly ? yield* io('openForRead', path) : yield* io('openForAppend', path, mode);
+  const fd = readOnly ? yield* io('openForRead', path) : yield* io('openForAppend', path);
   if (fd === undefined) return false;
   const header = yield* io('readAt', fd, FILE_HEADER, 0);
   if (!isFileHeader(header, generation, bucket.number)) {

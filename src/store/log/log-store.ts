@@ -161,8 +161,8 @@ export class LogStore {
    * reading only (an append there would fail with EBADF), and its file system says why.
    */
   private *refuseAppend(bucket: Bucket): Op<never> {
-    const fd = yield* io('openForAppend', bucket.path(), this.store.fileMode);
-    yield* io('close', fd);
+    const fd = yield* io('openForAppend', bucket.path());
+    if (fd !== undefined) yield* io('close', fd);
     throw refused('append', bucket.path(), READ_ONLY_MEDIA);
   }
 
@@ -232,11 +232,11 @@ export class LogStore {
    */
   private *openAt(bucket: Bucket, generation: number): Op<boolean> {
     try {
-      return yield* openGeneration(bucket, generation, this.store.fileMode, this.store.readOnly);
+      return yield* openGeneration(bucket, generation, this.store.readOnly);
     } catch (error) {
       if (!isReadOnlyError(error)) throw error;
       this.store.readOnly = true;
-      return yield* openGeneration(bucket, generation, this.store.fileMode, true);
+      return yield* openGeneration(bucket, generation, true);
     }
   }
 
