@@ -1,7 +1,8 @@
 /**
  * Names in a log cache that a co-tenant of a shared directory planted (docs/FORMAT.md "Trust
  * model"): a junk file, a folder, a FIFO or a symbolic link to a file outside, under the name of a
- * bucket's newest generation (or one past the last generation a header can hold), and `log/` or
+ * bucket's newest generation (or one past the last generation a header can hold) or of a blob file,
+ * and `log/` or
  * `blobs/` replaced by a link to a folder outside. In every case the cache opens, no error but a
  * `CacheError` escapes, nothing outside the directory is read or written, and where the cache's own
  * files are intact, every process keeps reading what the others wrote.
@@ -90,6 +91,32 @@ describe('log engine: names planted in the directory', () => {
         }
       },
     );
+  }
+
+  for (const [what, plant] of plants) {
+    it(`${what} in the place of a blob file: a miss, nothing outside is touched, check({ fix: true }) clears it`, async () => {
+      const root = tempDir();
+      const dir = path.join(root, 'cache');
+      const out = outside(root);
+      const cache = new Cache(dir, { engine: 'log' });
+      try {
+        cache.setSync(KEY, Buffer.alloc(64 * 1024, 1));
+        const [blob] = fs.readdirSync(path.join(dir, 'blobs'));
+        const at = path.join(dir, 'blobs', blob as string);
+        fs.rmSync(at);
+        plant(at, out.dir);
+        expect(cache.getSync(KEY)).toBeUndefined();
+        expect(await cache.get(KEY)).toBeUndefined();
+        expect(cache.hasSync(KEY)).toBe(false);
+        await onlyCacheErrors(() => cache.checkSync({ fix: true }));
+        expect(cache.checkSync().problems).toEqual([]);
+        cache.setSync(KEY, 'written again');
+        expect(cache.getSync(KEY)).toBe('written again');
+        out.unchanged();
+      } finally {
+        cache.closeSync();
+      }
+    });
   }
 
   it.each(['log', 'blobs'])(
