@@ -1,4 +1,3 @@
-import './helpers/files-engine.js';
 /**
  * Entries whose checksums are valid but whose value its codec cannot decode (planted by a co-tenant
  * of a shared directory, or written by a broken writer): every read is a miss (the entry is moved
@@ -9,9 +8,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Cache, type Codec, Deque } from '../src/index.js';
+import { isStored, rewriteStoredEntry } from './helpers/stored.js';
 import { useTempDirs } from './helpers/tmp.js';
 import { reseal } from './stress/helpers/forge.js';
-import { entryPath } from './stress/helpers/layout.js';
+import { keyHash } from './stress/helpers/layout.js';
 
 /** Value kinds of docs/FORMAT.md (byte 8 of an entry). */
 const KIND = { structured: 3, json: 4, float64: 5 } as const;
@@ -24,23 +24,23 @@ const UNDECODABLE: { what: string; kind: number; payload: Buffer }[] = [
   { what: 'an unknown value kind', kind: 0x7e, payload: Buffer.from('whatever') },
 ];
 
-/** Stores `payload` as the bytes of `key`, then relabels the entry's value kind (checksums kept valid). */
+/** Stores `payload` as the bytes of `key`, then relabels the entry's value kind (checksums kept valid); returns the key hash. */
 function plant(cache: Cache, dir: string, key: string | number, kind: number, payload: Buffer): string {
   cache.setSync(key, payload);
-  const file = typeof key === 'string' ? entryPath(dir, key) : numberEntryPath(dir, key);
-  const bytes = fs.readFileSync(file);
-  bytes[8] = kind;
-  fs.writeFileSync(file, reseal(bytes));
-  return file;
+  const hash = typeof key === 'string' ? keyHash(key) : numberKeyHash(key);
+  rewriteStoredEntry(dir, hash, (entry) => {
+    entry[8] = kind;
+    reseal(entry);
+  });
+  return hash;
 }
 
-/** `<dir>/entries/<shard>/<hash>` of a number key: SHA-256 of type byte 2 and the big-endian float64. */
-function numberEntryPath(dir: string, key: number): string {
+/** The key hash of a number key: SHA-256 of type byte 2 and the big-endian float64. */
+function numberKeyHash(key: number): string {
   const bytes = Buffer.alloc(9);
   bytes[0] = 2;
   bytes.writeDoubleBE(key, 1);
-  const hash = createHash('sha256').update(bytes).digest('hex').slice(0, 32);
-  return path.join(dir, 'entries', hash.slice(0, 2), hash);
+  return createHash('sha256').update(bytes).digest('hex').slice(0, 32);
 }
 
 function corruptFiles(dir: string): string[] {
@@ -94,9 +94,9 @@ describe.each(Object.entries(SURFACES))('values that do not decode (%s)', (surfa
     it('get is a miss that moves the entry aside, then a plain miss', async () => {
       const dir = tempDir();
       const cache = new Cache(dir);
-      const file = plant(cache, dir, 'bad', kind, payload);
+      const hash = plant(cache, dir, 'bad', kind, payload);
       expect(await call.get(cache, 'bad', 'default')).toBe('default');
-      expect(fs.existsSync(file)).toBe(false);
+      expect(isStored(dir, hash)).toBe(false);
       expect(corruptFiles(dir)).toHaveLength(1);
       expect(await call.get(cache, 'bad', 'default')).toBe('default');
       expect(cache.countSync()).toBe(0);
@@ -107,12 +107,12 @@ describe.each(Object.entries(SURFACES))('values that do not decode (%s)', (surfa
       const dir = tempDir();
       const cache = new Cache(dir);
       cache.setSync('good', 'fine');
-      const file = plant(cache, dir, 'bad', kind, payload);
+      const hash = plant(cache, dir, 'bad', kind, payload);
       const report = surface === 'sync' ? cache.checkSync() : await cache.check();
       expect(report.problems).toEqual(expect.arrayContaining([expect.stringMatching(/undecodable entry/)]));
       const fixed = surface === 'sync' ? cache.checkSync({ fix: true }) : await cache.check({ fix: true });
       expect(fixed.fixed).toBeGreaterThanOrEqual(1);
-      expect(fs.existsSync(file)).toBe(false);
+      expect(isStored(dir, hash)).toBe(false);
       expect(corruptFiles(dir)).toHaveLength(1);
       expect(cache.checkSync().problems).toEqual([]);
       expect(cache.getSync('good')).toBe('fine');
@@ -122,9 +122,9 @@ describe.each(Object.entries(SURFACES))('values that do not decode (%s)', (surfa
     it('has, getEntry, pop and incr see no entry', async () => {
       const dir = tempDir();
       const cache = new Cache(dir);
-      const file = plant(cache, dir, 'h', kind, payload);
+      const hash = plant(cache, dir, 'h', kind, payload);
       expect(await call.has(cache, 'h')).toBe(false);
-      expect(fs.existsSync(file)).toBe(false);
+      expect(isStored(dir, hash)).toBe(false);
       plant(cache, dir, 'a', kind, payload);
       expect(await call.getEntry(cache, 'a')).toBeUndefined();
       plant(cache, dir, 'b', kind, payload);
