@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
+import { Cache } from '../../src/index.js';
 import { currentFile, generations, Kind, RECORD_HEADER, readBucketFile } from '../log/helpers/format.js';
 
 /**
@@ -30,6 +31,46 @@ function currentRecord(dir: string, hash: string) {
     else if (record.kind === Kind.Delete) current = undefined;
   }
   return current && { file, record: current };
+}
+
+/** The bytes of the key's stored entry (its entry file, or the payload of its record). */
+export function readStoredEntry(dir: string, hash: string): Buffer {
+  const file = entryFile(dir, hash);
+  if (fs.existsSync(file)) return fs.readFileSync(file);
+  const found = currentRecord(dir, hash);
+  if (found === undefined || found.record.kind !== Kind.Put)
+    throw new Error(`no stored entry for ${hash} in ${dir}`);
+  return Buffer.from(found.record.payload);
+}
+
+/**
+ * Puts `bytes` in the place of the key's stored entry: as its entry file, or (same length only) as
+ * its record's payload, the record's CRC made valid again.
+ */
+export function replaceStoredEntry(dir: string, hash: string, bytes: Buffer): void {
+  const file = entryFile(dir, hash);
+  if (fs.existsSync(file)) {
+    fs.writeFileSync(file, bytes);
+    return;
+  }
+  rewriteStoredEntry(dir, hash, (entry) => {
+    if (entry.length !== bytes.length) throw new Error('a log record is rewritten at its own length only');
+    bytes.copy(entry);
+  });
+}
+
+/** The engine a new cache gets in this run (`auto` as the environment decides it). */
+export function engineOfNewCaches(makeDir: () => string): 'log' | 'files' {
+  const dir = makeDir();
+  try {
+    new Cache(dir).closeSync();
+    const stored = JSON.parse(fs.readFileSync(path.join(dir, 'diskcache.json'), 'utf8')) as {
+      settings?: { engine?: string };
+    };
+    return stored.settings?.engine === 'log' ? 'log' : 'files';
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** Whether the key's entry is stored (an entry file, or a live record). */
