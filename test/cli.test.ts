@@ -1,12 +1,12 @@
-import './helpers/files-engine.js';
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Cache } from '../src/cache/cache.js';
-import { entryFiles } from './helpers/files.js';
+import { rewriteStoredEntry } from './helpers/stored.js';
 import { makeTempDir, removeDir, useTempDirs } from './helpers/tmp.js';
+import { keyHash } from './stress/helpers/layout.js';
 
 /**
  * Runs the built `diskcache` binary as a child process. The build goes into a directory of this
@@ -391,9 +391,10 @@ describe('the diskcache binary', () => {
     });
     expect((await run(dir, 'check')).stdout).toBe('no problems found (5 entries)\n');
 
-    const victim = entryFiles(dir)[0] as string;
-    const bytes = fs.readFileSync(victim);
-    fs.writeFileSync(victim, bytes.subarray(0, bytes.length - 3));
+    // One byte of a value flipped (in its entry file, or in its record of a log cache).
+    rewriteStoredEntry(dir, keyHash('k0'), (entry) => {
+      entry[entry.length - 1] = (entry[entry.length - 1] as number) ^ 0xff;
+    });
     const found = await runJson(dir, 'check');
     expect(found.code).toBe(1);
     const report = found.value as { ok: boolean; problems: string[]; fixed: number };
