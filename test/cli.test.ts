@@ -220,8 +220,9 @@ describe('the diskcache binary', () => {
       code: 0,
       value: { stored: true, key: 'session', keyType: 'string', ttl: 300_000, tag: 'sessions' },
     });
-    expect((await run(dir, 'set', 'plain', 'p', '--ttl', '1500')).stdout).toBe(
-      'stored plain, expires in 1.5s\n',
+    // Long enough to outlive the ls calls below however slow the machine (a wall-clock race).
+    expect((await run(dir, 'set', 'plain', 'p', '--ttl', '3723000')).stdout).toBe(
+      'stored plain, expires in 1h 2m\n',
     );
     expect((await run(dir, 'set', 'other', 'o')).code).toBe(0);
 
@@ -254,6 +255,9 @@ describe('the diskcache binary', () => {
     const none = await run(dir, 'ls', '--tag', 'sessions');
     expect(none.stderr).toMatch(/no entries with this tag/);
     expect(await runJson(dir, 'ls', '--tag', 'sessions')).toMatchObject({ code: 0, value: [] });
+    expect((await run(dir, 'set', 'brief', 'b', '--ttl', '1500')).stdout).toBe(
+      'stored brief, expires in 1.5s\n',
+    );
   });
 
   it('reads and writes number, bigint and byte keys with --key-type, as ls reports them', async () => {
