@@ -119,9 +119,14 @@ describe('log engine: names planted in the directory', () => {
     });
   }
 
-  it.each(['log', 'blobs'])(
-    '%s/ replaced by a link to a folder outside: nothing outside is touched',
-    async (folder) => {
+  it.each([
+    ['log', 'a link to a folder outside'],
+    ['blobs', 'a link to a folder outside'],
+    ['log', 'a file'],
+    ['blobs', 'a file'],
+  ])(
+    '%s/ replaced by %s: nothing outside is touched, and after check({ fix: true }) it works',
+    async (folder, by) => {
       const root = tempDir();
       const dir = path.join(root, 'cache');
       const out = outside(root);
@@ -129,7 +134,8 @@ describe('log engine: names planted in the directory', () => {
       early.setSync(KEY, Buffer.alloc(64 * 1024, 1));
       early.closeSync();
       fs.renameSync(path.join(dir, folder), path.join(root, 'moved'));
-      fs.symlinkSync(out.dir, path.join(dir, folder));
+      if (by === 'a file') fs.writeFileSync(path.join(dir, folder), 'not a folder');
+      else fs.symlinkSync(out.dir, path.join(dir, folder));
       const cache = await onlyCacheErrors(() => new Cache(dir));
       if (cache instanceof Cache) {
         await onlyCacheErrors(() => cache.getSync(KEY));
