@@ -78,17 +78,37 @@ function compactOnce(other: Cache, dir: string): void {
     other.setSync(HOT, Buffer.alloc(1024, i++ & 0xff));
 }
 
+/**
+ * Runs `scenario` on two caches of one new directory, `mine` (through a holding file system, every
+ * async call on the thread pool) and `other`, holding FIRST = 'first' and SECOND = 'second'.
+ */
+async function withTwoProcesses(
+  dir: string,
+  scenario: (
+    mine: Cache,
+    other: Cache,
+    hold: ReturnType<typeof holdingFileSystem>['hold'],
+    dir: string,
+  ) => Promise<void>,
+): Promise<void> {
+  const { fileSystem, hold } = holdingFileSystem();
+  const mine = new Cache(dir, { engine: 'log', fileSystem, asyncIO: 'threadpool' });
+  const other = new Cache(dir);
+  try {
+    await mine.set(FIRST, 'first');
+    await mine.set(SECOND, 'second');
+    await scenario(mine, other, hold, dir);
+  } finally {
+    await mine.close();
+    other.closeSync();
+  }
+}
+
 describe('log engine: a compaction meets several operations of one process', () => {
   const tempDir = useTempDirs();
 
-  it('two reads that move on to the next generation together both find their keys', async () => {
-    const dir = tempDir();
-    const { fileSystem, hold } = holdingFileSystem();
-    const mine = new Cache(dir, { engine: 'log', fileSystem, asyncIO: 'threadpool' });
-    const other = new Cache(dir);
-    try {
-      await mine.set(FIRST, 'first');
-      await mine.set(SECOND, 'second');
+  it('two reads that move on to the next generation together both find their keys', () =>
+    withTwoProcesses(tempDir(), async (mine, other, hold, dir) => {
       compactOnce(other, dir);
       // The first read to open the next generation stops before it has replayed it.
       const held = hold('fstat', 'openForAppend');
@@ -97,19 +117,10 @@ describe('log engine: a compaction meets several operations of one process', () 
       await new Promise((resolve) => setTimeout(resolve, 50));
       held.release();
       expect(await reads).toEqual(['first', 'second']);
-    } finally {
-      await mine.close();
-      other.closeSync();
-    }
-  });
+    }));
 
-  it('a generation removed between the look at it and the open is not made again (as an empty file)', async () => {
-    const dir = tempDir();
-    const { fileSystem, hold } = holdingFileSystem();
-    const mine = new Cache(dir, { engine: 'log', fileSystem, asyncIO: 'threadpool' });
-    const other = new Cache(dir);
-    try {
-      await mine.set(FIRST, 'first');
+  it('a generation removed between the look at it and the open is not made again (as an empty file)', () =>
+    withTwoProcesses(tempDir(), async (mine, other, hold, dir) => {
       compactOnce(other, dir);
       // The read that moves on to the next generation has looked at it, and stops before opening it
       // while the other process compacts again (and removes it).
@@ -122,11 +133,7 @@ describe('log engine: a compaction meets several operations of one process', () 
       expect(await read).toBe('first');
       expect(generations(dir, BUCKET)).toEqual(current);
       expect((await mine.check()).problems).toEqual([]);
-    } finally {
-      await mine.close();
-      other.closeSync();
-    }
-  });
+    }));
 
   it.each([
     // add appends one record; pop a lock record first, then its removal.
@@ -134,14 +141,8 @@ describe('log engine: a compaction meets several operations of one process', () 
     ['pop', FIRST, (cache: Cache) => cache.pop(FIRST), 2, 'first', undefined],
   ] as const)(
     '%s whose record was copied by a compaction reports what the record did',
-    async (_name, key, operate, appends, expected, after) => {
-      const dir = tempDir();
-      const { fileSystem, hold } = holdingFileSystem();
-      const mine = new Cache(dir, { engine: 'log', fileSystem, asyncIO: 'threadpool' });
-      const other = new Cache(dir);
-      try {
-        await mine.set(FIRST, 'first');
-        await mine.set(SECOND, 'second');
+    (_name, key, operate, appends, expected, after) =>
+      withTwoProcesses(tempDir(), async (mine, other, hold, dir) => {
         // The operation appends its record, then stops before it reads how the record turned out.
         const held = hold('fstat', 'append', appends);
         const operation = operate(mine);
@@ -154,10 +155,6 @@ describe('log engine: a compaction meets several operations of one process', () 
         expect(await operation).toBe(expected);
         expect(await mine.get(key)).toBe(after);
         expect(other.getSync(key)).toBe(after);
-      } finally {
-        await mine.close();
-        other.closeSync();
-      }
-    },
+      }),
   );
 });
