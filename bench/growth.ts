@@ -2,18 +2,30 @@
  * Growth benchmark: per-operation cost, cold open and memory as a cache grows to 10,000, 100,000
  * and 1,000,000 entries. Each measurement runs in a fresh process on the same directory.
  *
- *   npm run bench:growth                       # 10k, 100k, 1M
+ *   npm run bench:growth                       # 10k, 100k, 1M, the engine 'auto' picks here
  *   npm run bench:growth -- --sizes 1000,10000 # a quick look
+ *   npm run bench:growth -- --engine files     # the other engine
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const OPS = 2000;
 const BATCH = 100;
-const OPERATIONS = ['set', 'get hit', 'delete', 'count', 'volume', 'floor: read an entry file'] as const;
+const OPERATIONS = ['set', 'get hit', 'delete', 'count', 'volume', 'floor: one random read'] as const;
 /** Fresh measuring processes per size; each cell is their median. */
 const RUNS = 5;
 type Operation = (typeof OPERATIONS)[number];
@@ -21,6 +33,8 @@ type Operation = (typeof OPERATIONS)[number];
 interface Measurement {
   entries: number;
   openMs: number;
+  /** `new Cache(dir)` and one get of a stored key, in a fresh process. */
+  firstGetMs: number;
   rssMiB: number;
   usPerOp: Record<Operation, number>;
 }
@@ -33,11 +47,11 @@ function valueFor(i: number): Buffer {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
 /** Child: add entries `from` … `to - 1`. */
-async function fill(dir: string, from: number, to: number): Promise<void> {
+async function fill(dir: string, from: number, to: number, engine: string): Promise<void> {
   const { Cache } = await import('../src/index.js');
   // Default options but for a size limit that nothing reaches: writes still sweep for expired
   // entries as they do by default (the options are stored, so the measuring process has them too).
-  const cache = new Cache(dir, { sizeLimit: 2 ** 50 });
+  const cache = new Cache(dir, { sizeLimit: 2 ** 50, engine: engine as 'auto' | 'log' | 'files' });
   for (let i = from; i < to; i++) cache.setSync(`key-${i}`, valueFor(i));
   cache.closeSync();
 }
@@ -48,6 +62,8 @@ async function measure(dir: string, entries: number): Promise<Measurement> {
   const imported = performance.now();
   const cache = new Cache(dir);
   const openMs = performance.now() - imported;
+  cache.getSync(`key-${entries >> 1}`);
+  const firstGetMs = performance.now() - imported;
   const batches = (work: (i: number) => void): number => {
     const means: number[] = [];
     for (let b = 0; b < OPS / BATCH; b++) {
@@ -64,20 +80,48 @@ async function measure(dir: string, entries: number): Promise<Measurement> {
     delete: batches((i) => cache.deleteSync(fresh(i))),
     count: batches(() => cache.countSync()),
     volume: batches(() => cache.volumeSync()),
-    'floor: read an entry file': 0,
+    'floor: one random read': 0,
   };
   const rssMiB = process.memoryUsage().rss / 2 ** 20;
   cache.closeSync();
-  // What the file system itself costs at this size (measured after RSS, whose reading the list of
-  // paths would inflate): readFileSync of entry files drawn at random from 16 shard directories.
+  usPerOp['floor: one random read'] = batches(randomRead(dir));
+  return { entries, openMs, firstGetMs, rssMiB, usPerOp };
+}
+
+/**
+ * What the file system itself costs for a random read at this size (set up after RSS is read, which
+ * the list of paths would inflate): `readFileSync` of entry files drawn at random from 16 of the 256
+ * shard directories (files engine), or a 1 KiB `pread` at a random offset of a random open bucket
+ * file (log engine).
+ */
+function randomRead(dir: string): (i: number) => void {
+  const log = join(dir, 'log');
+  const buckets = (() => {
+    try {
+      return readdirSync(log).filter((name) => /^[0-9a-f]{2}\.\d+$/.test(name));
+    } catch {
+      return [];
+    }
+  })();
+  if (buckets.length > 0) {
+    const files = buckets.map((name) => ({
+      fd: openSync(join(log, name), 'r'),
+      size: statSync(join(log, name)).size,
+    }));
+    const buffer = Buffer.allocUnsafe(1024);
+    process.on('exit', () => {
+      for (const { fd } of files) closeSync(fd);
+    });
+    return (i) => {
+      const file = files[(i * 104_729) % files.length] as { fd: number; size: number };
+      readSync(file.fd, buffer, 0, 1024, (i * 7_919_113) % Math.max(1, file.size - 1024));
+    };
+  }
   const shards = Array.from({ length: 16 }, (_, n) =>
     join(dir, 'entries', (n * 16).toString(16).padStart(2, '0')),
   );
   const files = shards.flatMap((shard) => readdirSync(shard).map((name) => join(shard, name)));
-  usPerOp['floor: read an entry file'] = batches((i) =>
-    readFileSync(files[(i * 104_729) % files.length] as string),
-  );
-  return { entries, openMs, rssMiB, usPerOp };
+  return (i) => readFileSync(files[(i * 104_729) % files.length] as string);
 }
 
 /** The median of each number over several measurements of one size. */
@@ -86,6 +130,7 @@ function medianOf(runs: Measurement[]): Measurement {
   return {
     entries: first.entries,
     openMs: median(runs.map((r) => r.openMs)),
+    firstGetMs: median(runs.map((r) => r.firstGetMs)),
     rssMiB: median(runs.map((r) => r.rssMiB)),
     usPerOp: Object.fromEntries(
       OPERATIONS.map((op) => [op, median(runs.map((r) => r.usPerOp[op]))]),
@@ -106,14 +151,14 @@ function renderMarkdown(rows: Measurement[], command: string): string {
   const lines = [
     `Command: \`${command}\` — Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, directory in ${tmpdir()}.`,
     '',
-    `| entries | ${OPERATIONS.map((op) => `${op} µs`).join(' | ')} | cold open ms | RSS MiB |`,
-    `|---:|${OPERATIONS.map(() => '---:').join('|')}|---:|---:|`,
+    `| entries | ${OPERATIONS.map((op) => `${op} µs`).join(' | ')} | cold open ms | open + first get ms | RSS MiB |`,
+    `|---:|${OPERATIONS.map(() => '---:').join('|')}|---:|---:|---:|`,
     ...rows.map(
       (r) =>
-        `| ${r.entries.toLocaleString('en')} | ${OPERATIONS.map((op) => `${r.usPerOp[op].toFixed(1)} (${(r.usPerOp[op] / base.usPerOp[op]).toFixed(2)}x)`).join(' | ')} | ${r.openMs.toFixed(2)} | ${r.rssMiB.toFixed(0)} |`,
+        `| ${r.entries.toLocaleString('en')} | ${OPERATIONS.map((op) => `${r.usPerOp[op].toFixed(1)} (${(r.usPerOp[op] / base.usPerOp[op]).toFixed(2)}x)`).join(' | ')} | ${r.openMs.toFixed(2)} | ${r.firstGetMs.toFixed(2)} | ${r.rssMiB.toFixed(0)} |`,
     ),
     '',
-    `Each cell: the median over ${RUNS} fresh processes of the median µs per operation over ${OPS / BATCH} batches of ${BATCH}, and in brackets the ratio to the smallest size. Cold open: \`new Cache(dir)\` in a fresh process, right after the import. "floor: read an entry file" is \`readFileSync\` of entry files drawn at random from 16 of the 256 shard directories: what the file system itself costs for a random read at that size.`,
+    `Each cell: the median over ${RUNS} fresh processes of the median µs per operation over ${OPS / BATCH} batches of ${BATCH}, and in brackets the ratio to the smallest size. Cold open: \`new Cache(dir)\` in a fresh process, right after the import; open + first get adds one get of a stored key. RSS after the operations. "floor: one random read" is what the file system itself costs for a random read at that size: \`readFileSync\` of entry files drawn at random from 16 of the 256 shard directories (files engine), or a 1 KiB \`pread\` at a random offset of a random bucket file (log engine).`,
   ];
   return lines.join('\n');
 }
@@ -160,7 +205,7 @@ ${lines.join('\n')}
 
 async function main(): Promise<void> {
   const [mode, ...rest] = process.argv.slice(2);
-  if (mode === 'fill') return fill(rest[0] as string, Number(rest[1]), Number(rest[2]));
+  if (mode === 'fill') return fill(rest[0] as string, Number(rest[1]), Number(rest[2]), rest[3] as string);
   if (mode === 'measure') {
     process.stdout.write(`${JSON.stringify(await measure(rest[0] as string, Number(rest[1])))}\n`);
     return;
@@ -170,13 +215,15 @@ async function main(): Promise<void> {
     sizesArg > 0
       ? (process.argv[sizesArg + 1] as string).split(',').map(Number)
       : [10_000, 100_000, 1_000_000];
+  const engineArg = process.argv.indexOf('--engine');
+  const engine = engineArg > 0 ? (process.argv[engineArg + 1] as string) : 'auto';
   const dir = mkdtempSync(join(tmpdir(), 'diskcache-growth-'));
   const rows: Measurement[] = [];
   try {
     let filled = 0;
     for (const size of sizes) {
       const t = performance.now();
-      runChild(['fill', dir, String(filled), String(size)]);
+      runChild(['fill', dir, String(filled), String(size), engine]);
       console.error(
         `filled ${size.toLocaleString('en')} entries (${((performance.now() - t) / 1000).toFixed(0)} s)`,
       );
@@ -194,7 +241,11 @@ async function main(): Promise<void> {
   }
   const results = join(fileURLToPath(new URL('.', import.meta.url)), 'results');
   mkdirSync(results, { recursive: true });
-  const command = `npm run bench:growth${sizesArg > 0 ? ` -- --sizes ${sizes.join(',')}` : ''}`;
+  const flags = [
+    ...(sizesArg > 0 ? ['--sizes', sizes.join(',')] : []),
+    ...(engineArg > 0 ? ['--engine', engine] : []),
+  ];
+  const command = `npm run bench:growth${flags.length > 0 ? ` -- ${flags.join(' ')}` : ''}`;
   writeFileSync(join(results, 'growth.json'), `${JSON.stringify(rows, null, 2)}\n`);
   writeFileSync(join(results, 'growth.md'), `${renderMarkdown(rows, command)}\n`);
   writeFileSync(join(results, 'growth.svg'), renderSvg(rows));
