@@ -142,7 +142,7 @@ describe('log engine: choosing the engine', () => {
     for (const bad of [Number.NaN, '10' as unknown as number]) {
       expect(() => new Cache(dir, { indexLimit: bad }), String(bad)).toThrow(TypeError);
     }
-    const ok = new Cache(dir, { indexLimit: 1 });
+    const ok = new Cache(dir, { engine: 'log', indexLimit: 1 });
     expect(ok.options.engine).toBe('log');
     ok.closeSync();
   });
