@@ -102,9 +102,9 @@ export interface CacheOptions {
    */
   engine?: 'auto' | EngineName;
   /**
-   * `log` engine: how many keys one process keeps in its in-memory index of the cache (about 100
-   * bytes each, so 100 MB at the default); the buckets used least recently are forgotten beyond it
-   * and read again when next used. Not stored.
+   * `log` engine: how many keys one process keeps in its in-memory index of the cache (about 400
+   * bytes each, so 400 MB at the default); the buckets used least recently are forgotten beyond it
+   * and read again when next used (often, for random reads of more keys than this). Not stored.
    * @default 1_000_000
    */
   indexLimit?: number;
