@@ -169,7 +169,7 @@ describe('Lock', () => {
     expect(await cache.evict('locks')).toBe(1);
     expect(() => new Lock(cache, {} as never)).toThrow(TypeError);
     expect(() => new Lock(cache, 'k', { expire: 5 } as never)).toThrow(/use ttl/);
-    expect(() => new Lock(cache, 'k', { ttl: 0 })).toThrow(RangeError);
+    expect(() => new Lock(cache, 'k', { ttl: -1 })).toThrow(RangeError);
     expect(() => new Lock(cache, 'k', { timeout: -1 })).toThrow(RangeError);
   });
 

@@ -212,8 +212,9 @@ export class KeyvDiskCache extends EventEmitter {
   }
 
   /**
-   * Stores `value` under the cache key `key`. `ttl` is relative; `expires` (Keyv 6) is absolute, and an
-   * `expires` already past removes the entry instead, as Keyv 6 asks of its adapters.
+   * Stores `value` under the cache key `key`. `ttl` is relative (`0`: never expires; none: the
+   * cache's default `ttl` option); `expires` (Keyv 6) is absolute, and an `expires` already past
+   * removes the entry instead, as Keyv 6 asks of its adapters.
    */
   async #store(
     key: string,
@@ -230,8 +231,9 @@ export class KeyvDiskCache extends EventEmitter {
       }
       return this.cache.set(key, value, { ttl: left, tag });
     }
+    // No ttl from Keyv: the cache's default `ttl` option applies.
     return this.cache.set(key, value, {
-      ttl: typeof ttl === 'number' && Number.isFinite(ttl) ? ttl : null,
+      ttl: typeof ttl === 'number' && Number.isFinite(ttl) ? ttl : undefined,
       tag,
     });
   }

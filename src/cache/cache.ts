@@ -138,7 +138,7 @@ const TRANSACTION_LEASE_MS = 10 * 60 * 1000;
 
 /** The options in force for an open cache. */
 export type ResolvedOptions = Readonly<
-  Settings & { fileMode: number; dirMode: number; asyncIO: 'inline' | 'threadpool' }
+  Settings & { fileMode: number; dirMode: number; asyncIO: 'inline' | 'threadpool'; ttl: number | null }
 >;
 
 /**
@@ -174,12 +174,13 @@ export class Cache<V = unknown> {
 
   /** The options in force: stored settings merged with those passed to the constructor (a snapshot). */
   get options(): ResolvedOptions {
-    const { settings, store } = this.#open.ctx;
+    const { settings, store, defaultTtl } = this.#open.ctx;
     return Object.freeze({
       ...settings,
       fileMode: store.fileMode,
       dirMode: store.dirMode,
       asyncIO: this.#asyncIO,
+      ttl: defaultTtl,
     });
   }
 

@@ -14,6 +14,7 @@ import type { LogStore } from '../store/log/log-store.js';
 import type { Slots } from '../store/slots.js';
 import type { Clock, Settings } from './options.js';
 import type { Repairs } from './repairs.js';
+import { expiryOf } from './ttl.js';
 
 /** Everything an operation needs to know about the cache it runs on. */
 export interface CacheContext {
@@ -23,6 +24,8 @@ export interface CacheContext {
   compression: CompressionKind;
   settings: Settings;
   clock: Clock;
+  /** The instance's default time to live (`null`: entries without a `ttl` never expire). */
+  defaultTtl: number | null;
   counters: CounterStore;
   lock: LockOptions;
   evictor: Pick<Evictor, 'afterWrite' | 'evict'>;
@@ -59,8 +62,11 @@ export function isLiveFor(header: EntryHeader, at: Located, now: number): boolea
 
 /** Options accepted by the writing methods. */
 export interface WriteOptions {
-  /** Time to live in milliseconds; `undefined` or `null` for no expiry; 0 or less stores an already expired entry. */
-  ttl?: number | null;
+  /**
+   * Time to live in milliseconds; `0` or `null`: never expires; omitted or `undefined`: the
+   * cache's default `ttl` option. Negative, `NaN` and infinite values are a `RangeError`.
+   */
+  ttl?: number | null | undefined;
   /** A tag, for `evict(tag)`. */
   tag?: Key | null;
 }
@@ -72,7 +78,8 @@ export function writeTerms(
   ctx: CacheContext,
   options: WriteOptions | undefined,
 ): { expiresAt: number | null; tag: EncodedKey | undefined } {
-  if (options === undefined) return { expiresAt: null, tag: undefined };
+  if (options === undefined)
+    return { expiresAt: expiryOf(undefined, ctx.defaultTtl, ctx.clock.now()), tag: undefined };
   if (options === null || typeof options !== 'object')
     throw new TypeError('diskcache-ts: options must be an object');
   for (const name of Object.keys(options)) {
@@ -81,12 +88,7 @@ export function writeTerms(
     throw new TypeError(`diskcache-ts: unknown option "${name}"${hint}`);
   }
   const { ttl, tag } = options;
-  let expiresAt: number | null = null;
-  if (ttl !== undefined && ttl !== null) {
-    if (typeof ttl !== 'number' || Number.isNaN(ttl))
-      throw new TypeError('diskcache-ts: ttl must be a number of milliseconds');
-    if (ttl !== Number.POSITIVE_INFINITY) expiresAt = ctx.clock.now() + ttl;
-  }
+  const expiresAt = expiryOf(ttl, ctx.defaultTtl, ctx.clock.now());
   if (tag === undefined || tag === null) return { expiresAt, tag: undefined };
   assertKey(tag, 'tag');
   return { expiresAt, tag: encodeKey(tag) };

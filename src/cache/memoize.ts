@@ -5,6 +5,7 @@ import { call, type Op } from '../fs/runner.js';
 import type { CacheContext } from './context.js';
 import { memoKey } from './memo-key.js';
 import { add, getEntry, set } from './single.js';
+import { checkTtl } from './ttl.js';
 
 /** Options of `memoize` and `memoizeSync`. */
 export interface MemoizeOptions {
@@ -22,8 +23,8 @@ export interface MemoizeOptions {
    * @default fn.name with a digest of its source
    */
   name?: string;
-  /** Time to live of each result, in milliseconds; `0` looks results up but never stores them. */
-  ttl?: number | null;
+  /** Time to live of each result, in milliseconds (`0` or `null`: never expires). @default the cache's `ttl` option */
+  ttl?: number | null | undefined;
   /** Tag stored with each result. */
   tag?: string;
   /** Tell arguments of different types apart (`1` from `'1'`). @default false */
@@ -62,7 +63,8 @@ function isStored(value: unknown): value is Stored {
 export interface MemoPlan {
   /** The function's identity in its keys: `options.name`, or its name and a digest of its source. */
   name: string;
-  ttl: number | null;
+  /** `undefined`: the cache's default. */
+  ttl: number | null | undefined;
   tag: string | undefined;
   typed: boolean;
   beta: number;
@@ -101,10 +103,7 @@ export function planMemo(fn: unknown, options: MemoizeOptions = {}): MemoPlan {
   const beta = options.beta ?? 0;
   if (typeof beta !== 'number' || !(beta >= 0))
     throw new RangeError('diskcache-ts: beta must be a number >= 0');
-  const ttl = options.ttl ?? null;
-  if (ttl !== null && (typeof ttl !== 'number' || Number.isNaN(ttl))) {
-    throw new TypeError('diskcache-ts: ttl must be a number of milliseconds');
-  }
+  const ttl = options.ttl === undefined ? undefined : checkTtl(options.ttl);
   return { name, ttl, tag: options.tag, typed: options.typed === true, beta };
 }
 
@@ -129,8 +128,7 @@ function* compute(ctx: CacheContext, plan: MemoPlan, key: string, run: () => unk
     );
   }
   const stored: Stored = { result, computeMs: performance.now() - start };
-  if (plan.ttl === null || plan.ttl > 0)
-    yield* set(ctx, key, stored, { ttl: plan.ttl, tag: plan.tag ?? null });
+  yield* set(ctx, key, stored, { ttl: plan.ttl, tag: plan.tag ?? null });
   return result;
 }
 

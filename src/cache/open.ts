@@ -31,6 +31,7 @@ import {
 } from './options.js';
 import { type Finding, recoverDeadWriters } from './recovery.js';
 import { Repairs } from './repairs.js';
+import { checkTtl } from './ttl.js';
 
 /** An open cache directory: the context for operations and the file systems to run them on. */
 export interface OpenCache {
@@ -189,6 +190,7 @@ function openDirectory(dir: string, options: CacheOptions): OpenCache {
     compression: usableCompression(settings, repairs),
     settings,
     clock,
+    defaultTtl: checkTtl(options.ttl, 'options.ttl'),
     counters,
     lock,
     evictor,

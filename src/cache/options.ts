@@ -3,6 +3,7 @@ import { type CompressionName, compressionKind, isCompressionName } from '../for
 import type { FileSystem } from '../fs/backend.js';
 import { type MemoryTierOptions, validateMemoryTier } from '../store/memory-tier.js';
 import type { EngineName } from '../store/slots.js';
+import { checkTtl } from './ttl.js';
 
 /** Eviction policies: which entries go first when the cache is over its size limit. */
 export type EvictionPolicy =
@@ -75,6 +76,13 @@ export interface CacheOptions {
    * @default 0o755
    */
   dirMode?: number;
+  /**
+   * Time to live in milliseconds of the entries written without a `ttl` of their own (`set`,
+   * `add`, `touch`, `push`, `setStream`, `memoize`); `0` or `null`: they never expire. This
+   * instance's own: not stored in the directory.
+   * @default null
+   */
+  ttl?: number | null;
   /**
    * The clock for store times and expiry.
    * @default Date
@@ -184,6 +192,7 @@ const KNOWN = new Set<string>([
   'readOnly',
   'engine',
   'indexLimit',
+  'ttl',
 ]);
 
 const HINTS: Record<string, string> = {
@@ -253,6 +262,7 @@ const VALIDATORS: ReadonlyMap<string, (value: unknown) => void> = new Map<string
       if ((v as number) < 1) throw new RangeError('diskcache-ts: options.indexLimit must be at least 1');
     },
   ],
+  ['ttl', (v) => checkTtl(v, 'options.ttl')],
   ['memory', (v) => validateMemoryTier(v)],
   ['codec', (v) => resolveCodec(v as CodecName | Codec)],
   ['compression', (v) => compressionKind(v as string)],

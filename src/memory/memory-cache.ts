@@ -4,6 +4,7 @@ import type { WriteOptions } from '../cache/context.js';
 import { type Clock, rejectUnknown } from '../cache/options.js';
 import type { CacheEntry } from '../cache/single.js';
 import type { Stats, StatsOptions } from '../cache/totals.js';
+import { checkTtl, expiryOf } from '../cache/ttl.js';
 import { CacheError } from '../errors.js';
 import { assertKey, encodeKey, type Key } from '../format/key.js';
 
@@ -101,21 +102,15 @@ function live(s: State, held: Held | undefined, now = s.clock.now()): held is He
 
 /** Validates write options; returns the expiry time and tag. */
 function terms(s: State, options: WriteOptions | undefined): { expiresAt: number | null; tag: Key | null } {
-  if (options === undefined) return { expiresAt: s.ttl === null ? null : s.clock.now() + s.ttl, tag: null };
+  if (options === undefined) return { expiresAt: expiryOf(undefined, s.ttl, s.clock.now()), tag: null };
   if (options === null || typeof options !== 'object') {
     throw new TypeError('diskcache-ts: options must be an object');
   }
   rejectUnknown(options, WRITE, 'write');
-  const ttl = options.ttl === undefined ? s.ttl : options.ttl;
-  if (ttl !== null && (typeof ttl !== 'number' || Number.isNaN(ttl))) {
-    throw new TypeError('diskcache-ts: ttl must be a number of milliseconds');
-  }
+  const expiresAt = expiryOf(options.ttl, s.ttl, s.clock.now());
   const tag = options.tag ?? null;
   if (tag !== null) assertKey(tag, 'tag');
-  return {
-    expiresAt: ttl === null || ttl === Number.POSITIVE_INFINITY ? null : s.clock.now() + ttl,
-    tag,
-  };
+  return { expiresAt, tag };
 }
 
 function store(
@@ -307,12 +302,10 @@ export class MemoryCache<V = unknown> {
       throw new TypeError('diskcache-ts: options must be an object');
     }
     rejectUnknown(options, KNOWN, 'MemoryCache');
-    const { maxEntries, maxBytes = 2 ** 30, ttl = null, statistics = false, clock, sizeOf } = options;
+    const { maxEntries, maxBytes = 2 ** 30, statistics = false, clock, sizeOf } = options;
     positiveInteger('maxEntries', maxEntries);
     positiveInteger('maxBytes', maxBytes);
-    if (ttl !== null && (typeof ttl !== 'number' || !(ttl >= 0))) {
-      throw new RangeError('diskcache-ts: options.ttl must be a non-negative number of milliseconds or null');
-    }
+    const ttl = checkTtl(options.ttl, 'options.ttl');
     if (typeof statistics !== 'boolean')
       throw new TypeError('diskcache-ts: options.statistics must be a boolean');
     if (clock !== undefined && typeof clock?.now !== 'function') {
@@ -449,10 +442,10 @@ export namespace MemoryCache {
      */
     maxBytes?: number;
     /**
-     * Time to live in milliseconds of entries written without a `ttl`; `null`: they never expire.
+     * Time to live in milliseconds of entries written without a `ttl`; `0` or `null`: they never expire.
      * @default null
      */
-    ttl?: number | null;
+    ttl?: number | null | undefined;
     /**
      * Count hits and misses (see `stats()`).
      * @default false

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Cache } from '../cache/cache.js';
 import type { WriteOptions } from '../cache/context.js';
+import { checkTtl } from '../cache/ttl.js';
 import { provablyDead } from '../coordination/liveness.js';
 import { CacheError, LockTimeoutError } from '../errors.js';
 import { assertKey, type Key } from '../format/key.js';
@@ -12,7 +13,7 @@ export interface LeaseOptions {
   /**
    * Milliseconds after which a held lock expires by itself, so that a holder that crashed (on any
    * host) does not block the others forever. A holder on the same host that died is detected at once,
-   * whatever the ttl. `null`: never expires.
+   * whatever the ttl. `0` or `null`: never expires.
    * @default 600_000 (10 minutes)
    */
   ttl?: number | null;
@@ -91,10 +92,7 @@ export function resolveLease(
     const hint = name === 'expire' ? '; use ttl, in milliseconds' : '';
     throw new TypeError(`diskcache-ts: unknown lock option "${name}"${hint}`);
   }
-  const ttl = options.ttl === undefined ? DEFAULT_LEASE_TTL : options.ttl;
-  if (ttl !== null && (typeof ttl !== 'number' || !(ttl > 0))) {
-    throw new RangeError('diskcache-ts: ttl must be a positive number of milliseconds or null');
-  }
+  const ttl = options.ttl === undefined ? DEFAULT_LEASE_TTL : checkTtl(options.ttl);
   const timeout = checkTimeout(options.timeout) ?? cache.options.timeout;
   if (options.tag !== undefined && options.tag !== null) assertKey(options.tag, 'tag');
   return { ttl, timeout, tag: options.tag ?? null };

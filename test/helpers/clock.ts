@@ -22,3 +22,6 @@ export function manualClock(start = Date.UTC(2024, 0, 1)): ManualClock {
     },
   };
 }
+
+/** The real clock an hour behind: an entry written through it with a short `ttl` is expired already. */
+export const anHourAgo: Clock = { now: () => Date.now() - 3_600_000 };

@@ -12,6 +12,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Cache } from '../../src/index.js';
+import { anHourAgo } from '../helpers/clock.js';
 import { makeTempDir, onOtherMount, removeDir } from '../helpers/tmp.js';
 import { killAll, type NetfsChild, results, startChild, startTogether } from './children.js';
 import {
@@ -168,9 +169,10 @@ describe.skipIf(!CONFIGURED)(`two mounts of one network export${CONFIGURED ? '' 
     `add: 4 processes (2 per mount) race on ${ADD_KEYS} keys, exactly one winner each`,
     async () => {
       fresh();
-      const cache = openAt(dirA);
       // Every third key holds an expired entry, which add must replace under the key's lock.
-      for (let i = 0; i < ADD_KEYS; i += 3) cache.setSync(`add-${i}`, 'expired', { ttl: -1 });
+      const past = new Cache(dirA, { timeout: 30_000, clock: anHourAgo });
+      for (let i = 0; i < ADD_KEYS; i += 3) past.setSync(`add-${i}`, 'expired', { ttl: 1000 });
+      past.closeSync();
       const children = [0, 1, 2, 3].map((id) => startChild('add', side(id), [id, ADD_KEYS], CHILD_MS));
       await startTogether(children);
       const done = (await results(children)) as { wins: number[] }[];

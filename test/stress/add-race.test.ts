@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Cache } from '../../src/index.js';
+import { anHourAgo } from '../helpers/clock.js';
 import { inScratch, results, startTogether } from './helpers/children.js';
 import './helpers/watchdog.js';
 
@@ -16,9 +17,11 @@ describe('add raced by 4 processes', () => {
     `has exactly one winner for each of ${KEYS} keys, missing or expired`,
     () =>
       inScratch('add', async (dir, spawn) => {
-        const cache = new Cache(dir);
         // Two keys in three hold an expired entry, which add must replace under the key's lock; the rest are missing.
-        for (let i = 0; i < KEYS; i++) if (i % 3 !== 0) cache.setSync(`add-${i}`, 'expired', { ttl: -1 });
+        const past = new Cache(dir, { clock: anHourAgo });
+        for (let i = 0; i < KEYS; i++) if (i % 3 !== 0) past.setSync(`add-${i}`, 'expired', { ttl: 1000 });
+        past.closeSync();
+        const cache = new Cache(dir);
         const workers = Array.from({ length: PROCESSES }, (_, id) => spawn('add', [dir, id, KEYS], 240_000));
         await startTogether(workers);
         const done = (await results(workers)) as { wins: number[] }[];

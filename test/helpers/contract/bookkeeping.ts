@@ -69,7 +69,8 @@ export function bookkeepingTests(ctx: ContractContext): void {
     it('counts expired entries too', async () => {
       const cache = ctx.fresh({ cullLimit: 0 });
       for (let i = 0; i < 10; i++) await cache.set(i, i);
-      for (let i = 10; i < 15; i++) await cache.set(i, i, { ttl: 0 });
+      for (let i = 10; i < 15; i++) await cache.set(i, i, { ttl: 1 });
+      ctx.clock.advance(1);
       expect(await cache.clear()).toBe(15);
       expect(await cache.count()).toBe(0);
     });
@@ -115,7 +116,8 @@ export function bookkeepingTests(ctx: ContractContext): void {
     it('evicts expired entries with the tag too, as python-diskcache does', async () => {
       const cache = ctx.fresh({ cullLimit: 0 });
       await cache.set('a', 1, { tag: 'x' });
-      await cache.set('b', 2, { tag: 'x', ttl: 0 });
+      await cache.set('b', 2, { tag: 'x', ttl: 1 });
+      ctx.clock.advance(1);
       await cache.set('c', 3, { tag: 'y' });
       expect(await cache.evict('x')).toBe(2);
       expect(await cache.count()).toBe(1);
@@ -179,7 +181,8 @@ export function bookkeepingTests(ctx: ContractContext): void {
       await cache.add(5, 'no');
       await cache.add('new', 'yes');
       await cache.incr('counter');
-      await cache.touch(6, { ttl: 0 });
+      await cache.touch(6, { ttl: 1 });
+      ctx.clock.advance(1);
       await cache.expire();
       await cache.evict(1);
       await expectClean(cache);
@@ -231,7 +234,8 @@ export function bookkeepingTests(ctx: ContractContext): void {
     it('counts hits and misses of get, and resets them', async () => {
       const cache = ctx.fresh({ statistics: true });
       await cache.set('k', 1);
-      await cache.set('expired', 1, { ttl: 0 });
+      await cache.set('expired', 1, { ttl: 1 });
+      ctx.clock.advance(1);
       for (let i = 0; i < 3; i++) await cache.get('k');
       await cache.get('missing');
       await cache.get('expired');

@@ -87,8 +87,9 @@ export function evictionTests(ctx: ContractContext): void {
 
     it('removes expired entries even under the size limit', async () => {
       const cache = ctx.fresh({ cullLimit: 0 });
-      await cache.set('a', 1, { ttl: 0 });
-      await cache.set('b', 2, { ttl: 0 });
+      await cache.set('a', 1, { ttl: 1 });
+      await cache.set('b', 2, { ttl: 1 });
+      ctx.clock.advance(1);
       await cache.set('c', 3);
       expect(await cache.cull()).toBe(2);
       await expectTotals(cache, ['c']);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { expectCacheError, expectClean } from '../assertions.js';
+import { expectArgumentError, expectCacheError, expectClean } from '../assertions.js';
 import type { ContractContext } from '../contract.js';
 import { keyIds } from '../samples.js';
 import { collect, type Surface } from '../surface.js';
@@ -14,9 +14,32 @@ async function expectInvisible(cache: Surface, key: string): Promise<void> {
 
 export function expiryTests(ctx: ContractContext): void {
   describe('expiry (injected clock)', () => {
-    it.each([0, -1, -60_000])('stores an entry with ttl %d as already expired', async (ttl) => {
+    it.each([0, null, undefined])('stores an entry with ttl %s as never expiring', async (ttl) => {
       const cache = ctx.fresh({ cullLimit: 0 });
       expect(await cache.set('k', 'v', { ttl })).toBe(true);
+      ctx.clock.advance(100 * 365 * 24 * 3600 * 1000);
+      expect(await cache.getEntry('k')).toMatchObject({ value: 'v', expiresAt: null });
+      expect(await cache.expire()).toBe(0);
+      expect(await cache.count()).toBe(1);
+      await expectClean(cache);
+    });
+
+    it.each([-1, -60_000, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY])(
+      'refuses ttl %d with a RangeError, storing nothing',
+      async (ttl) => {
+        const cache = ctx.fresh({ cullLimit: 0 });
+        await expectArgumentError(() => cache.set('k', 'v', { ttl }), [RangeError], /ttl/);
+        await expectArgumentError(() => cache.add('k', 'v', { ttl }), [RangeError], /ttl/);
+        expect(await cache.count()).toBe(0);
+        await expectInvisible(cache, 'k');
+        await expectClean(cache);
+      },
+    );
+
+    it('an entry whose ttl has passed is invisible, counted until expire() removes it', async () => {
+      const cache = ctx.fresh({ cullLimit: 0 });
+      expect(await cache.set('k', 'v', { ttl: 1 })).toBe(true);
+      ctx.clock.advance(1);
       await expectInvisible(cache, 'k');
       expect(await cache.count()).toBe(1);
       expect(await cache.expire()).toBe(1);
@@ -83,7 +106,8 @@ export function expiryTests(ctx: ContractContext): void {
       ctx.clock.advance(100);
       expect(await cache.touch('k', { ttl: 5000 })).toBe(true);
       expect((await cache.getEntry('k'))?.expiresAt).toBe(ctx.clock.now() + 5000);
-      expect(await cache.touch('k', { ttl: 0 })).toBe(true);
+      expect(await cache.touch('k', { ttl: 1 })).toBe(true);
+      ctx.clock.advance(1);
       expect(await cache.has('k')).toBe(false);
       expect(await cache.touch('k')).toBe(false);
       expect(await cache.touch('missing', { ttl: 1000 })).toBe(false);
@@ -113,7 +137,8 @@ export function expiryTests(ctx: ContractContext): void {
 
     it('set over an expired entry makes it live again', async () => {
       const cache = ctx.fresh();
-      await cache.set('k', 'old', { ttl: 0 });
+      await cache.set('k', 'old', { ttl: 1 });
+      ctx.clock.advance(1);
       await cache.set('k', 'new');
       expect(await cache.get('k')).toBe('new');
       expect(await cache.count()).toBe(1);

@@ -130,7 +130,8 @@ export function keyAndValueTests(ctx: ContractContext): void {
       await cache.set(key, 1, { tag: 't' });
       expect(await cache.incr(key)).toBe(2);
       expect(await cache.evict('t')).toBe(1);
-      await cache.set(key, 'x', { ttl: 0 });
+      await cache.set(key, 'x', { ttl: 1 });
+      ctx.clock.advance(1);
       expect(await cache.expire()).toBe(1);
       expect(await cache.count()).toBe(0);
       await expectClean(cache);
