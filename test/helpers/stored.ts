@@ -2,7 +2,15 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { Cache } from '../../src/index.js';
-import { currentFile, generations, Kind, RECORD_HEADER, readBucketFile } from '../log/helpers/format.js';
+import {
+  currentFile,
+  encodeRecord,
+  generations,
+  Kind,
+  RECORD_HEADER,
+  readBucketFile,
+} from '../log/helpers/format.js';
+import { HOST, type LockRecord, writeLock } from '../stress/helpers/layout.js';
 
 /**
  * A key's stored entry (by key hash), whichever engine holds it: the entry file of a `files` cache,
@@ -59,15 +67,20 @@ export function replaceStoredEntry(dir: string, hash: string, bytes: Buffer): vo
   });
 }
 
+/** The engine of the cache in `dir`, as its settings file records it. */
+export function engineOf(dir: string): 'log' | 'files' {
+  const stored = JSON.parse(fs.readFileSync(path.join(dir, 'diskcache.json'), 'utf8')) as {
+    settings?: { engine?: string };
+  };
+  return stored.settings?.engine === 'log' ? 'log' : 'files';
+}
+
 /** The engine a new cache gets in this run (`auto` as the environment decides it). */
 export function engineOfNewCaches(makeDir: () => string): 'log' | 'files' {
   const dir = makeDir();
   try {
     new Cache(dir).closeSync();
-    const stored = JSON.parse(fs.readFileSync(path.join(dir, 'diskcache.json'), 'utf8')) as {
-      settings?: { engine?: string };
-    };
-    return stored.settings?.engine === 'log' ? 'log' : 'files';
+    return engineOf(dir);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -105,4 +118,81 @@ export function rewriteStoredEntry(dir: string, hash: string, edit: (entry: Buff
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/** A holder of a key lock, as the lock names it. */
+export interface KeyLockHolder {
+  host: string;
+  pid: number;
+}
+
+/**
+ * The holders of the key's lock, first the one that holds it: the lock folder's owner of a `files`
+ * cache (`'unreadable'` if its record cannot be read), or the key's lock queue in its bucket file
+ * of a `log` cache (lock records, less those an unlock record names).
+ */
+export function keyLockHolders(dir: string, hash: string): KeyLockHolder[] | 'unreadable' {
+  if (engineOf(dir) === 'files') {
+    const lock = `${entryFile(dir, hash)}.lock`;
+    if (!fs.existsSync(lock)) return [];
+    try {
+      const record = JSON.parse(fs.readFileSync(path.join(lock, 'owner'), 'utf8')) as LockRecord;
+      return [{ host: record.host, pid: record.pid }];
+    } catch {
+      return 'unreadable';
+    }
+  }
+  const bucket = bucketOfHash(hash);
+  if (generations(dir, bucket).length === 0) return [];
+  const file = currentFile(dir, bucket);
+  const bytes = fs.readFileSync(file);
+  const queue: (KeyLockHolder & { id: string })[] = [];
+  for (const record of readBucketFile(file).records) {
+    if (record.hash !== hash) continue;
+    // A lock is named by its record's writer id and sequence number (header bytes 40 to 51).
+    const id = bytes.toString('hex', record.offset + 40, record.offset + 52);
+    if (record.kind === Kind.Lock && !queue.some((w) => w.id === id)) {
+      const { payload } = record;
+      queue.push({ id, pid: payload.readUInt32LE(0), host: payload.toString('utf8', 12) });
+    } else if (record.kind === Kind.Unlock) {
+      const named = record.payload.toString('hex', 0, 12);
+      const at = queue.findIndex((w) => w.id === named);
+      if (at !== -1) queue.splice(at, 1);
+    }
+  }
+  return queue.map(({ host, pid }) => ({ host, pid }));
+}
+
+let planted = 0;
+
+/**
+ * Leaves a lock of the key as holder `pid` on `host` would, taken at `since` (epoch ms): a lock
+ * folder of a `files` cache (whose record gives it a lease of `leaseMs`, run from the folder's
+ * time), or a lock record appended to the key's bucket file of a `log` cache (which must exist: a
+ * read of any key of the bucket makes it), with a writer id of no live process.
+ */
+export function plantKeyLock(
+  dir: string,
+  hash: string,
+  holder: { pid: number; host?: string; since?: number; leaseMs?: number },
+): void {
+  const host = holder.host ?? HOST;
+  const since = holder.since ?? Date.now();
+  if (engineOf(dir) === 'files') {
+    const lock = `${entryFile(dir, hash)}.lock`;
+    writeLock(lock, { pid: holder.pid, host, acquiredAt: since, leaseMs: holder.leaseMs });
+    fs.utimesSync(lock, new Date(since), new Date(since));
+    return;
+  }
+  const payload = Buffer.alloc(12);
+  payload.writeUInt32LE(holder.pid, 0);
+  payload.writeDoubleLE(since, 4);
+  const record = encodeRecord({
+    kind: Kind.Lock,
+    hash,
+    payload: Buffer.concat([payload, Buffer.from(host)]),
+    writer: 'dead7e5700000000',
+    sequence: ++planted,
+  });
+  fs.appendFileSync(currentFile(dir, bucketOfHash(hash)), record);
 }

@@ -7,7 +7,8 @@
 import * as fs from 'node:fs';
 import { createInterface } from 'node:readline';
 import { Cache, type FileSystem, nodeFileSystem } from '../../../src/index.js';
-import { lockPath, writeLock } from '../helpers/layout.js';
+import { plantKeyLock } from '../../helpers/stored.js';
+import { keyHash } from '../helpers/layout.js';
 import { CRASH_KEYS, type CrashOp, mixedDelta } from '../helpers/plans.js';
 import { Random } from '../helpers/random.js';
 import { checkedValue, checkValue, crashValue } from '../helpers/values.js';
@@ -273,24 +274,42 @@ switch (command) {
     break;
   }
 
-  // hold-key-lock <dir> <key>: incr(key), stopping for good inside it, after the key's lock is taken
-  // (at the write of the new entry's temp file, the first write that is not the lock's owner record).
-  // Prints "holding" then.
+  // hold-key-lock <dir> <key>: incr(key), stopping for good inside it, after the key's lock is taken:
+  // at the first write of the new entry (files: its temp file, the first write of incr that is
+  // neither the lock's owner record nor a new bucket file; log: the append of its put or blob
+  // record). Prints "holding" then. Its timeout is 60 s.
   case 'hold-key-lock': {
+    let armed = false;
+    const writesEntry = (chunks: readonly Uint8Array[], path: string) =>
+      armed &&
+      !path.endsWith('/owner') &&
+      Buffer.from(chunks[0] ?? []).toString('ascii', 0, 8) !== 'DCLOG001';
+    // A log record: magic "DCLG", kind at byte 12 (1 put, 3 blob).
+    const appendsEntry = (data: Uint8Array) =>
+      armed && Buffer.from(data).toString('ascii', 0, 4) === 'DCLG' && (data[12] === 1 || data[12] === 3);
     const blocking: FileSystem = {
       async: nodeFileSystem.async,
       sync: {
         ...nodeFileSystem.sync,
         writeFile(path, chunks, options) {
-          if (!path.endsWith('/owner')) {
+          if (writesEntry(chunks, path)) {
             say('holding');
             blockForever();
           }
           nodeFileSystem.sync.writeFile(path, chunks, options);
         },
+        append(fd, data) {
+          if (appendsEntry(data)) {
+            say('holding');
+            blockForever();
+          }
+          return nodeFileSystem.sync.append(fd, data);
+        },
       },
     };
-    const cache = new Cache(arg(0), { fileSystem: blocking });
+    // Whatever the directory's settings say: a holder's lease, and a waiter's patience, of 60 s.
+    const cache = new Cache(arg(0), { fileSystem: blocking, timeout: 60_000 });
+    armed = true;
     cache.incrSync(arg(1));
     break;
   }
@@ -307,14 +326,16 @@ switch (command) {
   }
 
   // takeover-after-reopen <dir> <dead pid>: uses the cache (a pop, which claims an entry into this
-  // process's private directory), closes it (which removes that directory), plants a lock of a dead
-  // process on key "n", reopens the cache and increments "n". Prints { value, ms }.
+  // process's private directory; and a read of key "n", which makes its bucket file on log), closes
+  // it (which removes that directory), plants a lock of a dead process on key "n", reopens the cache
+  // and increments "n". Prints { value, ms }.
   case 'takeover-after-reopen': {
     const first = new Cache(arg(0), { timeout: 3_000 });
     first.setSync('k', 1);
     first.popSync('k');
+    first.getSync('n');
     first.closeSync();
-    writeLock(lockPath(arg(0), 'n'), { pid: Number(arg(1)) });
+    plantKeyLock(arg(0), keyHash('n'), { pid: Number(arg(1)) });
     const second = new Cache(arg(0), { timeout: 3_000 });
     const started = Date.now();
     const value = second.incrSync('n');
