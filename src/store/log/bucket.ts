@@ -30,6 +30,11 @@ export interface Waiter {
   sequence: number;
   pid: number;
   host: string;
+  /**
+   * When its wait for the lock began (its lock record's time) or, once it is first in the queue,
+   * when it took the lock (the time of the unlock record that made it first, where that record has
+   * one): its lease runs from here.
+   */
   since: number;
 }
 
@@ -174,6 +179,11 @@ export class Bucket {
         const sequence = record.payload.readUInt32LE(8);
         const at = queue.findIndex((w) => w.writer === writer && w.sequence === sequence);
         if (at !== -1) queue.splice(at, 1);
+        // The next in line holds the lock from the moment its predecessor left (not from when it
+        // queued, which may be longer ago than a lease): its lease starts then.
+        const next = queue[0];
+        if (at === 0 && next !== undefined && record.payload.length >= 20)
+          next.since = Math.max(next.since, record.payload.readDoubleLE(12));
         if (queue.length === 0) this.locks.delete(record.hash);
         applied = at !== -1;
         break;

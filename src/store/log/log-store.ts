@@ -577,8 +577,9 @@ export class LogStore {
 
   /**
    * Runs `body` holding the key's lock: a queue of lock records in the key's bucket, served in the
-   * order of the file. A holder that is provably dead, or older than the lease, is dequeued by the
-   * next in line; a waiter gives up after the lock timeout.
+   * order of the file. A holder that is provably dead, or that has held the lock for longer than the
+   * lease (from the unlock record that made it first in line, or from when it queued), is dequeued by
+   * the next in line; a waiter gives up after the lock timeout.
    */
   *exclusive<T>(path: string, body: () => Op<T>): Op<T> {
     const hash = hashOf(path);
@@ -954,10 +955,16 @@ export class LogStore {
   }
 }
 
+/**
+ * The record that takes a lock out of its key's queue, with the time it is written: where the lock
+ * was first in line, the next one holds the lock from then on (its lease runs from then).
+ */
 function unlockRecord(hash: string, writer: string, sequence: number): RecordInput {
-  const payload = Buffer.allocUnsafe(12);
+  const payload = Buffer.allocUnsafe(20);
   payload.write(writer, 0, 8, 'hex');
   payload.writeUInt32LE(sequence, 8);
+  // On this host's real clock, as the lock records' times (every writer of a log cache is on this host).
+  payload.writeDoubleLE(Date.now(), 12);
   return { kind: RecordKind.Unlock, hash, payload: [payload] };
 }
 

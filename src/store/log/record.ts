@@ -24,7 +24,10 @@ export enum RecordKind {
   Access = 4,
   /** Joins the key's lock queue: payload u32 pid, f64 time of the request, then the host name. */
   Lock = 5,
-  /** Leaves the key's lock queue: payload the writer id (8 bytes) and sequence (u32) of the Lock. */
+  /**
+   * Leaves the key's lock queue: payload the writer id (8 bytes) and sequence (u32) of the Lock, then
+   * f64 the time it was written (absent from records of earlier versions).
+   */
   Unlock = 6,
   /** Closes the file: payload u32 next generation. Records after it are ignored. */
   Seal = 7,
