@@ -1,19 +1,29 @@
-import '../helpers/files-engine.js';
 /**
  * The cache never reaches outside its directory through a symbolic link that another user of a
  * shared directory plants, or swaps in while the cache is open: every path it deletes, writes,
  * renames or reads is checked at the moment of the operation (docs/FORMAT.md, "Trust model").
- * Outside directories hold sentinel files and are compared before and after every scenario.
+ * Outside directories hold sentinel files and are compared before and after every scenario; where
+ * they hold a forged entry under the name the cache would read, the cache must never return it.
+ * The scenarios about shard folders are the `files` engine's; their `log` counterparts swap `log/`,
+ * `blobs/`, a bucket file, a blob file and `journal/`.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { describe, it } from 'vitest';
+import { describe, expect as expectOutside, it } from 'vitest';
 import { Cache, CacheError, Deque, FanoutCache, Index } from '../../src/index.js';
+import { engineOfNewCaches } from '../helpers/stored.js';
+import { makeTempDir } from '../helpers/tmp.js';
+import { bucketOf, currentFile, Kind, keysInBucket, readBucketFile } from '../log/helpers/format.js';
 import { inScratch } from './helpers/children.js';
 import { entryBytes } from './helpers/forge.js';
 import { deadPid, entryPath, keyHash, keyInShard, lockPath, writeLock } from './helpers/layout.js';
 import { makeOutside, snapshot } from './helpers/outside.js';
 import './helpers/watchdog.js';
+
+const ENGINE = engineOfNewCaches(makeTempDir);
+
+/** A value large enough for a file of its own (a blob, on log). */
+const LARGE = Buffer.alloc(40_000, 1);
 
 /** Every shard folder name, `00` … `ff`. */
 const SHARDS = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
@@ -63,7 +73,13 @@ async function everyOperation(crashes: string[], cache: Cache, keys: readonly st
       if (stream !== undefined) for await (const _ of stream) void _;
     });
     await run('set with tag', () => cache.set(`${key}-tagged`, 1, { tag: 't', ttl: 1 }));
+    await run('set large (a blob, on log)', () => cache.set(`${key}-large`, Buffer.alloc(40_000, 1)));
+    await run('getSync large', () => cache.getSync(`${key}-large`));
   }
+  // Dead bytes past the live ones in one bucket: a compaction, on log.
+  await run('overwrites', () => {
+    for (let i = 0; i < 80; i++) cache.setSync(`${keys[0]}-churn`, Buffer.alloc(1024, i));
+  });
   await run('push', () => cache.push('job', { prefix: 'q' }));
   await run('pushSync', () => cache.pushSync('job', { prefix: 'q' }));
   await run('pull', () => cache.pull({ prefix: 'q' }));
@@ -87,41 +103,42 @@ async function everyOperation(crashes: string[], cache: Cache, keys: readonly st
 }
 
 describe.concurrent('confinement to the cache directory', () => {
-  it("cull, evict, expire, clear and check of a cache whose shard folders link to another cache's shards leave the other cache whole", ({
-    expect,
-  }) =>
-    inScratch('shards-to-other-cache', async (root) => {
-      const victimDir = path.join(root, 'victim');
-      const victim = new Cache(victimDir);
-      for (let i = 0; i < 400; i++) victim.setSync(`victim-${i}`, `value ${i}`, { tag: 't', ttl: 1 });
-      victim.closeSync();
-      const attackerDir = path.join(root, 'attacker');
-      const attacker = new Cache(attackerDir);
-      for (let i = 0; i < 400; i++) attacker.setSync(`own-${i}`, 'x'.repeat(100), { tag: 't' });
-      attacker.closeSync();
-      const before = snapshot(victimDir);
-      for (const shard of SHARDS) {
-        swapForLink(path.join(attackerDir, 'entries', shard), path.join(victimDir, 'entries', shard));
-      }
-      const crashes: string[] = [];
-      const cache = new Cache(attackerDir, { sizeLimit: 1 });
-      for (const [what, call] of [
-        ['cullSync', () => cache.cullSync()],
-        ['cull', () => cache.cull()],
-        ['evictSync', () => cache.evictSync('t')],
-        ['evict', () => cache.evict('t')],
-        ['expireSync', () => cache.expireSync()],
-        ['expire', () => cache.expire()],
-        ['checkSync fix', () => cache.checkSync({ fix: true })],
-        ['clearSync', () => cache.clearSync()],
-        ['clear', () => cache.clear()],
-      ] as const) {
-        await attempt(crashes, what, call);
-        expect(snapshot(victimDir), `after ${what}`).toEqual(before);
-      }
-      cache.closeSync();
-      expect(crashes).toEqual([]);
-    }));
+  it.runIf(ENGINE === 'files')(
+    "cull, evict, expire, clear and check of a cache whose shard folders link to another cache's shards leave the other cache whole",
+    ({ expect }) =>
+      inScratch('shards-to-other-cache', async (root) => {
+        const victimDir = path.join(root, 'victim');
+        const victim = new Cache(victimDir);
+        for (let i = 0; i < 400; i++) victim.setSync(`victim-${i}`, `value ${i}`, { tag: 't', ttl: 1 });
+        victim.closeSync();
+        const attackerDir = path.join(root, 'attacker');
+        const attacker = new Cache(attackerDir);
+        for (let i = 0; i < 400; i++) attacker.setSync(`own-${i}`, 'x'.repeat(100), { tag: 't' });
+        attacker.closeSync();
+        const before = snapshot(victimDir);
+        for (const shard of SHARDS) {
+          swapForLink(path.join(attackerDir, 'entries', shard), path.join(victimDir, 'entries', shard));
+        }
+        const crashes: string[] = [];
+        const cache = new Cache(attackerDir, { sizeLimit: 1 });
+        for (const [what, call] of [
+          ['cullSync', () => cache.cullSync()],
+          ['cull', () => cache.cull()],
+          ['evictSync', () => cache.evictSync('t')],
+          ['evict', () => cache.evict('t')],
+          ['expireSync', () => cache.expireSync()],
+          ['expire', () => cache.expire()],
+          ['checkSync fix', () => cache.checkSync({ fix: true })],
+          ['clearSync', () => cache.clearSync()],
+          ['clear', () => cache.clear()],
+        ] as const) {
+          await attempt(crashes, what, call);
+          expect(snapshot(victimDir), `after ${what}`).toEqual(before);
+        }
+        cache.closeSync();
+        expect(crashes).toEqual([]);
+      }),
+  );
 
   it('breaking a stale lock whose folder is a symbolic link never removes the owner file it points to', ({
     expect,
@@ -132,13 +149,17 @@ describe.concurrent('confinement to the cache directory', () => {
       setup.setSync('k', 1);
       setup.pushSync('x');
       setup.closeSync();
+      const log = path.join(dir, 'log');
       // An outside folder that looks like a lock of a dead holder of this host.
       const outside = makeOutside(root);
       writeLock(outside, { pid: await deadPid() });
       const before = snapshot(outside);
       const queueLocks = fs.readdirSync(path.join(dir, 'queues')).filter((name) => name.endsWith('.state'));
+      // The key's lock folder (files), or every bucket's compaction lock (log: key locks are records).
       const locks = [
-        lockPath(dir, 'k'),
+        ...(ENGINE === 'files'
+          ? [lockPath(dir, 'k')]
+          : fs.readdirSync(log).map((name) => path.join(log, `${name.slice(0, 2)}.lock`))),
         path.join(dir, 'transact.lock'),
         path.join(dir, 'counters', 'fold.lock'),
         ...queueLocks.map((name) => path.join(dir, 'queues', name.replace(/\.state$/, '.lock'))),
@@ -153,39 +174,183 @@ describe.concurrent('confinement to the cache directory', () => {
       await attempt(crashes, 'transactSync', () => cache.transactSync((tx) => tx.setSync('t', 1)));
       await attempt(crashes, 'push', () => cache.push('y'));
       await attempt(crashes, 'pullSync', () => cache.pullSync());
+      await attempt(crashes, 'overwrites (a compaction, on log)', () => {
+        for (let i = 0; i < 80; i++) cache.setSync('k', Buffer.alloc(1024, i));
+      });
       await attempt(crashes, 'checkSync fix', () => cache.checkSync({ fix: true }));
       await attempt(crashes, 'close', () => cache.close());
       expect(snapshot(outside)).toEqual(before);
       expect(crashes).toEqual([]);
     }));
 
-  it('a shard folder swapped for a symbolic link while the cache is open is neither written, read nor streamed through', ({
-    expect,
-  }) =>
-    inScratch('swap-while-open', async (root) => {
-      const dir = path.join(root, 'cache');
-      const outside = makeOutside(root);
-      const planted = keyInShard('planted-', 'ab');
-      // A valid entry outside, under the name the key's entry has.
-      fs.writeFileSync(path.join(outside, keyHash(planted)), entryBytes(planted, 'forged'));
-      const cache = new Cache(dir);
-      const resident = keyInShard('resident-', 'ab');
-      cache.setSync(resident, 'mine');
-      cache.setSync(planted, 'real');
-      await cache.setStream(`${planted}`, (await import('node:stream')).Readable.from([Buffer.from('real')]));
-      expect(cache.getSync(resident)).toBe('mine');
-      swapForLink(path.dirname(entryPath(dir, resident)), outside);
-      const before = snapshot(outside);
+  it.runIf(ENGINE === 'files')(
+    'a shard folder swapped for a symbolic link while the cache is open is neither written, read nor streamed through',
+    ({ expect }) =>
+      inScratch('swap-while-open', async (root) => {
+        const dir = path.join(root, 'cache');
+        const outside = makeOutside(root);
+        const planted = keyInShard('planted-', 'ab');
+        // A valid entry outside, under the name the key's entry has.
+        fs.writeFileSync(path.join(outside, keyHash(planted)), entryBytes(planted, 'forged'));
+        const cache = new Cache(dir);
+        const resident = keyInShard('resident-', 'ab');
+        cache.setSync(resident, 'mine');
+        cache.setSync(planted, 'real');
+        await cache.setStream(
+          `${planted}`,
+          (await import('node:stream')).Readable.from([Buffer.from('real')]),
+        );
+        expect(cache.getSync(resident)).toBe('mine');
+        swapForLink(path.dirname(entryPath(dir, resident)), outside);
+        const before = snapshot(outside);
 
-      expect(cache.getSync(planted)).toBeUndefined();
-      expect(await cache.get(planted)).toBeUndefined();
-      expect(await cache.createReadStream(planted)).toBeUndefined();
-      const crashes: string[] = [];
-      await everyOperation(crashes, cache, [planted, resident, keyInShard('other-', 'ab')]);
-      expect(snapshot(outside)).toEqual(before);
-      expect(crashes).toEqual([]);
-      cache.closeSync();
-    }));
+        expect(cache.getSync(planted)).toBeUndefined();
+        expect(await cache.get(planted)).toBeUndefined();
+        expect(await cache.createReadStream(planted)).toBeUndefined();
+        const crashes: string[] = [];
+        await everyOperation(crashes, cache, [planted, resident, keyInShard('other-', 'ab')]);
+        expect(snapshot(outside)).toEqual(before);
+        expect(crashes).toEqual([]);
+        cache.closeSync();
+      }),
+  );
+
+  it.runIf(ENGINE === 'log')(
+    "cull, evict, expire, clear and check of a cache whose log/ and blobs/ link to another cache's leave the other cache whole, and never read it",
+    ({ expect }) =>
+      inScratch('log-to-other-cache', async (root) => {
+        const victimDir = path.join(root, 'victim');
+        const victim = new Cache(victimDir);
+        for (let i = 0; i < 400; i++) victim.setSync(`victim-${i}`, `value ${i}`, { tag: 't', ttl: 1 });
+        for (let i = 0; i < 4; i++) victim.setSync(`victim-large-${i}`, LARGE, { tag: 't', ttl: 1 });
+        victim.closeSync();
+        const attackerDir = path.join(root, 'attacker');
+        const attacker = new Cache(attackerDir);
+        for (let i = 0; i < 400; i++) attacker.setSync(`own-${i}`, 'x'.repeat(100), { tag: 't' });
+        attacker.setSync('own-large', LARGE, { tag: 't' });
+        attacker.closeSync();
+        const before = snapshot(victimDir);
+        swapForLink(path.join(attackerDir, 'log'), path.join(victimDir, 'log'));
+        swapForLink(path.join(attackerDir, 'blobs'), path.join(victimDir, 'blobs'));
+        const crashes: string[] = [];
+        const cache = new Cache(attackerDir, { sizeLimit: 1 });
+        const reads: unknown[] = [];
+        for (const [what, call] of [
+          ['getSync', () => reads.push(cache.getSync('victim-1'), cache.getSync('victim-large-1'))],
+          ['get', async () => reads.push(await cache.get('victim-2'), await cache.get('victim-large-2'))],
+          ['cullSync', () => cache.cullSync()],
+          ['cull', () => cache.cull()],
+          ['evictSync', () => cache.evictSync('t')],
+          ['evict', () => cache.evict('t')],
+          ['expireSync', () => cache.expireSync()],
+          ['expire', () => cache.expire()],
+          ['checkSync fix', () => cache.checkSync({ fix: true })],
+          ['clearSync', () => cache.clearSync()],
+          ['clear', () => cache.clear()],
+          ['set', () => cache.set('victim-3', 'overwritten')],
+          ['setSync large', () => cache.setSync('victim-large-3', Buffer.alloc(40_000, 9))],
+          ['deleteSync', () => cache.deleteSync('victim-4')],
+        ] as const) {
+          await attempt(crashes, what, call);
+          expect(snapshot(victimDir), `after ${what}`).toEqual(before);
+        }
+        expect(reads.filter((value) => value !== undefined)).toEqual([]);
+        cache.closeSync();
+        expect(crashes).toEqual([]);
+      }),
+  );
+
+  describe.runIf(ENGINE === 'log')(
+    'a part of a log cache swapped for a symbolic link while the cache is open is neither written, read nor streamed through',
+    () => {
+      const BUCKET = 0x2a;
+      const [planted, resident, large, other] = keysInBucket('swapped-', BUCKET, 4) as [
+        string,
+        string,
+        string,
+        string,
+      ];
+      const FORGED = Buffer.alloc(40_000, 0xf0);
+
+      /** The name of the blob file that the current record of `key` names, in the log cache at `dir`. */
+      function blobOf(dir: string, key: string): string {
+        let name: string | undefined;
+        for (const record of readBucketFile(currentFile(dir, bucketOf(key))).records) {
+          if (record.hash !== keyHash(key)) continue;
+          name = record.kind === Kind.Blob ? record.payload.toString('utf8', 4) : undefined;
+        }
+        if (name === undefined) throw new Error(`${key} has no blob in ${dir}`);
+        return name;
+      }
+
+      const TARGETS = ['log/', 'blobs/', 'the bucket file', 'the blob file', 'journal/'] as const;
+
+      it.each(TARGETS)('%s', (target) =>
+        inScratch('log-swap-while-open', async (root) => {
+          const dir = path.join(root, 'cache');
+          const cache = new Cache(dir);
+          cache.setSync(resident, 'mine');
+          cache.setSync(planted, 'real');
+          cache.setSync(large, LARGE);
+          cache.transactSync((tx) => tx.setSync(other, 'real'));
+          // The same keys, forged, in another log cache: its files go outside under the names of ours.
+          const forgeDir = path.join(root, 'forge');
+          const forge = new Cache(forgeDir, { engine: 'log' });
+          forge.setSync(resident, 'forged');
+          forge.setSync(planted, 'forged');
+          forge.setSync(large, FORGED);
+          forge.setSync(other, 'forged');
+          forge.closeSync();
+          const bucketFile = currentFile(dir, BUCKET);
+          const forgedBucket = fs.readFileSync(currentFile(forgeDir, BUCKET));
+          const blob = blobOf(dir, large);
+          const forgedBlob = fs.readFileSync(path.join(forgeDir, 'blobs', blobOf(forgeDir, large)));
+          const outside = makeOutside(root);
+          fs.writeFileSync(path.join(outside, path.basename(bucketFile)), forgedBucket);
+          fs.writeFileSync(path.join(outside, blob), forgedBlob);
+          const linked = {
+            'log/': [path.join(dir, 'log'), outside],
+            'blobs/': [path.join(dir, 'blobs'), outside],
+            'the bucket file': [bucketFile, path.join(outside, path.basename(bucketFile))],
+            'the blob file': [path.join(dir, 'blobs', blob), path.join(outside, blob)],
+            'journal/': [path.join(dir, 'journal'), outside],
+          }[target] as [string, string];
+          swapForLink(...linked);
+          const before = snapshot(outside);
+
+          const crashes: string[] = [];
+          const reads: unknown[] = [];
+          /** What `cache` reads of the keys, on both surfaces and as a stream (none may be forged). */
+          const readAll = async (from: Cache) => {
+            for (const key of [resident, planted, large, other]) {
+              await attempt(crashes, `getSync ${key}`, () => reads.push(from.getSync(key)));
+              await attempt(crashes, `get ${key}`, async () => reads.push(await from.get(key)));
+            }
+            await attempt(crashes, 'createReadStream', async () => {
+              const stream = await from.createReadStream(large);
+              if (stream !== undefined) reads.push(Buffer.concat(await stream.toArray()));
+            });
+          };
+          await readAll(cache);
+          await everyOperation(crashes, cache, [planted, resident, other]);
+          // A process that opens the cache after the swap.
+          await attempt(crashes, 'open again', async () => {
+            const again = new Cache(dir);
+            await readAll(again);
+            await everyOperation(crashes, again, [planted, large]);
+            again.closeSync();
+          });
+          cache.closeSync();
+          const forged = reads.filter(
+            (value) => value === 'forged' || (Buffer.isBuffer(value) && value.equals(FORGED)),
+          );
+          expectOutside(forged, 'a forged entry outside was read').toEqual([]);
+          expectOutside(snapshot(outside)).toEqual(before);
+          expectOutside(crashes).toEqual([]);
+        }),
+      );
+    },
+  );
 
   it('every operation of Cache, FanoutCache, Deque and Index, with every folder of the cache swapped for a link outside, leaves the outside untouched', ({
     expect,
@@ -205,6 +370,7 @@ describe.concurrent('confinement to the cache directory', () => {
         fanout.setSync(key, 1);
         index.setSync(key, 1);
       }
+      cache.setSync('large', Buffer.alloc(40_000, 1)); // blobs/, on log
       cache.pushSync('x', { prefix: 'q' });
       cache.transactSync((tx) => tx.setSync('t', 1));
       deque.pushSync('d');
