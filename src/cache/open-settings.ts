@@ -102,9 +102,10 @@ function* engineWithoutRecord(
   read: SettingsRead,
   missing: 'new' | 'cache' | undefined,
 ): Op<EngineName> {
-  // Written before engines existed (no field at all): a files cache.
-  const raw = read.state === 'ok' ? (read.file.settings as Record<string, unknown> | null) : undefined;
-  if (raw !== undefined && !(raw !== null && typeof raw === 'object' && Object.hasOwn(raw, 'engine')))
+  // Written before engines existed (settings without the field): a files cache. Settings that are
+  // no object at all are damage, not an earlier version: the folders tell, as for a lost file.
+  const raw = read.state === 'ok' ? read.file.settings : undefined;
+  if (raw !== null && typeof raw === 'object' && !Array.isArray(raw) && !Object.hasOwn(raw, 'engine'))
     return 'files';
   if (missing === 'new') {
     const wanted = options.engine ?? 'auto';
