@@ -754,12 +754,18 @@ export class LogStore {
       }
       for (const blob of bucket.blobs.values()) named.add(blob.name);
     }
+    // A folder under a name the engine removes (an old generation, a blob) is none of its files:
+    // it is reported as an unknown name and moved aside, never unlinked (which would fail).
+    const isFolder = function* (path: string): Op<boolean> {
+      const info = yield* io('lstat', path);
+      return info?.isDirectory === true && !info.isSymbolicLink;
+    };
     for (const name of (yield* isPlainInside(this.store, this.folder))
       ? yield* io('readdir', this.folder)
       : []) {
       if (isIgnoredName(name)) continue;
       const file = isBucketName(name) ? parseBucketFileName(name) : undefined;
-      if (file === undefined) {
+      if (file === undefined || (yield* isFolder(join(this.folder, name)))) {
         unknown.push(join(this.folder, name));
         continue;
       }
@@ -775,7 +781,7 @@ export class LogStore {
       : []) {
       if (isIgnoredName(name)) continue;
       const path = join(this.blobFolder, name);
-      if (!isBlobName(name)) {
+      if (!isBlobName(name) || (yield* isFolder(path))) {
         unknown.push(path);
         continue;
       }
