@@ -11,7 +11,13 @@ import { CacheError } from '../errors.js';
 import { io, type Op } from '../fs/runner.js';
 import { forgetDirectory, isPlainInside } from '../store/directories.js';
 import { moveToCorrupt } from '../store/entries.js';
-import { isCounterName, isIgnoredName, isQueueName, isShardName } from '../store/names.js';
+import {
+  isCompactionLockName,
+  isCounterName,
+  isIgnoredName,
+  isQueueName,
+  isShardName,
+} from '../store/names.js';
 import { type CacheContext, undecodable } from './context.js';
 import { restoreFolders } from './folders.js';
 import { type Finding, recoverDeadWriters, unknownName } from './recovery.js';
@@ -27,7 +33,8 @@ export interface CheckReport {
 
 /**
  * The locks outside the shard folders, with the names that may be there: `transact.lock`,
- * `counters/fold.lock` and the queues' `queues/<32 hex>.lock`.
+ * `counters/fold.lock`, the queues' `queues/<32 hex>.lock` and a log cache's compaction locks
+ * `log/<2 hex>.lock`.
  */
 function* outerLocks(ctx: CacheContext): Op<string[]> {
   const locks = [ctx.layout.transactLock];
@@ -38,6 +45,10 @@ function* outerLocks(ctx: CacheContext): Op<string[]> {
     for (const name of yield* io('readdir', queues)) {
       if (isQueueName(name) && name.endsWith('.lock')) locks.push(join(queues, name));
     }
+  }
+  const log = ctx.log?.folder;
+  if (log !== undefined && (yield* isPlainInside(ctx.store, log))) {
+    for (const name of yield* io('readdir', log)) if (isCompactionLockName(name)) locks.push(join(log, name));
   }
   return locks;
 }

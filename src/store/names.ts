@@ -68,6 +68,11 @@ export function isBucketName(name: string): boolean {
   return BUCKET_FILE.test(name);
 }
 
+/** A bucket's compaction lock in `log/`: `<2 hex>.lock` (a lock, checked as the others are). */
+export function isCompactionLockName(name: string): boolean {
+  return isBucketName(name) && name.endsWith('.lock');
+}
+
 /** A file of a large entry of the `log` engine, in `blobs/`: `<token>.blob`. */
 export function isBlobName(name: string): boolean {
   return BLOB.test(name);

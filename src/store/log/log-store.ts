@@ -25,7 +25,7 @@ import {
   writeTemp,
 } from '../entries.js';
 import { HOST, parseOwner, uniqueToken } from '../layout.js';
-import { isBlobName, isBucketName, isIgnoredName } from '../names.js';
+import { isBlobName, isBucketName, isCompactionLockName, isIgnoredName } from '../names.js';
 import {
   type Appended,
   appendRecord,
@@ -763,7 +763,8 @@ export class LogStore {
     for (const name of (yield* isPlainInside(this.store, this.folder))
       ? yield* io('readdir', this.folder)
       : []) {
-      if (isIgnoredName(name)) continue;
+      // Compaction locks are judged with the cache's other locks (stale ones are broken).
+      if (isIgnoredName(name) || isCompactionLockName(name)) continue;
       const file = isBucketName(name) ? parseBucketFileName(name) : undefined;
       if (file === undefined || (yield* isFolder(join(this.folder, name)))) {
         unknown.push(join(this.folder, name));
