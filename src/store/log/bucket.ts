@@ -98,6 +98,13 @@ export class Bucket {
   sealedFor: number | undefined;
   /** The index was dropped to stay within the memory bound: the next use replays the file again. */
   forgotten = false;
+  /**
+   * The open file has no name left, as of the last catch-up (`fstat`: no links): removed behind this
+   * process's back, unless a seal in it says a compaction replaced it.
+   */
+  unlinked = false;
+  /** Device and inode of the open file, as of the last catch-up. */
+  identity = { dev: 0, ino: 0 };
 
   constructor(
     readonly number: number,
@@ -234,8 +241,11 @@ export function* catchUp(bucket: Bucket): Op<void> {
   for (;;) {
     const { fd, end } = bucket;
     if (fd === undefined) return;
-    const size = (yield* io('fstat', fd)).size;
+    const info = yield* io('fstat', fd);
+    const size = info.size;
     if (bucket.fd !== fd || bucket.end !== end) continue;
+    bucket.unlinked = info.nlink === 0;
+    bucket.identity = { dev: info.dev, ino: info.ino };
     if (size < end) {
       // Cut short behind our back (nothing of ours does that): start again from its beginning.
       bucket.reset();
@@ -275,8 +285,9 @@ export function* openGeneration(bucket: Bucket, generation: number, readOnly: bo
   }
   // The descriptor left is closed only at the next move: an operation of this process may still be
   // reading through it (a descriptor closed under it could be reused for another file).
-  const retired = bucket.retired;
-  bucket.retired = bucket.fd;
+  // (A bucket that left a removed file has no descriptor open: the one it retired then waits on.)
+  const retired = bucket.fd === undefined ? undefined : bucket.retired;
+  if (bucket.fd !== undefined) bucket.retired = bucket.fd;
   bucket.fd = fd;
   bucket.generation = generation;
   bucket.reset();
@@ -295,6 +306,8 @@ export interface Appended {
   sequence: number;
   bytes: Buffer;
   generation: number;
+  /** The descriptor it was appended through (a file left for another one is done with). */
+  fd: number;
 }
 
 /** Appends one record to the bucket's current file (a short write is an ENOSPC error). */
@@ -317,7 +330,7 @@ export function* appendRecord(bucket: Bucket, input: RecordInput): Op<Appended> 
     bucket.pending.delete(sequence);
     throw error;
   }
-  return { sequence, bytes, generation };
+  return { sequence, bytes, generation, fd };
 }
 
 /**
@@ -335,10 +348,9 @@ export function* outcomeOf(bucket: Bucket, appended: Appended): Op<Outcome> {
 }
 
 function* awaitOutcome(bucket: Bucket, appended: Appended): Op<Outcome> {
-  const { sequence, bytes } = appended;
-  const fd = bucket.fd as number;
+  const { sequence, bytes, fd } = appended;
   const end = bucket.end;
-  const size = (yield* io('fstat', fd)).size;
+  const size = bucket.fd === fd ? (yield* io('fstat', fd)).size : -1;
   if (bucket.fd === fd && bucket.end === end && size === end + bytes.length) {
     const parsed = parseRecords(bytes, end, true);
     for (const record of parsed.records) bucket.apply(record);
@@ -349,7 +361,8 @@ function* awaitOutcome(bucket: Bucket, appended: Appended): Op<Outcome> {
     // since (which then holds a copy of the record, if it came before the seal).
     const outcome = bucket.outcomes.get(sequence);
     if (outcome !== undefined) return outcome;
-    if (bucket.generation !== appended.generation) return { applied: false, sealed: true, prior: undefined };
+    if (bucket.generation !== appended.generation || bucket.fd !== appended.fd)
+      return { applied: false, sealed: true, prior: undefined };
     const before = bucket.end;
     yield* catchUp(bucket);
     if (bucket.end === before && !bucket.outcomes.has(sequence)) {

@@ -7,7 +7,7 @@ import type { Entry, EntryHeader } from '../../format/entry.js';
 import { refused } from '../../fs/read-only.js';
 import { io, type Op } from '../../fs/runner.js';
 import { isReadOnlyError } from '../bookkeeping.js';
-import { ensureDirectory, isPlainInside } from '../directories.js';
+import { ensureDirectory, forgetDirectory, isPlainInside } from '../directories.js';
 import {
   discard,
   entryFromBytes,
@@ -119,28 +119,58 @@ export class LogStore {
 
   /** `bucket`, opened if needed and caught up with its file (and its successor, once there is one). */
   *readyBucket(bucket: Bucket): Op<Bucket> {
-    // One operation of this process opens a bucket; the others wait for it (each would hold a
-    // descriptor of its own meanwhile).
-    while (bucket.opening) yield* io('sleep', 1);
-    if (bucket.fd === undefined) {
-      bucket.opening = true;
-      try {
-        yield* this.open(bucket);
-      } finally {
-        bucket.opening = false;
-      }
-    }
-    // Caught up after each move too: another operation of this process may have made the move and
-    // not replayed the new file yet.
     for (;;) {
+      // One operation of this process opens a bucket; the others wait for it (each would hold a
+      // descriptor of its own meanwhile).
+      while (bucket.opening) yield* io('sleep', 1);
+      if (bucket.fd === undefined) {
+        bucket.opening = true;
+        try {
+          yield* this.open(bucket);
+        } finally {
+          bucket.opening = false;
+        }
+      }
+      // Caught up after each move too: another operation of this process may have made the move and
+      // not replayed the new file yet.
       yield* catchUp(bucket);
-      if (bucket.sealedFor === undefined) break;
+      if (bucket.sealedFor === undefined) {
+        if (!(yield* this.removedBehindOurBack(bucket))) break;
+        yield* this.retire(bucket);
+        continue;
+      }
       const generation = bucket.generation;
       yield* this.follow(bucket, false);
       if (bucket.generation === generation) break;
     }
     this.used(bucket);
     return bucket;
+  }
+
+  /**
+   * Whether the bucket's open file was removed by someone else (its folder removed or replaced, say):
+   * no name links to it any more, and none of ours removes a file it has not sealed. Appends to it
+   * would reach no other process, and be lost at close.
+   */
+  private *removedBehindOurBack(bucket: Bucket): Op<boolean> {
+    if (!bucket.unlinked || bucket.fd === undefined) return false;
+    // A file system that counts no links for open files: the name still leads to the same file.
+    const named = yield* io('lstat', bucket.path());
+    return named?.dev !== bucket.identity.dev || named?.ino !== bucket.identity.ino;
+  }
+
+  /**
+   * Leaves the bucket's open file for a fresh listing of `log/` (which {@link readyBucket} opens):
+   * its descriptor is closed at the next move, as {@link openGeneration} does.
+   */
+  private *retire(bucket: Bucket): Op<void> {
+    const retired = bucket.retired;
+    bucket.retired = bucket.fd;
+    bucket.fd = undefined;
+    bucket.generation = 0;
+    bucket.unlinked = false;
+    bucket.reset();
+    if (retired !== undefined) yield* io('close', retired);
   }
 
   /**
@@ -151,6 +181,12 @@ export class LogStore {
     for (;;) {
       yield* this.readyBucket(bucket);
       if (this.store.readOnly) yield* this.refuseAppend(bucket);
+      if (bucket.fd === undefined) {
+        // log/ is a link or a file (see open): refused with a CacheError, unless made plain since.
+        forgetDirectory(this.store, this.folder);
+        yield* ensureDirectory(this.store, this.folder);
+        continue;
+      }
       if (bucket.sealedFor === undefined) return bucket;
       yield* this.follow(bucket, true);
     }
@@ -208,7 +244,13 @@ export class LogStore {
       if (newest > 0 && (yield* this.openAt(bucket, newest))) return;
       // A store that cannot be written reads a missing bucket as empty.
       if (this.store.readOnly) return;
-      if (newest === 0) yield* this.create(bucket, 1, [fileHeader(bucket, 1)]);
+      if (newest === 0) {
+        // A log/ replaced by a link or a file holds nothing of ours: empty to reads, refused to
+        // writes (see writable), until check({ fix: true }) makes it a folder again.
+        const folder = yield* io('lstat', this.folder);
+        if (folder !== undefined && (!folder.isDirectory || folder.isSymbolicLink)) return;
+        yield* this.create(bucket, 1, [fileHeader(bucket, 1)]);
+      }
       // The newest is no bucket file of ours (planted or damaged; unless it was removed since the
       // listing): set aside, so that the one before it is the newest again.
       else yield* this.setAsideForeign(bucket, newest);
@@ -707,11 +749,12 @@ export class LogStore {
         yield* this.writable(bucket);
         for (const sequence of sequences) bucket.pending.add(sequence);
         const generation = bucket.generation;
-        const written = yield* io('append', bucket.fd as number, bytes);
+        const fd = bucket.fd as number;
+        const written = yield* io('append', fd, bytes);
         const last = sequences[sequences.length - 1] as number;
         const outcome =
           written === bytes.length
-            ? yield* outcomeOf(bucket, { sequence: last, bytes, generation })
+            ? yield* outcomeOf(bucket, { sequence: last, bytes, generation, fd })
             : undefined;
         for (const sequence of sequences) {
           bucket.pending.delete(sequence);
