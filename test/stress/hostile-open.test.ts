@@ -1,4 +1,3 @@
-import '../helpers/files-engine.js';
 /**
  * Opening a directory that is not (only) the cache's own, and a cache whose metadata another tenant
  * damaged or planted (issue 12, items 1, 3 and 8):
@@ -9,18 +8,25 @@ import '../helpers/files-engine.js';
  *   restored, reported by `check()` and by a process warning; every error escaping opening is a
  *   `CacheError`; codec, policy and compression names are looked up only among known names;
  * - `check({ fix: true })` removes the locks that dead holders leave outside the shard folders.
+ * Each case runs on the engine new caches get in this run (`DISKCACHE_ENGINE`), with the names of
+ * that engine's own folders (`entries/` of the `files` engine, `log/` and `blobs/` of the `log` one).
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Cache, CacheError, Deque, FanoutCache, Index } from '../../src/index.js';
+import { engineOfNewCaches } from '../helpers/stored.js';
+import { makeTempDir } from '../helpers/tmp.js';
+import { bucketName, encodeRecord, fileHeader, Kind, putRecord } from '../log/helpers/format.js';
 import { inScratch } from './helpers/children.js';
 import { FaultyFileSystem } from './helpers/faulty-fs.js';
 import { entryBytes } from './helpers/forge.js';
 import { deadPid, entryPath, HOST, keyHash, writeLock } from './helpers/layout.js';
 import { makeOutside, snapshot } from './helpers/outside.js';
 import './helpers/watchdog.js';
+
+const ENGINE = engineOfNewCaches(makeTempDir);
 
 /** The warnings the process emitted during a test (process.emitWarning delivers them on a later tick). */
 const warnings: { name: string; code?: string; message: string }[] = [];
@@ -170,17 +176,27 @@ describe('opening a directory that is not a cache', () => {
         [`tmp/${owner}/folder/file`]: 'a folder in a dead writer’s directory',
         [`tmp/${owner}/photo.jpg`]: 'a photo in a dead writer’s directory',
         'journal/2026-12-01.md': 'journal of a person',
-        'entries/README': 'readme in entries',
-        'entries/zz/whatever': 'a folder that is no shard',
-        [`entries/${keyHash('x').slice(0, 2)}/notes.txt`]: 'notes in a shard',
-        [`entries/${keyHash('x').slice(0, 2)}/${'a'.repeat(31)}.lock`]: 'a file named like a lock',
         'counters/notes.txt': 'notes in counters',
         'queues/notes.txt': 'notes in queues',
         'unrelated.txt': 'at the top level',
       };
-      // A folder named like an entry, with a file in it.
-      planted[`${path.relative(dir, entryPath(dir, 'folder-entry'))}/inside`] =
-        'in a folder named like an entry';
+      if (ENGINE === 'files') {
+        planted['entries/README'] = 'readme in entries';
+        planted['entries/zz/whatever'] = 'a folder that is no shard';
+        planted[`entries/${keyHash('x').slice(0, 2)}/notes.txt`] = 'notes in a shard';
+        planted[`entries/${keyHash('x').slice(0, 2)}/${'a'.repeat(31)}.lock`] = 'a file named like a lock';
+        // A folder named like an entry, with a file in it.
+        planted[`${path.relative(dir, entryPath(dir, 'folder-entry'))}/inside`] =
+          'in a folder named like an entry';
+      } else {
+        planted['log/README'] = 'readme in log';
+        planted['log/zz/whatever'] = 'a folder that is no bucket file';
+        planted['log/05.1.bak'] = 'named almost like a bucket file';
+        planted['log/05.7/inside'] = 'in a folder named like an old generation';
+        write(dir, 'log/05.9', fileHeader(5, 9)); // (bucket 05's file, at generation 9)
+        planted['blobs/notes.txt'] = 'notes in blobs';
+        planted['blobs/folder.blob/inside'] = 'in a folder named like a blob';
+      }
       for (const [file, content] of Object.entries(planted)) write(dir, file, content);
       write(dir, `tmp/${owner}/x.1.tmp`, 'a temp file of the dead writer');
 
@@ -393,6 +409,9 @@ describe('a damaged or planted settings file', () => {
     }));
 });
 
+/** A log engine's delete record of `key`. */
+const delete_ = (key: string) => encodeRecord({ kind: Kind.Delete, hash: keyHash(key) });
+
 describe('a malformed journal of a dead writer', () => {
   const journals: Record<string, (dir: string, owner: string) => unknown> = {
     'writes: [null]': () => ({ writes: [null], deletes: [] }),
@@ -416,6 +435,19 @@ describe('a malformed journal of a dead writer', () => {
       write(dir, `tmp/${owner}/z.1.tmp`, 'not settings');
       return { writes: [[`tmp/${owner}/z.1.tmp`, 'diskcache.json']], deletes: [] };
     },
+    // The log engine's journal (a files cache finds no record of its own in any).
+    'records: [null]': () => ({ records: [null] }),
+    'records: "nope"': () => ({ records: 'nope' }),
+    'a record that is no log record': () => ({ records: [Buffer.from('not a record').toString('base64')] }),
+    'a record with a bad CRC': () => {
+      const record = putRecord('kept', entryBytes('kept', 'forged'));
+      record[60] = (record[60] as number) ^ 1;
+      return { records: [record.toString('base64')] };
+    },
+    'two records in one string': () => {
+      const records = [putRecord('kept', entryBytes('kept', 'forged')), delete_('kept')];
+      return { records: [Buffer.concat(records).toString('base64')] };
+    },
   };
   for (const [what, make] of Object.entries(journals)) {
     it(`${what}: moved aside and reported; the cache opens and works`, () =>
@@ -431,7 +463,8 @@ describe('a malformed journal of a dead writer', () => {
           `journal/${owner}~1.json`,
           typeof journal === 'string' ? journal : JSON.stringify(journal),
         );
-        const before = contents(path.join(dir, 'entries'));
+        // What the journal's steps could have lost (the files a case planted in entries/).
+        const before = fs.existsSync(path.join(dir, 'entries')) ? contents(path.join(dir, 'entries')) : [];
 
         const cache = new Cache(dir);
         expect(fs.readdirSync(path.join(dir, 'journal'))).toEqual([]);
@@ -451,7 +484,10 @@ describe('a malformed journal of a dead writer', () => {
 });
 
 describe('a top-level folder replaced by a link or a file', () => {
-  for (const folder of ['tmp', 'counters', 'journal', 'queues', 'corrupt', 'entries']) {
+  const folders = ['tmp', 'counters', 'journal', 'queues', 'corrupt', 'entries'];
+  // A log cache's own folders too (its bucket files and blobs are open or named meanwhile).
+  if (ENGINE === 'log') folders.push('log', 'blobs');
+  for (const folder of folders) {
     for (const by of ['a symlink to a folder outside', 'a plain file']) {
       it(`${folder} replaced by ${by}: check({ fix: true }) restores it and reports it`, () =>
         inScratch('top-level', async (root) => {
@@ -480,6 +516,11 @@ describe('a top-level folder replaced by a link or a file', () => {
           expect(fs.lstatSync(path.join(dir, folder)).isDirectory()).toBe(true);
           expect(await exercise(cache)).toEqual(EXERCISED);
           expect(cache.checkSync()).toEqual({ problems: [], fixed: 0 });
+          // What it wrote after the repair is there for every process, not only in its own view.
+          const other = new Cache(dir);
+          expect.soft(other.getSync('s')).toBe('sync');
+          expect.soft(await other.get('t')).toBe(1);
+          other.closeSync();
           await tick();
           expect(warnings.some((w) => w.code === 'DISKCACHE_REPAIRED' && w.message.includes(folder))).toBe(
             true,
@@ -528,6 +569,33 @@ describe('locks left by dead holders outside the shard folders', () => {
       // With a lock timeout of 200 ms, these would fail if the dead holders' locks were still there.
       expect(cache.transactSync((tx) => tx.setSync('t', 1))).toBe(true);
       expect(cache.pullSync({ prefix: 'jobs' })?.[1]).toBe('item');
+      cache.closeSync();
+    }));
+});
+
+describe.runIf(ENGINE === 'log')('log engine: compaction locks left by dead holders', () => {
+  it('check({ fix: true }) removes a dead compactor’s log/<bucket>.lock and leaves a live one’s', () =>
+    inScratch('dead-compactor', async (root) => {
+      const dir = path.join(root, 'cache');
+      const first = new Cache(dir);
+      first.setSync('k', 'v');
+      first.closeSync();
+      const dead = path.join(dir, 'log', `${bucketName(0x11)}.lock`);
+      const live = path.join(dir, 'log', `${bucketName(0x12)}.lock`);
+      writeLock(dead, { pid: await deadPid() });
+      // A live holder's lock (this process, through another owner tag, on another host) stays.
+      writeLock(live, { pid: process.pid, host: 'elsewhere' });
+
+      const cache = new Cache(dir, { timeout: 200 });
+      const report = cache.checkSync();
+      expect(report.problems.filter((p) => p.startsWith('log/'))).toEqual([
+        expect.stringMatching(/^log\/11\.lock: stale lock/),
+      ]);
+      await cache.check({ fix: true });
+      expect(fs.existsSync(dead)).toBe(false);
+      expect(fs.readFileSync(path.join(live, 'owner'), 'utf8')).toContain('elsewhere');
+      expect(cache.checkSync()).toEqual({ problems: [], fixed: 0 });
+      expect(cache.getSync('k')).toBe('v');
       cache.closeSync();
     }));
 });

@@ -84,6 +84,15 @@ export function currentFile(dir: string, bucket: number): string {
   return path.join(dir, 'log', `${bucketName(bucket)}.${newest}`);
 }
 
+/** The 16-byte header of generation `generation` of bucket `bucket`'s file. */
+export function fileHeader(bucket: number, generation: number): Buffer {
+  const header = Buffer.alloc(FILE_HEADER);
+  header.write('DCLOG001', 0, 'ascii');
+  header.writeUInt32LE(generation, 8);
+  header.writeUInt16LE(bucket, 12);
+  return header;
+}
+
 /** A record's fields, for {@link encodeRecord}. */
 export interface RecordFields {
   kind: Kind;

@@ -17,11 +17,14 @@ export function crc32(bytes: Uint8Array, start = 0): number {
   return ~c >>> 0;
 }
 
-/** The bytes of a valid entry file for `key` holding `value`, as the cache writes it. */
+/**
+ * The bytes of a valid entry file for `key` holding `value`, as the cache writes it (made by a
+ * `files` cache; a `log` cache's records and blobs hold the very same bytes).
+ */
 export function entryBytes(key: string, value: unknown, options: CacheOptions = {}): Buffer {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dct-stress-forge-'));
   try {
-    const cache = new Cache(dir, options);
+    const cache = new Cache(dir, { ...options, engine: 'files' });
     cache.setSync(key, value);
     cache.closeSync();
     return fs.readFileSync(entryPath(dir, key));
