@@ -5,6 +5,7 @@ import { isPlainInside } from '../store/directories.js';
 import {
   discard,
   ensureParent,
+  flushFolder,
   notAFile,
   readHeader,
   renameVerified,
@@ -55,7 +56,7 @@ export function* writeJournal(ctx: CacheContext, journal: Journal): Op<string> {
     yield* discard(temp);
     throw error;
   }
-  if (ctx.store.fsync) yield* io('fsyncDir', ctx.layout.journal);
+  yield* flushFolder(ctx.store, path);
   return path;
 }
 
@@ -87,6 +88,8 @@ export function* applyJournal(
     yield* io('unlink', journalPath);
     return;
   }
+  // The folders whose names changed, flushed before the journal goes (durability 'fsync').
+  const changed = new Map<string, string>();
   for (const removal of journal.deletes) {
     const path = inside(ctx, removal.path);
     if (path === undefined || !(yield* isPlainInside(ctx.store, dirname(path)))) continue;
@@ -99,6 +102,7 @@ export function* applyJournal(
       if (!same) continue;
     }
     yield* io('unlink', path);
+    changed.set(dirname(path), path);
   }
   for (const [temp, entry] of journal.writes) {
     const from = inside(ctx, temp);
@@ -113,7 +117,9 @@ export function* applyJournal(
       throw error;
     }
     yield* io('rename', from, to);
+    changed.set(dirname(to), to);
   }
+  for (const path of changed.values()) yield* flushFolder(ctx.store, path);
   yield* io('unlink', journalPath);
 }
 

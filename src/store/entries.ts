@@ -232,8 +232,13 @@ export function* publish(store: StoreSettings, temp: string, final: string): Op<
     yield* discard(temp);
     throw error;
   } finally {
-    if (store.fsync) yield* io('fsyncDir', dirname(final));
+    yield* flushFolder(store, final);
   }
+}
+
+/** With `durability: 'fsync'`, flushes the folder that holds `path` (a name placed or removed there). */
+export function* flushFolder(store: StoreSettings, path: string): Op<void> {
+  if (store.fsync) yield* io('fsyncDir', dirname(path));
 }
 
 function* publishOnce(store: StoreSettings, temp: string, final: string): Op<Published> {
@@ -397,9 +402,12 @@ function* putBackOrDrop(claimed: string, path: string): Op<boolean> {
 /** Moves `temp` to `path` if nothing is there (racy only where the file system has no hard links). */
 function* placeIfAbsent(store: StoreSettings, temp: string, path: string): Op<boolean> {
   const linked = yield* linkIfAbsent(store, temp, path);
-  if (linked !== undefined) return linked;
-  if ((yield* io('lstat', path)) !== undefined) return false;
-  yield* renameVerified(temp, path);
+  if (linked === false) return false;
+  if (linked === undefined) {
+    if ((yield* io('lstat', path)) !== undefined) return false;
+    yield* renameVerified(temp, path);
+  }
+  yield* flushFolder(store, path);
   return true;
 }
 

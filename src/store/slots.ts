@@ -7,6 +7,7 @@ import { isPlainInside } from './directories.js';
 import {
   claim,
   discard,
+  flushFolder,
   linkIfAbsent,
   moveToCorrupt,
   type Published,
@@ -122,7 +123,10 @@ export function filesSlots(store: StoreSettings, lock: LockOptions): Slots {
         yield* discard(temp);
         throw error;
       }
-      if (linked === true) return { created: true, replacedSize: 0 };
+      if (linked === true) {
+        yield* flushFolder(store, path);
+        return { created: true, replacedSize: 0 };
+      }
       yield* discard(temp);
       return linked;
     },

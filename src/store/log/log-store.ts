@@ -11,6 +11,7 @@ import { ensureDirectory, forgetDirectory, isPlainInside } from '../directories.
 import {
   discard,
   entryFromBytes,
+  flushFolder,
   moveToCorrupt,
   type Published,
   type ReadResult,
@@ -470,6 +471,8 @@ export class LogStore {
       yield* discard(temp);
       throw error;
     }
+    // Before the record that names it is appended: a record never names a file power loss can undo.
+    yield* flushFolder(this.store, join(this.blobFolder, name));
     const head = Buffer.allocUnsafe(4);
     head.writeUInt32LE(size);
     return { kind: RecordKind.Blob, hash, expected, payload: [head, Buffer.from(name)] };
