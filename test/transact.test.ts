@@ -2,7 +2,10 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Cache } from '../src/index.js';
+import { engineOfNewCaches } from './helpers/stored.js';
 import { makeTempDir, removeDir } from './helpers/tmp.js';
+import { keysInDistinctBuckets } from './log/helpers/format.js';
+import { type KillAt, startLogWorker } from './stress/helpers/log-children.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -92,4 +95,65 @@ describe('transact', () => {
     );
     expect(await cache.get('total')).toBe(20);
   });
+});
+
+describe('a commit killed mid-way', () => {
+  // Three keys in distinct buckets, so that the log engine's commit takes one append for each.
+  const [a, b, gone] = keysInDistinctBuckets('crash-', 3) as [string, string, string];
+  const engine = engineOfNewCaches(makeTempDir);
+  /** Where the committing child SIGKILLs itself, and whether the transaction must then be visible. */
+  const STEPS: [string, KillAt, 'all' | 'none'][] = [
+    ['before its journal is in place', { op: 'rename', path: '^journal/', when: 'before' }, 'none'],
+    ...((engine === 'log'
+      ? [
+          ['after the first of its appends', { op: 'append', path: '^log/', when: 'after' }, 'all'],
+          ['after two of its appends', { op: 'append', path: '^log/', nth: 2, when: 'after' }, 'all'],
+        ]
+      : [
+          [
+            'after its first removal',
+            { op: 'unlink', path: '^entries/[0-9a-f]{2}/[0-9a-f]{32}$', when: 'after' },
+            'all',
+          ],
+          ['after its first rename', { op: 'rename', path: '^entries/', when: 'after' }, 'all'],
+        ]) as [string, KillAt, 'all'][]),
+    [
+      'with every change made, before its journal is removed',
+      { op: 'unlink', path: '^journal/', when: 'before' },
+      'all',
+    ],
+  ];
+
+  it.each(STEPS)(
+    `${engine} engine: killed %s, the transaction is all or nothing after the next open`,
+    async (_what, killAt, visible) => {
+      const cache = open();
+      cache.setSync(a, 'old');
+      cache.setSync(gone, 'old');
+      cache.closeSync();
+      const child = startLogWorker('transact-once', {
+        dir: cache.directory,
+        set: { [a]: 'new', [b]: 'new' },
+        delete: [gone],
+        killAt,
+      });
+      const { signal } = await child.exited;
+      expect(signal, child.stderr()).toBe('SIGKILL');
+      const journals = leftovers(cache).filter((name) => name.endsWith('.json')).length;
+      const reopened = new Cache(cache.directory);
+      try {
+        const state = [reopened.getSync(a), reopened.getSync(b), reopened.getSync(gone)];
+        expect(state).toEqual(visible === 'all' ? ['new', 'new', undefined] : ['old', undefined, 'old']);
+        expect(reopened.countSync()).toBe(2);
+        // Past the commit point, the dead writer left its journal, which the open completed and removed.
+        expect(journals).toBe(visible === 'all' ? 1 : 0);
+        expect(leftovers(reopened)).toEqual([]);
+        // The dead writer's transaction lock is all that is left, for check({ fix: true }) to remove.
+        reopened.checkSync({ fix: true });
+        expect(reopened.checkSync().problems).toEqual([]);
+      } finally {
+        reopened.closeSync();
+      }
+    },
+  );
 });
