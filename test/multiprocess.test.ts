@@ -99,4 +99,37 @@ describe('several processes on one directory', () => {
     expect(await cache.count()).toBe(n);
     await expectClean(cache);
   });
+
+  it('gives each incrSync, addSync, popSync and pullSync its exact effect among three racing processes', async () => {
+    cache = new Cache(dir);
+    const n = 80;
+    const racers = 3;
+    for (let i = 0; i < n; i++) await cache.set(`pop ${i}`, i);
+    const items = Array.from({ length: n * racers }, (_, i) => i);
+    for (const item of items) await cache.push(item);
+    const children = Array.from({ length: racers }, () => startChild(dir, 'sync-race', n));
+    await Promise.all(children.map((child) => child.line((m) => m === 'ready')));
+    for (const child of children) child.go();
+    const results = (await Promise.all(children.map((child) => child.result()))) as {
+      pid: number;
+      added: number[];
+      popped: number[];
+      pulled: number[];
+    }[];
+
+    const all = Array.from({ length: n }, (_, i) => i);
+    const sorted = (lists: number[][]) => lists.flat().sort((a, b) => a - b);
+    expect(await cache.get('counter')).toBe(n * racers);
+    expect(sorted(results.map((r) => r.added))).toEqual(all);
+    for (const { pid, added } of results)
+      for (const i of added) expect(await cache.get(`add ${i}`)).toBe(pid);
+    expect(sorted(results.map((r) => r.popped))).toEqual(all);
+    // Whatever the racers did not pull is still queued: each item went to exactly one puller.
+    const left: number[] = [];
+    for (let item = cache.pullSync(); item !== undefined; item = cache.pullSync())
+      left.push(item[1] as number);
+    expect(sorted([...results.map((r) => r.pulled), left])).toEqual(items);
+    expect(await cache.count()).toBe(n + 1);
+    await expectClean(cache);
+  });
 });
