@@ -1,3 +1,4 @@
+export type { BatchEntry } from './cache/batch.js';
 export {
   type AsyncMethods,
   Cache,

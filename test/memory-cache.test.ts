@@ -194,4 +194,21 @@ describe('MemoryCache', () => {
     }
     expect(escaped.closed).toBe(true);
   });
+
+  it('has the batch methods: getMany, setMany (own ttl and tag per object entry), deleteMany', async () => {
+    const clock = manualClock();
+    const cache = new MemoryCache<unknown>({ clock });
+    expect(cache.setManySync([['a', 1], { key: 'b', value: 2, ttl: 1000, tag: 't' }, ['c', 3]], { tag: 'batch' })).toBe(true);
+    expect(await cache.getMany(['a', 'b', 'missing', 'c'])).toEqual([1, 2, undefined, 3]);
+    expect(cache.getEntrySync('a')?.tag).toBe('batch');
+    expect(cache.getEntrySync('b')?.tag).toBe('t');
+    clock.advance(1000);
+    expect(cache.getManySync(['a', 'b'])).toEqual([1, undefined]);
+    expect(await cache.deleteMany(['a', 'b', 'missing'])).toEqual([true, false, false]);
+    expect(cache.countSync()).toBe(1);
+    expect(() => cache.setManySync([['ok', 1], { key: 'k', value: 1, ttl: -1 }])).toThrow(RangeError);
+    expect(() => cache.setManySync('no' as never)).toThrow(TypeError);
+    expect(() => cache.getManySync([{} as never])).toThrow(TypeError);
+    expect(cache.hasSync('ok')).toBe(false);
+  });
 });

@@ -6,6 +6,7 @@
  * @module diskcache-ts/keyv
  */
 import { EventEmitter } from 'node:events';
+import type { BatchEntry } from '../cache/batch.js';
 import { Cache } from '../cache/cache.js';
 import type { CacheOptions } from '../cache/options.js';
 
@@ -212,30 +213,26 @@ export class KeyvDiskCache extends EventEmitter {
   }
 
   /**
-   * Stores `value` under the cache key `key`. `ttl` is relative (`0`: never expires; none: the
-   * cache's default `ttl` option); `expires` (Keyv 6) is absolute, and an `expires` already past
-   * removes the entry instead, as Keyv 6 asks of its adapters.
+   * Stores the entries (Keyv's keys) as one batch, tagged with the namespace. `ttl` is relative (`0`:
+   * never expires; none: the cache's default `ttl` option); `expires` (Keyv 6) is absolute, and an
+   * `expires` (or a `ttl`) already past removes the entry instead, as Keyv 6 asks of its adapters.
    */
-  async #store(
-    key: string,
-    value: unknown,
-    ttl: number | undefined,
-    expires: number | undefined,
-  ): Promise<boolean> {
-    const tag = keyvNamespaceTag(this.namespace);
-    if (typeof expires === 'number' && Number.isFinite(expires)) {
-      const left = expires - Date.now();
-      if (left <= 0) {
-        await this.cache.delete(key);
-        return true;
-      }
-      return this.cache.set(key, value, { ttl: left, tag });
+  async #store(entries: readonly KeyvDiskCacheEntry[]): Promise<void> {
+    const writes: BatchEntry[] = [];
+    const removals: string[] = [];
+    for (const { key, value, ttl, expires } of entries) {
+      const cacheKey = this.#cacheKey(key);
+      const left =
+        typeof expires === 'number' && Number.isFinite(expires)
+          ? expires - Date.now()
+          : typeof ttl === 'number' && Number.isFinite(ttl)
+            ? ttl
+            : undefined;
+      if (left !== undefined && (left < 0 || (left === 0 && expires !== undefined))) removals.push(cacheKey);
+      else writes.push({ key: cacheKey, value, ttl: left });
     }
-    // No ttl from Keyv: the cache's default `ttl` option applies.
-    return this.cache.set(key, value, {
-      ttl: typeof ttl === 'number' && Number.isFinite(ttl) ? ttl : undefined,
-      tag,
-    });
+    await this.cache.setMany(writes, { tag: keyvNamespaceTag(this.namespace) });
+    if (removals.length > 0) await this.cache.deleteMany(removals);
   }
 
   /** The stored value, or `undefined` if the key is missing or expired. */
@@ -245,9 +242,7 @@ export class KeyvDiskCache extends EventEmitter {
 
   /** The stored values, in the order of `keys`, with `undefined` for each miss. */
   async getMany<Value = unknown>(keys: string[]): Promise<Array<Value | undefined>> {
-    const values: Array<Value | undefined> = [];
-    for (const key of keys) values.push(await this.get<Value>(key));
-    return values;
+    return (await this.cache.getMany(keys.map((key) => this.#cacheKey(key)))) as Array<Value | undefined>;
   }
 
   /**
@@ -256,18 +251,16 @@ export class KeyvDiskCache extends EventEmitter {
    * means no expiry.
    */
   async set(key: string, value: unknown, ttlOrExpires?: number): Promise<boolean> {
-    const cacheKey = this.#cacheKey(key);
-    if (this.keyvVersion === 6) return this.#store(cacheKey, value, undefined, ttlOrExpires);
-    return this.#store(cacheKey, value, ttlOrExpires, undefined);
+    await this.#store([
+      this.keyvVersion === 6 ? { key, value, expires: ttlOrExpires } : { key, value, ttl: ttlOrExpires },
+    ]);
+    return true;
   }
 
-  /** Stores several entries, one after the other; one `true` per entry. */
+  /** Stores several entries as one batch (see `Cache.setMany`); one `true` per entry. */
   async setMany(entries: KeyvDiskCacheEntry[]): Promise<boolean[]> {
-    const results: boolean[] = [];
-    for (const entry of entries) {
-      results.push(await this.#store(this.#cacheKey(entry.key), entry.value, entry.ttl, entry.expires));
-    }
-    return results;
+    await this.#store(entries);
+    return entries.map(() => true);
   }
 
   /** Whether `key` is present and not expired. */
@@ -292,8 +285,7 @@ export class KeyvDiskCache extends EventEmitter {
    * fallback answers); Keyv 6 expects one boolean per key.
    */
   async deleteMany(keys: string[]): Promise<boolean | boolean[]> {
-    const results: boolean[] = [];
-    for (const key of keys) results.push(await this.delete(key));
+    const results = await this.cache.deleteMany(keys.map((key) => this.#cacheKey(key)));
     return this.keyvVersion === 6 ? results : results.length > 0 && results.every(Boolean);
   }
 

@@ -6,6 +6,7 @@ import type { Key } from '../format/key.js';
 import { io, iterateAsync, iterateSync, type Op, runAsync, runSync } from '../fs/runner.js';
 import { bookkeeping } from '../store/bookkeeping.js';
 import { forgetDirectory } from '../store/directories.js';
+import { type BatchEntry, deleteMany, getMany, remove, set, setMany } from './batch.js';
 import { type CheckReport, check } from './check.js';
 import type { CacheContext, WriteOptions } from './context.js';
 import {
@@ -20,7 +21,7 @@ import { type OpenCache, openCache, releaseCounters } from './open.js';
 import type { CacheOptions, Settings } from './options.js';
 import { type PullOptions, type PushOptions, peek, pull, push } from './queue.js';
 import { clear, cull, evict, expire, type IterationKind, iterate, peekItem } from './scan.js';
-import { add, type CacheEntry, get, getEntry, has, incr, pop, remove, set, touch } from './single.js';
+import { add, type CacheEntry, get, getEntry, has, incr, pop, touch } from './single.js';
 import { isCompressed, openEntry, setStream, streamEntry } from './streams.js';
 import { count, type Stats, type StatsOptions, stats, volume } from './totals.js';
 import { Transaction } from './transaction.js';
@@ -42,6 +43,15 @@ export interface CacheMethods<V> {
   has(key: Key): boolean;
   /** Removes `key`; `true` if a live entry was removed. */
   delete(key: Key): boolean;
+  /** The values of `keys`, in order, `undefined` for each miss. */
+  getMany(keys: readonly Key[]): (V | undefined)[];
+  /**
+   * Stores each `[key, value]` (or `{ key, value, ttl?, tag? }`, whose own `ttl` and `tag` win over
+   * `options`), in order; on the `log` engine the entries of one bucket cost one append.
+   */
+  setMany(entries: readonly BatchEntry<V>[], options?: WriteOptions): true;
+  /** Removes each key; for each, whether a live entry was removed (as `delete`). */
+  deleteMany(keys: readonly Key[]): boolean[];
   /** Removes `key` and returns its value (or `defaultValue`); of concurrent callers, one gets it. */
   pop(key: Key, defaultValue?: V): V | undefined;
   /**
@@ -106,6 +116,9 @@ const OPERATIONS: OperationTable = {
   add,
   has,
   delete: remove,
+  getMany,
+  setMany,
+  deleteMany,
   pop,
   incr,
   decr: (ctx, key, delta = 1, defaultValue) =>

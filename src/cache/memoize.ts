@@ -2,9 +2,10 @@ import { createHash } from 'node:crypto';
 import { withLock } from '../coordination/lock.js';
 import { encodeKey, keyHash } from '../format/key.js';
 import { call, type Op } from '../fs/runner.js';
+import { set } from './batch.js';
 import type { CacheContext } from './context.js';
 import { memoKey } from './memo-key.js';
-import { add, getEntry, set } from './single.js';
+import { add, getEntry } from './single.js';
 import { checkTtl } from './ttl.js';
 
 /** Options of `memoize` and `memoizeSync`. */

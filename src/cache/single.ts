@@ -130,25 +130,40 @@ export function* publishCounted(ctx: CacheContext, temp: string, at: Located, pr
   yield* afterPublish(ctx, at, prepared, published);
 }
 
-/** What follows every write: counting it, the policy's bookkeeping, and eviction if over the limit. */
+/** An entry written: where, what was laid out, and what it replaced. */
+export interface Written {
+  at: Located;
+  prepared: Prepared;
+  published: Published;
+}
+
+/**
+ * What follows writes: counting them (one change of the counters for all), the policy's
+ * bookkeeping, and eviction if over the limit (after each, as if written one by one).
+ */
+export function* afterPublishMany(ctx: CacheContext, written: readonly Written[]): Op<void> {
+  let created = 0;
+  let volume = 0;
+  for (const { prepared, published } of written) {
+    if (published.created) created++;
+    volume += prepared.size - published.replacedSize;
+  }
+  yield* count(ctx, { count: created, volume });
+  const policy = POLICIES[ctx.settings.evictionPolicy];
+  for (const { at, prepared } of written) {
+    if (policy.onWrite !== undefined) yield* policy.onWrite(ctx.slots, at.path, ctx.clock.now());
+    yield* ctx.evictor.afterWrite(ctx, prepared.expiresAt);
+  }
+}
+
+/** {@link afterPublishMany} of one write. */
 export function* afterPublish(
   ctx: CacheContext,
   at: Located,
   prepared: Prepared,
   published: Published = { created: true, replacedSize: 0 },
 ): Op<void> {
-  yield* count(ctx, { count: published.created ? 1 : 0, volume: prepared.size - published.replacedSize });
-  const policy = POLICIES[ctx.settings.evictionPolicy];
-  if (policy.onWrite !== undefined) yield* policy.onWrite(ctx.slots, at.path, ctx.clock.now());
-  yield* ctx.evictor.afterWrite(ctx, prepared.expiresAt);
-}
-
-/** `set(key, value, { ttl, tag })`: stores the value, replacing any other; last writer wins. */
-export function* set(ctx: CacheContext, key: Key, value: unknown, options?: WriteOptions): Op<true> {
-  const at = locate(ctx, key);
-  const { expiresAt, tag } = writeTerms(ctx, options);
-  yield* replace(ctx, at, yield* prepare(ctx, at, ctx.codec.encode(value), expiresAt, tag));
-  return true;
+  yield* afterPublishMany(ctx, [{ at, prepared, published }]);
 }
 
 /**
@@ -192,17 +207,6 @@ export function* add(ctx: CacheContext, key: Key, value: unknown, options?: Writ
     yield* afterPublish(ctx, at, prepared, placed);
     return true;
   });
-}
-
-/** `delete(key)`: `true` if a live entry was removed (an expired one is removed too, but reports `false`). */
-export function* remove(ctx: CacheContext, key: Key): Op<boolean> {
-  const at = locate(ctx, key);
-  const found = yield* ctx.slots.readHeader(at.path);
-  if (found.state === 'missing') return false;
-  if (!(yield* ctx.slots.remove(at.path))) return false;
-  const size = found.state === 'ok' ? found.entry.fileSize : found.size;
-  yield* count(ctx, { count: -1, volume: -size });
-  return found.state === 'ok' && isLiveFor(found.entry, at, ctx.clock.now());
 }
 
 /** `pop(key, defaultValue)`: removes and returns the value; of concurrent poppers exactly one gets it. */

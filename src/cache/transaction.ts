@@ -10,7 +10,7 @@ import {
   readHeader,
   writeTemp,
 } from '../store/entries.js';
-import type { Slots } from '../store/slots.js';
+import { oneByOne, type Slots } from '../store/slots.js';
 import type { CacheContext } from './context.js';
 import {
   applyCommitted,
@@ -178,6 +178,9 @@ export class Transaction {
   private slots(): Slots {
     const tx = this;
     const base = this.base.slots;
+    function* removeOne(path: string): Op<boolean> {
+      return (yield* tx.removeVisible(path)).state !== 'missing';
+    }
     return {
       ...base,
       read: (path) => tx.readVisible(path),
@@ -187,6 +190,8 @@ export class Transaction {
         return size === undefined ? undefined : { id: `staged:${size}`, size };
       },
       write: (path, chunks) => tx.stageChunks(path, chunks),
+      writeMany: (items) => oneByOne(items, ({ path, chunks }) => tx.stageChunks(path, chunks)),
+      removeMany: (paths) => oneByOne(paths, removeOne),
       *publish(temp, path): Op<Published> {
         let old: number | undefined;
         try {
@@ -202,9 +207,7 @@ export class Transaction {
         if ((yield* tx.sizeVisible(path)) !== undefined) return false;
         return yield* tx.stageChunks(path, chunks);
       },
-      *remove(path) {
-        return (yield* tx.removeVisible(path)).state !== 'missing';
-      },
+      remove: removeOne,
       *discard(path) {
         const size = yield* tx.sizeVisible(path);
         if (size !== undefined) yield* tx.removeVisible(path);

@@ -36,24 +36,63 @@ export interface FanoutOptions extends CacheOptions {
 
 type MethodName = Exclude<keyof CacheMethods<unknown>, 'peekItem'>;
 
-/** How a method is spread over the shards: which shards run it, and how their results combine. */
+/** One shard's part of a call: the shard, its arguments, and (for a batch) which items it got. */
+interface ShardCall {
+  shard: Cache;
+  args: unknown[];
+  items?: number[];
+}
+
+/** How a method is spread over the shards: the calls it makes, and how their results combine. */
 interface Route {
-  targets(fanout: FanoutCache, args: unknown[]): Cache[];
-  combine(results: unknown[]): unknown;
+  calls(fanout: FanoutCache, args: unknown[]): ShardCall[];
+  combine(results: unknown[], calls: ShardCall[]): unknown;
 }
 
 const first = (results: unknown[]) => results[0];
 const sum = (results: unknown[]) => (results as number[]).reduce((a, b) => a + b, 0);
-const byKey: Route = { targets: (f, args) => [f.shardOf(args[0] as Key)], combine: first };
+const byKey: Route = { calls: (f, args) => [{ shard: f.shardOf(args[0] as Key), args }], combine: first };
 const everyShard = (combine: (results: unknown[]) => unknown): Route => ({
-  targets: (f) => [...f.shards],
+  calls: (f, args) => f.shards.map((shard) => ({ shard, args })),
   combine,
 });
 /** Queue calls go to the shard of their queue, named by the options at `optionsAt` (never by the value). */
 const byQueue = (optionsAt: number): Route => ({
-  targets: (f, args) => [f.queueShard((args[optionsAt] as PullOptions | undefined)?.prefix)],
+  calls: (f, args) => [{ shard: f.queueShard((args[optionsAt] as PullOptions | undefined)?.prefix), args }],
   combine: first,
 });
+/**
+ * Batch calls: the items of the first argument go to the shards of their keys (`keyOf`), each
+ * shard's share in one call with the other arguments; an argument that is no array goes to the
+ * first shard, to be refused there.
+ */
+const byItems = (keyOf: (item: unknown) => unknown, combine: Route['combine']): Route => ({
+  calls(f, [items, ...rest]) {
+    if (!Array.isArray(items)) return [{ shard: f.shards[0] as Cache, args: [items, ...rest] }];
+    const shares = new Map<Cache, { share: unknown[]; items: number[] }>();
+    items.forEach((item, i) => {
+      const shard = f.shardOf(keyOf(item) as Key);
+      const found = shares.get(shard) ?? { share: [], items: [] };
+      found.share.push(item);
+      found.items.push(i);
+      shares.set(shard, found);
+    });
+    return [...shares].map(([shard, { share, items }]) => ({ shard, args: [share, ...rest], items }));
+  },
+  combine,
+});
+/** The results of a batch (values, or whether each was deleted) put back in the order of its items. */
+const inItemOrder = (results: unknown[], calls: ShardCall[]) => {
+  const values: unknown[] = [];
+  calls.forEach(({ items }, c) => {
+    (items ?? []).forEach((i, j) => {
+      values[i] = (results[c] as unknown[])[j];
+    });
+  });
+  return values;
+};
+const entryKey = (entry: unknown) =>
+  Array.isArray(entry) ? entry[0] : (entry as { key?: unknown } | null | undefined)?.key;
 
 /** Every method of {@link CacheMethods}, routed. */
 const ROUTES: Record<MethodName, Route> = {
@@ -63,6 +102,9 @@ const ROUTES: Record<MethodName, Route> = {
   add: byKey,
   has: byKey,
   delete: byKey,
+  getMany: byItems((key) => key, inItemOrder),
+  setMany: byItems(entryKey, () => true),
+  deleteMany: byItems((key) => key, inItemOrder),
   pop: byKey,
   incr: byKey,
   decr: byKey,
@@ -205,21 +247,22 @@ export class FanoutCache<V = unknown> {
       const method = name as MethodName;
       Object.defineProperty(this.prototype, method, {
         value: async function (this: FanoutCache, ...args: unknown[]) {
-          const targets = route.targets(this, args);
+          const calls = route.calls(this, args);
           const results = await Promise.all(
-            targets.map((shard) => (shard[method] as (...a: unknown[]) => Promise<unknown>)(...args)),
+            calls.map(({ shard, args }) => (shard[method] as (...a: unknown[]) => Promise<unknown>)(...args)),
           );
-          return route.combine(results);
+          return route.combine(results, calls);
         },
         writable: true,
         configurable: true,
       });
       Object.defineProperty(this.prototype, `${method}Sync`, {
         value: function (this: FanoutCache, ...args: unknown[]) {
-          const targets = route.targets(this, args);
+          const calls = route.calls(this, args);
           const sync = `${method}Sync` as keyof SyncMethods<unknown>;
           return route.combine(
-            targets.map((shard) => (shard[sync] as (...a: unknown[]) => unknown)(...args)),
+            calls.map(({ shard, args }) => (shard[sync] as (...a: unknown[]) => unknown)(...args)),
+            calls,
           );
         },
         writable: true,

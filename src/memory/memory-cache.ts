@@ -1,5 +1,6 @@
 import * as v8 from 'node:v8';
 import { LRUCache } from 'lru-cache';
+import { assertArray, type BatchEntry, entryTerms } from '../cache/batch.js';
 import type { WriteOptions } from '../cache/context.js';
 import { type Clock, rejectUnknown } from '../cache/options.js';
 import type { CacheEntry } from '../cache/single.js';
@@ -26,6 +27,12 @@ export interface MemoryCacheMethods<V> {
   has(key: Key): boolean;
   /** Removes `key`; `true` if a live entry was removed. */
   delete(key: Key): boolean;
+  /** The values of `keys`, in order, `undefined` for each miss. */
+  getMany(keys: readonly Key[]): (V | undefined)[];
+  /** Stores each `[key, value]` (or `{ key, value, ttl?, tag? }`), in order. */
+  setMany(entries: readonly BatchEntry<V>[], options?: WriteOptions): true;
+  /** Removes each key; for each, whether a live entry was removed. */
+  deleteMany(keys: readonly Key[]): boolean[];
   /** Removes `key` and returns its value (or `defaultValue`). */
   pop(key: Key, defaultValue?: V): V | undefined;
   /** Adds `delta` to the number under `key` (missing: `defaultValue`; `null`: throws `'EKEYMISSING'`). */
@@ -185,6 +192,13 @@ type Operations = {
   ) => ReturnType<MemoryCacheMethods<unknown>[K]>;
 };
 
+function remove(s: State, key: Key): boolean {
+  const id = idOf(key);
+  const held = s.lru.peek(id);
+  s.lru.delete(id);
+  return live(s, held);
+}
+
 /** Every operation, written once (synchronously: nothing here waits). */
 const OPERATIONS: Operations = {
   get: (s, key, defaultValue) => {
@@ -208,11 +222,28 @@ const OPERATIONS: Operations = {
     return true;
   },
   has: (s, key) => live(s, s.lru.peek(idOf(key))),
-  delete: (s, key) => {
-    const id = idOf(key);
-    const held = s.lru.peek(id);
-    s.lru.delete(id);
-    return live(s, held);
+  delete: remove,
+  getMany: (s, keys) => {
+    assertArray(keys, 'keys');
+    // Every key is checked before any is looked up (and marked used).
+    for (const key of keys) assertKey(key);
+    return keys.map((key) => OPERATIONS.get(s, key));
+  },
+  setMany: (s, entries, options) => {
+    assertArray(entries, 'entries');
+    terms(s, options);
+    const laidOut = entries.map((entry) => {
+      const [key, value, write] = entryTerms(entry, options);
+      assertKey(key);
+      return { key, value, ...terms(s, write) };
+    });
+    for (const { key, value, expiresAt, tag } of laidOut) store(s, key, value, expiresAt, tag);
+    return true;
+  },
+  deleteMany: (s, keys) => {
+    assertArray(keys, 'keys');
+    for (const key of keys) assertKey(key);
+    return keys.map((key) => remove(s, key));
   },
   pop: (s, key, defaultValue) => {
     const id = idOf(key);

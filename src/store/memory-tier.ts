@@ -73,6 +73,14 @@ export function withMemoryTier(inner: Slots, options: MemoryTierOptions): Slots 
       return found;
     },
     write: forgetting(inner.write),
+    writeMany: (items) => {
+      for (const { path } of items) remembered.delete(path);
+      return inner.writeMany(items);
+    },
+    removeMany: (paths) => {
+      for (const path of paths) remembered.delete(path);
+      return inner.removeMany(paths);
+    },
     publish: (temp, path) => {
       remembered.delete(path);
       return inner.publish(temp, path);

@@ -53,6 +53,13 @@ export interface Slots {
   /** Makes a written temp file (a stream's) the entry at `path`. */
   publish(temp: string, path: string): Op<Published>;
   /**
+   * Stores several entries, in order (the `log` engine appends the records of one bucket with one
+   * write). Stops at the first failure: what was stored until then, and the error.
+   */
+  writeMany(items: readonly EntryWrite[]): Op<Batch<Published>>;
+  /** Removes the entries at `paths`, in order; for each, whether there was one (as {@link writeMany}). */
+  removeMany(paths: readonly string[]): Op<Batch<boolean>>;
+  /**
    * Stores the entry only if no entry is at `path`; `false` if one is; `undefined` where that cannot
    * be done atomically (a file system without hard links: then, holding the key's lock, the caller
    * looks and uses {@link write}).
@@ -92,6 +99,29 @@ export interface Slots {
   accessOf(path: string): Op<number | undefined>;
 }
 
+/** An entry to store: its path and the bytes laid out for it. */
+export interface EntryWrite {
+  path: string;
+  chunks: readonly Uint8Array[];
+}
+
+/** What a batch did: a result for each item done (`undefined` for those not done), and why it stopped. */
+export interface Batch<T> {
+  done: (T | undefined)[];
+  error?: unknown;
+}
+
+/** Runs `step` on each item in order, stopping at the first failure. */
+export function* oneByOne<I, T>(items: readonly I[], step: (item: I) => Op<T>): Op<Batch<T>> {
+  const done: T[] = [];
+  try {
+    for (const item of items) done.push(yield* step(item));
+  } catch (error) {
+    return { done, error };
+  }
+  return { done };
+}
+
 const MISSING = { state: 'missing' } as const;
 
 /**
@@ -101,6 +131,9 @@ const MISSING = { state: 'missing' } as const;
  * directory, is missing to the file system the store runs on: see `fs/confined.ts`.)
  */
 export function filesSlots(store: StoreSettings, lock: LockOptions): Slots {
+  function* writeEntry(path: string, chunks: readonly Uint8Array[]): Op<Published> {
+    return yield* publish(store, yield* writeTemp(store, path, chunks), path);
+  }
   return {
     engine: 'files',
     groups: SHARD_COUNT,
@@ -110,10 +143,10 @@ export function filesSlots(store: StoreSettings, lock: LockOptions): Slots {
       return info && { id: `${info.ino}:${info.size}:${info.mtimeMs}:${info.ctimeMs}`, size: info.size };
     },
     readHeader: (path) => readHeader(path),
-    *write(path, chunks) {
-      return yield* publish(store, yield* writeTemp(store, path, chunks), path);
-    },
+    write: writeEntry,
     publish: (temp, path) => publish(store, temp, path),
+    writeMany: (items) => oneByOne(items, ({ path, chunks }) => writeEntry(path, chunks)),
+    removeMany: (paths) => oneByOne(paths, (path) => io('unlink', path)),
     *writeIfAbsent(path, chunks) {
       const temp = yield* writeTemp(store, path, chunks);
       let linked: boolean | undefined;
@@ -182,6 +215,8 @@ export function logSlots(log: LogStore): Slots {
     readHeader: (path) => log.readHeader(path),
     write: (path, chunks) => log.write(path, chunks),
     publish: (temp, path) => log.publish(temp, path),
+    writeMany: (items) => log.writeMany(items),
+    removeMany: (paths) => log.removeMany(paths),
     writeIfAbsent: (path, chunks) => log.writeIfAbsent(path, chunks),
     remove: (path) => log.remove(path),
     discard: (path) => log.discard(path),

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe } from 'vitest';
 import type { CacheOptions } from '../../src/index.js';
 import { type ManualClock, manualClock } from './clock.js';
+import { batchTests } from './contract/batch.js';
 import { bookkeepingTests } from './contract/bookkeeping.js';
 import { evictionTests } from './contract/eviction.js';
 import { expiryTests } from './contract/expiry.js';
@@ -111,6 +112,7 @@ export function registerContractSuite(
     bookkeepingTests(ctx);
     evictionTests(ctx);
     queueTests(ctx);
+    batchTests(ctx);
   });
 }
 

@@ -301,54 +301,81 @@ export function fileHeader(bucket: Bucket, generation: number): Buffer {
   return encodeFileHeader(generation, bucket.number);
 }
 
-/** A record this process appended. */
+/** Records this process appended with one write. */
 export interface Appended {
-  sequence: number;
+  sequences: readonly number[];
   bytes: Buffer;
   generation: number;
-  /** The descriptor it was appended through (a file left for another one is done with). */
+  /** The descriptor they were appended through (a file left for another one is done with). */
   fd: number;
 }
 
 /** Appends one record to the bucket's current file (a short write is an ENOSPC error). */
 export function* appendRecord(bucket: Bucket, input: RecordInput): Op<Appended> {
+  return yield* appendEncoded(bucket, [encodeRecord(input)]);
+}
+
+/**
+ * Appends encoded records to the bucket's current file with one write, so that they land together
+ * (a short write is an ENOSPC error: the piece written is skipped by every reader, but the records
+ * wholly inside it count).
+ */
+export function* appendEncoded(
+  bucket: Bucket,
+  records: readonly { bytes: Buffer; sequence: number }[],
+): Op<Appended> {
   const fd = bucket.fd as number;
   const generation = bucket.generation;
-  const { bytes, sequence } = encodeRecord(input);
-  bucket.pending.add(sequence);
+  const bytes =
+    records.length === 1
+      ? (records[0] as { bytes: Buffer }).bytes
+      : Buffer.concat(records.map((r) => r.bytes));
+  const sequences = records.map((r) => r.sequence);
+  for (const sequence of sequences) bucket.pending.add(sequence);
   let written: number;
   try {
     written = yield* io('append', fd, bytes);
   } catch (error) {
-    bucket.pending.delete(sequence);
+    forgetPending(bucket, sequences);
     throw error;
   }
   if (written !== bytes.length) {
-    // A short write (the disk is full): the piece written is skipped by every reader.
+    forgetPending(bucket, sequences);
     const error: NodeJS.ErrnoException = new Error(`ENOSPC: short write to ${bucket.path()}`);
     error.code = 'ENOSPC';
-    bucket.pending.delete(sequence);
     throw error;
   }
-  return { sequence, bytes, generation, fd };
+  return { sequences, bytes, generation, fd };
+}
+
+function forgetPending(bucket: Bucket, sequences: readonly number[]): void {
+  for (const sequence of sequences) {
+    bucket.pending.delete(sequence);
+    bucket.outcomes.delete(sequence);
+  }
+}
+
+/** {@link outcomesOf} of one appended record. */
+export function* outcomeOf(bucket: Bucket, appended: Appended): Op<Outcome> {
+  return (yield* outcomesOf(bucket, appended))[0] as Outcome;
 }
 
 /**
- * Catches up until the outcome of this process's appended record is known, and returns it. Where
- * nothing but the record itself was appended since the last replay, it is replayed from memory.
- * A record whose generation this process has left meanwhile counts as sealed (to be done again).
+ * Catches up until the outcome of each of this process's appended records is known, and returns
+ * them in order. Where nothing but the records themselves was appended since the last replay, they
+ * are replayed from memory. Records whose generation this process has left meanwhile count as sealed
+ * (to be done again).
  */
-export function* outcomeOf(bucket: Bucket, appended: Appended): Op<Outcome> {
+export function* outcomesOf(bucket: Bucket, appended: Appended): Op<Outcome[]> {
   try {
-    return yield* awaitOutcome(bucket, appended);
+    return yield* awaitOutcomes(bucket, appended);
   } finally {
-    bucket.pending.delete(appended.sequence);
-    bucket.outcomes.delete(appended.sequence);
+    forgetPending(bucket, appended.sequences);
   }
 }
 
-function* awaitOutcome(bucket: Bucket, appended: Appended): Op<Outcome> {
-  const { sequence, bytes, fd } = appended;
+function* awaitOutcomes(bucket: Bucket, appended: Appended): Op<Outcome[]> {
+  const { sequences, bytes, fd } = appended;
   const end = bucket.end;
   const size = bucket.fd === fd ? (yield* io('fstat', fd)).size : -1;
   if (bucket.fd === fd && bucket.end === end && size === end + bytes.length) {
@@ -356,16 +383,23 @@ function* awaitOutcome(bucket: Bucket, appended: Appended): Op<Outcome> {
     for (const record of parsed.records) bucket.apply(record);
     bucket.end = size;
   }
+  const outcomes: Outcome[] = [];
   for (;;) {
     // Replayed by another operation of this process, perhaps one that moved on to the next generation
-    // since (which then holds a copy of the record, if it came before the seal).
-    const outcome = bucket.outcomes.get(sequence);
-    if (outcome !== undefined) return outcome;
-    if (bucket.generation !== appended.generation || bucket.fd !== appended.fd)
-      return { applied: false, sealed: true, prior: undefined };
+    // since (which then holds a copy of the records, if they came before the seal).
+    for (let next = bucket.outcomes.get(sequences[outcomes.length] as number); next !== undefined; ) {
+      outcomes.push(next);
+      next = bucket.outcomes.get(sequences[outcomes.length] as number);
+    }
+    if (outcomes.length === sequences.length) return outcomes;
+    if (bucket.generation !== appended.generation || bucket.fd !== appended.fd) {
+      while (outcomes.length < sequences.length)
+        outcomes.push({ applied: false, sealed: true, prior: undefined });
+      return outcomes;
+    }
     const before = bucket.end;
     yield* catchUp(bucket);
-    if (bucket.end === before && !bucket.outcomes.has(sequence)) {
+    if (bucket.end === before && !bucket.outcomes.has(sequences[outcomes.length] as number)) {
       // Our write is on disk but not yet whole to our reads: read again.
       yield* io('sleep', 0);
     }

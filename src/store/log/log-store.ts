@@ -27,8 +27,9 @@ import {
 } from '../entries.js';
 import { HOST, parseOwner, uniqueToken } from '../layout.js';
 import { isBlobName, isBucketName, isCompactionLockName, isIgnoredName } from '../names.js';
+import type { Batch, EntryWrite } from '../slots.js';
 import {
-  type Appended,
+  appendEncoded,
   appendRecord,
   Bucket,
   bucketFileName,
@@ -38,6 +39,7 @@ import {
   type Outcome,
   openGeneration,
   outcomeOf,
+  outcomesOf,
   parseBucketFileName,
   type State,
 } from './bucket.js';
@@ -359,22 +361,44 @@ export class LogStore {
    * seal is appended again to the next generation.
    */
   *append(hash: string, input: RecordInput): Op<Outcome> {
-    for (;;) {
-      const bucket = yield* this.writable(this.buckets[bucketOf(hash)] as Bucket);
-      const outcome = yield* this.appendTo(bucket, input);
-      if (!outcome.sealed) return outcome;
-    }
+    return (yield* this.appendAll(bucketOf(hash), [input]))[0] as Outcome;
   }
 
-  /** Appends to the current file of a caught-up bucket (no retry). */
-  private *appendTo(bucket: Bucket, input: RecordInput): Op<Outcome> {
-    const appended: Appended = yield* appendRecord(bucket, input);
-    const outcome = yield* outcomeOf(bucket, appended);
-    if (outcome.sealed) return outcome;
+  /**
+   * Appends the records (all of keys in bucket `n`) with one write and returns how each turned
+   * out, in order; records that landed after a seal are appended again to the next generation.
+   */
+  private *appendAll(n: number, inputs: readonly RecordInput[]): Op<Outcome[]> {
+    const outcomes: Outcome[] = new Array(inputs.length);
+    let left = inputs.map((_, i) => i);
+    while (left.length > 0) {
+      const bucket = yield* this.writable(this.buckets[n] as Bucket);
+      const tried = yield* this.appendTo(
+        bucket,
+        left.map((i) => inputs[i] as RecordInput),
+      );
+      const sealed: number[] = [];
+      left.forEach((i, j) => {
+        const outcome = tried[j] as Outcome;
+        if (outcome.sealed) sealed.push(i);
+        else outcomes[i] = outcome;
+      });
+      left = sealed;
+    }
+    return outcomes;
+  }
+
+  /** Appends to the current file of a caught-up bucket with one write (no retry). */
+  private *appendTo(bucket: Bucket, inputs: readonly RecordInput[]): Op<Outcome[]> {
+    const outcomes = yield* outcomesOf(bucket, yield* appendEncoded(bucket, inputs.map(encodeRecord)));
+    if (outcomes.every((outcome) => outcome.sealed)) return outcomes;
     if (this.store.fsync) yield* io('syncFile', bucket.fd as number);
-    if (outcome.applied && outcome.priorBlob !== undefined) yield* this.removeBlob(outcome.priorBlob.name);
+    for (const outcome of outcomes) {
+      if (!outcome.sealed && outcome.applied && outcome.priorBlob !== undefined)
+        yield* this.removeBlob(outcome.priorBlob.name);
+    }
     if (bucket.dead(bucket.end) > bucket.live && bucket.end >= COMPACT_MIN_BYTES) yield* this.compact(bucket);
-    return outcome;
+    return outcomes;
   }
 
   /**
@@ -391,7 +415,7 @@ export class LogStore {
       const state = bucket.states.get(hash);
       const input = yield* plan(state, bucket);
       if (input === undefined) return { state, outcome: undefined };
-      const outcome = yield* this.appendTo(bucket, input);
+      const [outcome] = (yield* this.appendTo(bucket, [input])) as [Outcome];
       if (outcome.sealed || (!outcome.applied && input.expected !== undefined)) continue;
       return { state, outcome };
     }
@@ -487,6 +511,70 @@ export class LogStore {
     const hash = hashOf(path);
     const input = yield* this.entryRecord(hash, chunks);
     return published(yield* this.append(hash, input));
+  }
+
+  /**
+   * Stores several entries: the records of the keys of one bucket with one write. A record laid out
+   * or a blob written for an entry goes if the writes fail.
+   */
+  *writeMany(items: readonly EntryWrite[]): Op<Batch<Published>> {
+    const inputs: RecordInput[] = [];
+    let laidOut: Batch<RecordInput> = { done: inputs };
+    for (const { path, chunks } of items) {
+      try {
+        inputs.push(yield* this.entryRecord(hashOf(path), chunks));
+      } catch (error) {
+        laidOut = { done: inputs, error };
+        break;
+      }
+    }
+    const appended = yield* this.appendGrouped(inputs);
+    // A blob whose record did not land is named by none.
+    for (const [i, input] of inputs.entries()) {
+      if (appended.done[i] === undefined && input.kind === RecordKind.Blob)
+        yield* this.removeBlob(blobName(input));
+    }
+    return {
+      done: appended.done.map((outcome) => outcome && published(outcome)),
+      error: appended.error ?? laidOut.error,
+    };
+  }
+
+  /** Removes the entries of several keys (one write per bucket); for each, whether it had one. */
+  *removeMany(paths: readonly string[]): Op<Batch<boolean>> {
+    const inputs = paths.map((path): RecordInput => ({ kind: RecordKind.Delete, hash: hashOf(path) }));
+    const appended = yield* this.appendGrouped(inputs);
+    return { ...appended, done: appended.done.map((outcome) => outcome && outcome.prior !== undefined) };
+  }
+
+  /**
+   * Appends each bucket's share of `inputs` with one write; the outcomes in the order of `inputs`
+   * (those of the buckets written before a failure, and the failure).
+   */
+  private *appendGrouped(inputs: readonly RecordInput[]): Op<Batch<Outcome>> {
+    const byBucket = new Map<number, number[]>();
+    inputs.forEach((input, i) => {
+      const n = bucketOf(input.hash);
+      const group = byBucket.get(n);
+      if (group === undefined) byBucket.set(n, [i]);
+      else group.push(i);
+    });
+    const outcomes: (Outcome | undefined)[] = new Array(inputs.length).fill(undefined);
+    for (const [n, group] of byBucket) {
+      let done: Outcome[];
+      try {
+        done = yield* this.appendAll(
+          n,
+          group.map((i) => inputs[i] as RecordInput),
+        );
+      } catch (error) {
+        return { done: outcomes, error };
+      }
+      group.forEach((i, j) => {
+        outcomes[i] = done[j];
+      });
+    }
+    return { done: outcomes };
   }
 
   /** Stores a written temp file (a stream's) as the key's entry. */
@@ -693,17 +781,18 @@ export class LogStore {
     for (;;) {
       const bucket = yield* this.writable(this.buckets[bucketOf(hash)] as Bucket);
       const appended = yield* appendRecord(bucket, input);
-      heldLocks.add(appended.sequence);
+      const [sequence] = appended.sequences as [number];
+      heldLocks.add(sequence);
       let outcome: Outcome;
       try {
         outcome = yield* outcomeOf(bucket, appended);
       } catch (error) {
         // Abandoned: the next waiter of this process takes it out of the queue.
-        heldLocks.delete(appended.sequence);
+        heldLocks.delete(sequence);
         throw error;
       }
-      if (!outcome.sealed) return appended.sequence;
-      heldLocks.delete(appended.sequence);
+      if (!outcome.sealed) return sequence;
+      heldLocks.delete(sequence);
     }
   }
 
@@ -745,30 +834,12 @@ export class LogStore {
       byBucket.set(n, [...(byBucket.get(n) ?? []), own]);
     }
     for (const [n, group] of byBucket) {
-      const bytes = Buffer.concat(group);
-      const sequences = group.map((r) => r.readUInt32LE(48));
+      const records = group.map((bytes) => ({ bytes, sequence: bytes.readUInt32LE(48) }));
       const bucket = this.buckets[n] as Bucket;
       for (;;) {
         yield* this.writable(bucket);
-        for (const sequence of sequences) bucket.pending.add(sequence);
-        const generation = bucket.generation;
-        const fd = bucket.fd as number;
-        const written = yield* io('append', fd, bytes);
-        const last = sequences[sequences.length - 1] as number;
-        const outcome =
-          written === bytes.length
-            ? yield* outcomeOf(bucket, { sequence: last, bytes, generation, fd })
-            : undefined;
-        for (const sequence of sequences) {
-          bucket.pending.delete(sequence);
-          bucket.outcomes.delete(sequence);
-        }
-        if (outcome === undefined) {
-          const error: NodeJS.ErrnoException = new Error(`ENOSPC: short write to ${bucket.path()}`);
-          error.code = 'ENOSPC';
-          throw error;
-        }
-        if (outcome.sealed) continue;
+        const outcomes = yield* outcomesOf(bucket, yield* appendEncoded(bucket, records));
+        if (outcomes.some((outcome) => outcome.sealed)) continue;
         if (this.store.fsync) yield* io('syncFile', bucket.fd as number);
         break;
       }
