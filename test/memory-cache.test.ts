@@ -198,7 +198,9 @@ describe('MemoryCache', () => {
   it('has the batch methods: getMany, setMany (own ttl and tag per object entry), deleteMany', async () => {
     const clock = manualClock();
     const cache = new MemoryCache<unknown>({ clock });
-    expect(cache.setManySync([['a', 1], { key: 'b', value: 2, ttl: 1000, tag: 't' }, ['c', 3]], { tag: 'batch' })).toBe(true);
+    expect(
+      cache.setManySync([['a', 1], { key: 'b', value: 2, ttl: 1000, tag: 't' }, ['c', 3]], { tag: 'batch' }),
+    ).toBe(true);
     expect(await cache.getMany(['a', 'b', 'missing', 'c'])).toEqual([1, 2, undefined, 3]);
     expect(cache.getEntrySync('a')?.tag).toBe('batch');
     expect(cache.getEntrySync('b')?.tag).toBe('t');

@@ -52,7 +52,8 @@ const live = (m: Model, key: Key): Slot | undefined => {
 };
 const ghosts = (m: Model) => [...m.slots.values()].filter((s) => !isLive(m, s));
 const liveCount = (m: Model) => m.slots.size - ghosts(m).length;
-const expiry = (m: Model, ttl: number | null) => (ttl === null ? null : m.now + ttl);
+/** ttl 0 and null never expire. */
+const expiry = (m: Model, ttl: number | null) => (ttl === null || ttl === 0 ? null : m.now + ttl);
 
 /** Marks an expired entry touched by delete or pop as possibly gone. */
 function touchGhost(m: Model, key: Key): void {
@@ -83,7 +84,7 @@ const value = fc.oneof(
   fc.uint8Array({ maxLength: 4 }).map((b) => Buffer.from(b)),
 );
 // Round numbers, so that the clock often lands exactly on an expiry time.
-const ttl = fc.option(fc.oneof(fc.constantFrom(-1, 0, 5, 10, 20), fc.integer({ min: -5, max: 50 })), {
+const ttl = fc.option(fc.oneof(fc.constantFrom(0, 1, 5, 10, 20), fc.integer({ min: 0, max: 50 })), {
   nil: null,
   freq: 2,
 });
@@ -117,6 +118,50 @@ class AddCommand implements Command {
     }
   }
   toString = () => `add(${keyId(this.key)}, ${fc.stringify(this.value)}, ttl ${this.ttl})`;
+}
+
+class SetManyCommand implements Command {
+  constructor(
+    readonly entries: readonly (readonly [Key, unknown, number | null])[],
+    readonly ttl: number | null,
+  ) {}
+  check = () => true;
+  run(m: Model, r: Real): void {
+    const given = this.entries.map(([key, value, own], i) =>
+      i % 2 === 0 ? ([key, value] as const) : { key, value, ttl: own },
+    );
+    expect(r.cache.setManySync(given, { ttl: this.ttl })).toBe(true);
+    this.entries.forEach(([key, value, own], i) => {
+      const expiresAt = expiry(m, i % 2 === 0 ? this.ttl : own);
+      m.slots.set(keyId(key), { value, expiresAt, uncertain: false });
+    });
+  }
+  toString = () =>
+    `setMany(${fc.stringify(this.entries.map(([k, v, t]) => [keyId(k), v, t]))}, ttl ${this.ttl})`;
+}
+
+class GetManyCommand implements Command {
+  constructor(readonly keys: readonly Key[]) {}
+  check = () => true;
+  run(m: Model, r: Real): void {
+    expect(r.cache.getManySync(this.keys)).toStrictEqual(this.keys.map((k) => live(m, k)?.value));
+  }
+  toString = () => `getMany(${this.keys.map(keyId).join(', ')})`;
+}
+
+class DeleteManyCommand implements Command {
+  constructor(readonly keys: readonly Key[]) {}
+  check = () => true;
+  run(m: Model, r: Real): void {
+    const expected = this.keys.map((k) => {
+      const found = live(m, k) !== undefined;
+      if (found) m.slots.delete(keyId(k));
+      else touchGhost(m, k);
+      return found;
+    });
+    expect(r.cache.deleteManySync(this.keys)).toEqual(expected);
+  }
+  toString = () => `deleteMany(${this.keys.map(keyId).join(', ')})`;
 }
 
 class GetCommand implements Command {
@@ -274,6 +319,11 @@ class ReopenCommand implements Command {
 const commands = [
   fc.tuple(key, value, ttl).map(([k, v, t]) => new SetCommand(k, v, t)),
   fc.tuple(key, value, ttl).map(([k, v, t]) => new AddCommand(k, v, t)),
+  fc
+    .tuple(fc.array(fc.tuple(key, value, ttl), { maxLength: 6 }), ttl)
+    .map(([entries, t]) => new SetManyCommand(entries, t)),
+  fc.array(key, { maxLength: 6 }).map((keys) => new GetManyCommand(keys)),
+  fc.array(key, { maxLength: 6 }).map((keys) => new DeleteManyCommand(keys)),
   key.map((k) => new GetCommand(k)),
   key.map((k) => new HasCommand(k)),
   key.map((k) => new DeleteCommand(k)),
