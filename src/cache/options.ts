@@ -25,6 +25,12 @@ export interface CacheOptions {
    */
   sizeLimit?: number;
   /**
+   * Target maximum of `count()`, beside `sizeLimit`: over either, writes evict (by the same policy
+   * and `cullLimit`) and `cull()` evicts until under both. `0`: no limit.
+   * @default 0
+   */
+  maxEntries?: number;
+  /**
    * At most this many entries are evicted per write when over the limit; 0 means only `cull()` evicts.
    * @default 10
    */
@@ -141,6 +147,7 @@ export interface CacheOptions {
 /** Options that are stored in the directory and apply to every later open that does not pass its own. */
 export const PERSISTED = [
   'sizeLimit',
+  'maxEntries',
   'cullLimit',
   'evictionPolicy',
   'statistics',
@@ -154,6 +161,8 @@ export const PERSISTED = [
 /** The persisted settings, resolved. */
 export interface Settings {
   sizeLimit: number;
+  /** `0`: no limit. */
+  maxEntries: number;
   cullLimit: number;
   evictionPolicy: EvictionPolicy;
   statistics: boolean;
@@ -170,6 +179,7 @@ export interface Settings {
 /** The defaults of the persisted settings. */
 export const DEFAULT_SETTINGS: Readonly<Settings> = {
   sizeLimit: 2 ** 30,
+  maxEntries: 0,
   cullLimit: 10,
   evictionPolicy: 'least-recently-stored',
   statistics: false,
@@ -244,6 +254,7 @@ const POLICY_NAMES = ['least-recently-stored', 'least-recently-used', 'least-fre
 /** One validator per option that has a value to check; each throws a `TypeError` or `RangeError`. */
 const VALIDATORS: ReadonlyMap<string, (value: unknown) => void> = new Map<string, (value: unknown) => void>([
   ['sizeLimit', (v) => nonNegative('sizeLimit', v, false)],
+  ['maxEntries', (v) => nonNegative('maxEntries', v, true)],
   ['cullLimit', (v) => nonNegative('cullLimit', v, true)],
   ['compressThreshold', (v) => nonNegative('compressThreshold', v, true)],
   ['timeout', (v) => nonNegative('timeout', v, false)],

@@ -196,11 +196,12 @@ export class FanoutCache<V = unknown> {
     );
     mkdirSync(dir, { recursive: true, mode: cacheOptions.dirMode ?? 0o755 });
     const count = storedShardCount(dir, wanted);
-    // Each shard gets its share of the total; without a sizeLimit, shards keep the one they stored.
-    const shardOptions =
-      cacheOptions.sizeLimit === undefined
-        ? cacheOptions
-        : { ...cacheOptions, sizeLimit: cacheOptions.sizeLimit / count };
+    // Each shard gets its share of the totals; without one, shards keep the one they stored.
+    const shardOptions = {
+      ...cacheOptions,
+      ...(cacheOptions.sizeLimit === undefined ? {} : { sizeLimit: cacheOptions.sizeLimit / count }),
+      ...(cacheOptions.maxEntries === undefined ? {} : { maxEntries: Math.ceil(cacheOptions.maxEntries / count) }),
+    };
     const fresh = !existsSync(join(dir, '000', SETTINGS_FILE));
     this.directory = dir;
     this.shards = Array.from({ length: count }, (_, i) => {
@@ -232,12 +233,13 @@ export class FanoutCache<V = unknown> {
     return this.shards[hash % this.shards.length] as Cache<V>;
   }
 
-  /** The options in force (those of the shards, with `sizeLimit` the total over them). */
+  /** The options in force (those of the shards, with `sizeLimit` and `maxEntries` the totals over them). */
   get options(): ResolvedOptions & { shards: number } {
     const first = (this.shards[0] as Cache<V>).options;
     return Object.freeze({
       ...first,
       sizeLimit: first.sizeLimit * this.shards.length,
+      maxEntries: first.maxEntries * this.shards.length,
       shards: this.shards.length,
     });
   }

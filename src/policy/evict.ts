@@ -29,6 +29,14 @@ const SWEEP_EVERY = 16;
 /** Other processes' writes are seen by the size check within this much time. */
 const TOTALS_MAX_AGE_MS = 50;
 
+/** Whether the totals pass `sizeLimit` or (where set) `maxEntries`. */
+function overLimit(
+  settings: { sizeLimit: number; maxEntries: number },
+  totals: { count: number; volume: number },
+): boolean {
+  return totals.volume > settings.sizeLimit || (settings.maxEntries > 0 && totals.count > settings.maxEntries);
+}
+
 function shuffle<T>(items: T[]): T[] {
   for (let i = items.length - 1; i > 0; i--) {
     const j = Math.floor(Math.random() * (i + 1));
@@ -60,13 +68,13 @@ export class Evictor {
    * are found by sampling a few entries every {@link SWEEP_EVERY} writes.
    */
   *afterWrite(ctx: CacheContext, expiresAt: number | null = null): Op<void> {
-    const { cullLimit, sizeLimit } = ctx.settings;
+    const { cullLimit } = ctx.settings;
     if (expiresAt !== null) this.earliestExpiry = Math.min(this.earliestExpiry, expiresAt);
     if (cullLimit === 0) return;
     this.writes++;
     const policy = POLICIES[ctx.settings.evictionPolicy];
     const totals = yield* ctx.counters.estimate(TOTALS_MAX_AGE_MS);
-    if (policy.evicts && totals.volume > sizeLimit) {
+    if (policy.evicts && overLimit(ctx.settings, totals)) {
       yield* this.evict(ctx, cullLimit, false);
     } else if (totals.count < EXACT_BELOW) {
       // One sweep at a time: concurrent writes would each read every entry again.
@@ -93,7 +101,7 @@ export class Evictor {
     let removed = 0;
     while (removed < budget) {
       const totals = yield* ctx.counters.estimate(untilUnder ? 0 : TOTALS_MAX_AGE_MS);
-      const over = policy.evicts && (!untilUnder || totals.volume > ctx.settings.sizeLimit);
+      const over = policy.evicts && (!untilUnder || overLimit(ctx.settings, totals));
       yield* this.sample(ctx, totals.count < EXACT_BELOW);
       const victim = this.pool[0];
       if (victim === undefined || (!victim.expired && !over)) break;

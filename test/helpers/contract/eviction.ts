@@ -202,4 +202,44 @@ export function evictionTests(ctx: ContractContext): void {
       expect(await cache.count()).toBe(6);
     });
   });
+
+  describe('maxEntries', () => {
+    it('a write that finds count() over maxEntries evicts by the policy, cullLimit at a time', async () => {
+      const cache = ctx.fresh({ maxEntries: 5, cullLimit: 1 });
+      for (let i = 0; i < 10; i++) {
+        ctx.clock.advance(1000);
+        await cache.set(i, VALUE);
+        if (ctx.traits.globalEviction) expect(await cache.count()).toBeLessThanOrEqual(5);
+      }
+      if (ctx.traits.globalEviction) expect(await liveKeys(cache)).toEqual([5, 6, 7, 8, 9]);
+      else expect(await cache.count()).toBeLessThanOrEqual(cache.options.maxEntries);
+      await expectClean(cache);
+    });
+
+    it('cull() evicts until count() is within maxEntries, oldest first', async () => {
+      const [cache] = await tenEntries(ctx, { maxEntries: 3 });
+      expect(await cache.count()).toBe(10);
+      expect(await cache.cull()).toBeGreaterThanOrEqual(7);
+      if (ctx.traits.globalEviction) expect(await liveKeys(cache)).toEqual([7, 8, 9]);
+      expect(await cache.count()).toBeLessThanOrEqual(cache.options.maxEntries);
+      await expectClean(cache);
+    });
+
+    it('is stored in the directory like sizeLimit; 0 means no limit', async () => {
+      const dir = ctx.tempDir();
+      const cache = ctx.openAt(dir, { maxEntries: 40 });
+      expect(cache.options.maxEntries).toBeGreaterThanOrEqual(40);
+      await cache.close();
+      const again = ctx.openAt(dir);
+      expect(again.options.maxEntries).toBeGreaterThanOrEqual(40);
+      await again.close();
+      expect(ctx.fresh().options.maxEntries).toBe(0);
+    });
+
+    it.each([-1, 1.5, Number.NaN, '10'])('refuses maxEntries %s', (maxEntries) => {
+      expect(() => ctx.fresh({ maxEntries: maxEntries as number })).toThrow(
+        typeof maxEntries === 'number' && !Number.isNaN(maxEntries) ? RangeError : TypeError,
+      );
+    });
+  });
 }
