@@ -22,9 +22,9 @@ export interface CacheErrorContext {
   /** The key the failed call was about, if any. */
   key?: unknown;
   /** The cache directory. */
-  directory?: string;
+  directory?: string | undefined;
   /** The file the error is about. */
-  path?: string;
+  path?: string | undefined;
   /** The underlying error. */
   cause?: unknown;
 }
@@ -53,9 +53,9 @@ CacheError.prototype.name = 'CacheError';
 /** Thrown when a cross-process lock could not be taken within `options.timeout` milliseconds. */
 export class LockTimeoutError extends CacheError {
   /** Who holds the lock, as recorded in the lock (`host:pid`), if it could be read. */
-  readonly holder?: string;
+  readonly holder?: string | undefined;
 
-  constructor(message: string, context: CacheErrorContext & { holder?: string } = {}) {
+  constructor(message: string, context: CacheErrorContext & { holder?: string | undefined } = {}) {
     super('ELOCKTIMEOUT', message, context);
     if (context.holder !== undefined) this.holder = context.holder;
   }

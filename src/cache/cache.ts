@@ -23,6 +23,7 @@ import { type PullOptions, type PushOptions, peek, pull, push } from './queue.js
 import { clear, cull, evict, expire, type IterationKind, iterate, peekItem } from './scan.js';
 import { add, type CacheEntry, get, getEntry, has, incr, pop, touch } from './single.js';
 import { isCompressed, openEntry, setStream, streamEntry } from './streams.js';
+import type { AsyncSurface, SyncSurface, TypedCalls } from './surfaces.js';
 import { count, type Stats, type StatsOptions, stats, volume } from './totals.js';
 import { Transaction } from './transaction.js';
 
@@ -89,17 +90,11 @@ export interface CacheMethods<V> {
   check(options?: { fix?: boolean }): CheckReport;
 }
 
-/** The Promise-returning surface. */
-export type AsyncMethods<V> = {
-  [K in keyof CacheMethods<V>]: (
-    ...args: Parameters<CacheMethods<V>[K]>
-  ) => Promise<ReturnType<CacheMethods<V>[K]>>;
-};
+/** The Promise-returning surface (`get<T>()` and the others of {@link TypedCalls} typed per call). */
+export type AsyncMethods<V> = AsyncSurface<CacheMethods<V>, V>;
 
 /** The synchronous surface: the same operations with a `Sync` suffix. */
-export type SyncMethods<V> = {
-  [K in keyof CacheMethods<V> as `${K}Sync`]: CacheMethods<V>[K];
-};
+export type SyncMethods<V> = SyncSurface<CacheMethods<V>, V>;
 
 type OperationTable = {
   [K in keyof CacheMethods<unknown>]: (

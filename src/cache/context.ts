@@ -68,7 +68,7 @@ export interface WriteOptions {
    */
   ttl?: number | null | undefined;
   /** A tag, for `evict(tag)`. */
-  tag?: Key | null;
+  tag?: Key | null | undefined;
 }
 
 const WRITE_OPTIONS = new Set(['ttl', 'tag']);

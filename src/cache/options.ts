@@ -88,7 +88,7 @@ export interface CacheOptions {
    * instance's own: not stored in the directory.
    * @default null
    */
-  ttl?: number | null;
+  ttl?: number | null | undefined;
   /**
    * The clock for store times and expiry.
    * @default Date

@@ -29,16 +29,16 @@ const MAX_OCCUPIED = 1000;
 /** Options of `push`. */
 export interface PushOptions extends WriteOptions {
   /** The queue's name; its keys are then `prefix-` and a zero-padded index (strings), else integers. */
-  prefix?: string | null;
+  prefix?: string | null | undefined;
   /** Where to add the value. @default 'back' */
-  side?: 'back' | 'front';
+  side?: 'back' | 'front' | undefined;
 }
 
 /** Options of `pull` and `peek`. */
 export interface PullOptions {
-  prefix?: string | null;
+  prefix?: string | null | undefined;
   /** Which end to take from. @default 'front' */
-  side?: 'front' | 'back';
+  side?: 'front' | 'back' | undefined;
 }
 
 interface QueueState {

@@ -200,7 +200,9 @@ export class FanoutCache<V = unknown> {
     const shardOptions = {
       ...cacheOptions,
       ...(cacheOptions.sizeLimit === undefined ? {} : { sizeLimit: cacheOptions.sizeLimit / count }),
-      ...(cacheOptions.maxEntries === undefined ? {} : { maxEntries: Math.ceil(cacheOptions.maxEntries / count) }),
+      ...(cacheOptions.maxEntries === undefined
+        ? {}
+        : { maxEntries: Math.ceil(cacheOptions.maxEntries / count) }),
     };
     const fresh = !existsSync(join(dir, '000', SETTINGS_FILE));
     this.directory = dir;

@@ -4,6 +4,7 @@ import { assertArray, type BatchEntry, entryTerms } from '../cache/batch.js';
 import type { WriteOptions } from '../cache/context.js';
 import { type Clock, rejectUnknown } from '../cache/options.js';
 import type { CacheEntry } from '../cache/single.js';
+import type { AsyncSurface, SyncSurface } from '../cache/surfaces.js';
 import type { Stats, StatsOptions } from '../cache/totals.js';
 import { checkTtl, expiryOf } from '../cache/ttl.js';
 import { CacheError } from '../errors.js';
@@ -445,15 +446,9 @@ export class MemoryCache<V = unknown> {
 }
 
 /** The Promise-returning surface. */
-type AsyncMemoryMethods<V> = {
-  [K in keyof MemoryCacheMethods<V>]: (
-    ...args: Parameters<MemoryCacheMethods<V>[K]>
-  ) => Promise<ReturnType<MemoryCacheMethods<V>[K]>>;
-};
+type AsyncMemoryMethods<V> = AsyncSurface<MemoryCacheMethods<V>, V>;
 /** The synchronous surface. */
-type SyncMemoryMethods<V> = {
-  [K in keyof MemoryCacheMethods<V> as `${K}Sync`]: MemoryCacheMethods<V>[K];
-};
+type SyncMemoryMethods<V> = SyncSurface<MemoryCacheMethods<V>, V>;
 
 // The methods installed from OPERATIONS, for the type checker.
 export interface MemoryCache<V> extends AsyncMemoryMethods<V>, SyncMemoryMethods<V> {}

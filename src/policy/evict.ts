@@ -34,7 +34,9 @@ function overLimit(
   settings: { sizeLimit: number; maxEntries: number },
   totals: { count: number; volume: number },
 ): boolean {
-  return totals.volume > settings.sizeLimit || (settings.maxEntries > 0 && totals.count > settings.maxEntries);
+  return (
+    totals.volume > settings.sizeLimit || (settings.maxEntries > 0 && totals.count > settings.maxEntries)
+  );
 }
 
 function shuffle<T>(items: T[]): T[] {

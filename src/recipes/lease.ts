@@ -130,7 +130,7 @@ export function* deleteIfSame(cache: Cache<unknown>, key: Key, expected: string)
 }
 
 /** The result of one attempt to take a lock: taken, or who holds it. */
-export type Attempt<T> = { taken: true; value: T } | { taken: false; holder?: Holder };
+export type Attempt<T> = { taken: true; value: T } | { taken: false; holder?: Holder | undefined };
 
 /**
  * Inside a transaction: stores `mine` under `key` if no live entry is there, or if the one there
@@ -142,7 +142,7 @@ export function* takeIfFree(
   key: Key,
   mine: string,
   write: WriteOptions,
-): Steps<{ taken: boolean; holder?: Holder }> {
+): Steps<{ taken: boolean; holder?: Holder | undefined }> {
   const current = yield* call(view, 'get', key);
   const holder = parseHolder(current);
   if (current !== undefined && !holderIsDead(holder)) return { taken: false, holder };

@@ -57,7 +57,7 @@ export interface RecordInput {
   kind: RecordKind;
   hash: string;
   /** Set for a conditional record: the state it requires. */
-  expected?: number;
+  expected?: number | undefined;
   payload?: readonly Uint8Array[];
   /** Writer and sequence of a record copied by compaction (default: this process's next). */
   writer?: string;
