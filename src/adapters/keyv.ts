@@ -8,7 +8,7 @@
 import { EventEmitter } from 'node:events';
 import type { BatchEntry } from '../cache/batch.js';
 import { Cache } from '../cache/cache.js';
-import type { CacheOptions } from '../cache/options.js';
+import { type CacheOptions, validateOptions } from '../cache/options.js';
 
 /** Options of {@link KeyvDiskCache}: where to store, plus any {@link CacheOptions} for opening it. */
 export interface KeyvDiskCacheOptions extends CacheOptions {
@@ -154,6 +154,7 @@ export class KeyvDiskCache extends EventEmitter {
     if (given === null || typeof given !== 'object') {
       throw new TypeError('diskcache-ts: KeyvDiskCache options must be a directory path or an object');
     }
+    validateOptions(given, [...ADAPTER_OPTIONS], 'KeyvDiskCache');
     if (given.keyvVersion !== undefined && given.keyvVersion !== 5 && given.keyvVersion !== 6) {
       throw new RangeError('diskcache-ts: keyvVersion must be 5 or 6');
     }

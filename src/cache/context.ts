@@ -6,6 +6,7 @@ import type { CompressionKind } from '../format/compression.js';
 import type { Entry, EntryHeader } from '../format/entry.js';
 import { assertKey, type EncodedKey, encodeKey, type Key, keyHash, sameKey } from '../format/key.js';
 import type { Op } from '../fs/runner.js';
+import { rejectUnknown } from '../option-names.js';
 import type { Evictor } from '../policy/evict.js';
 import { bookkeeping } from '../store/bookkeeping.js';
 import type { StoreSettings } from '../store/entries.js';
@@ -82,11 +83,7 @@ export function writeTerms(
     return { expiresAt: expiryOf(undefined, ctx.defaultTtl, ctx.clock.now()), tag: undefined };
   if (options === null || typeof options !== 'object')
     throw new TypeError('diskcache-ts: options must be an object');
-  for (const name of Object.keys(options)) {
-    if (WRITE_OPTIONS.has(name)) continue;
-    const hint = name === 'expire' || name === 'expire_time' ? '; use ttl, in milliseconds' : '';
-    throw new TypeError(`diskcache-ts: unknown option "${name}"${hint}`);
-  }
+  rejectUnknown(options, WRITE_OPTIONS, 'write');
   const { ttl, tag } = options;
   const expiresAt = expiryOf(ttl, ctx.defaultTtl, ctx.clock.now());
   if (tag === undefined || tag === null) return { expiresAt, tag: undefined };

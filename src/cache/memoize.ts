@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { withLock } from '../coordination/lock.js';
 import { encodeKey, keyHash } from '../format/key.js';
 import { call, type Op } from '../fs/runner.js';
+import { rejectUnknown } from '../option-names.js';
 import { set } from './batch.js';
 import type { CacheContext } from './context.js';
 import { memoKey } from './memo-key.js';
@@ -92,12 +93,7 @@ function identity(fn: (...args: never) => unknown): string {
 /** Validates `memoize` arguments. */
 export function planMemo(fn: unknown, options: MemoizeOptions = {}): MemoPlan {
   if (typeof fn !== 'function') throw new TypeError('diskcache-ts: memoize needs a function');
-  for (const name of Object.keys(options)) {
-    if (!MEMOIZE_OPTIONS.has(name)) {
-      const hint = name === 'expire' ? '; use ttl, in milliseconds' : '';
-      throw new TypeError(`diskcache-ts: unknown memoize option "${name}"${hint}`);
-    }
-  }
+  rejectUnknown(options, MEMOIZE_OPTIONS, 'memoize');
   const name = options.name ?? identity(fn as (...args: never) => unknown);
   if (typeof name !== 'string' || name === '')
     throw new TypeError('diskcache-ts: options.name must be a non-empty string');

@@ -1,6 +1,7 @@
 import { type Codec, type CodecName, resolveCodec } from '../format/codec.js';
 import { type CompressionName, compressionKind, isCompressionName } from '../format/compression.js';
 import type { FileSystem } from '../fs/backend.js';
+import { rejectUnknown } from '../option-names.js';
 import { type MemoryTierOptions, validateMemoryTier } from '../store/memory-tier.js';
 import type { EngineName } from '../store/slots.js';
 import { checkTtl } from './ttl.js';
@@ -205,30 +206,8 @@ const KNOWN = new Set<string>([
   'ttl',
 ]);
 
-const HINTS: Record<string, string> = {
-  expire: 'use ttl, in milliseconds',
-  disk: 'use the codec option',
-  tag_index: 'tags need no index here',
-  directory: 'pass the directory as the first argument',
-  readonly: 'did you mean readOnly?',
-};
-
-function camel(name: string): string {
-  return name.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
-}
-
-/** Throws a `TypeError` for an option name that is not one of `known`, with a hint for python-diskcache names. */
-export function rejectUnknown(options: object, known: ReadonlySet<string>, where: string): void {
-  for (const name of Object.keys(options)) {
-    if (known.has(name)) continue;
-    const hint = Object.hasOwn(HINTS, name)
-      ? HINTS[name]
-      : known.has(camel(name))
-        ? `did you mean ${camel(name)}?`
-        : undefined;
-    throw new TypeError(`diskcache-ts: unknown ${where} option "${name}"${hint ? `; ${hint}` : ''}`);
-  }
-}
+/** The names of the `Cache` options. */
+export const CACHE_OPTIONS: ReadonlySet<string> = KNOWN;
 
 function nonNegative(name: string, value: unknown, integer: boolean): void {
   if (typeof value !== 'number' || Number.isNaN(value)) {
@@ -292,10 +271,10 @@ function boolean(name: string, value: unknown): void {
 }
 
 /** Validates constructor options, throwing precise `TypeError`s and `RangeError`s. */
-export function validateOptions(options: CacheOptions, extra: readonly string[] = []): void {
+export function validateOptions(options: CacheOptions, extra: readonly string[] = [], where = 'Cache'): void {
   if (options === null || typeof options !== 'object')
     throw new TypeError('diskcache-ts: options must be an object');
-  rejectUnknown(options, extra.length ? new Set([...KNOWN, ...extra]) : KNOWN, 'Cache');
+  rejectUnknown(options, extra.length ? new Set([...KNOWN, ...extra]) : KNOWN, where);
   for (const [name, validate] of VALIDATORS) {
     const value = (options as Record<string, unknown>)[name];
     if (value !== undefined) validate(value);

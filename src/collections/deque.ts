@@ -1,5 +1,5 @@
 import { Cache } from '../cache/cache.js';
-import type { CacheOptions } from '../cache/options.js';
+import { type CacheOptions, validateOptions } from '../cache/options.js';
 import type { Key } from '../format/key.js';
 import {
   type AsyncSurface,
@@ -162,7 +162,8 @@ export class Deque<V = unknown> {
    * The other options are the {@link Cache}'s, except the eviction policy, which is always `'none'`.
    */
   constructor(directory?: string, options: Deque.Options = {}) {
-    const { maxLength = Number.POSITIVE_INFINITY, ...cacheOptions } = options ?? {};
+    validateOptions(options, ['maxLength'], 'Deque');
+    const { maxLength = Number.POSITIVE_INFINITY, ...cacheOptions } = options;
     if (
       typeof maxLength !== 'number' ||
       !(Number.isSafeInteger(maxLength) || maxLength === Number.POSITIVE_INFINITY) ||

@@ -10,7 +10,7 @@ import {
   planMemo,
 } from '../cache/memoize.js';
 import { refuseForeign } from '../cache/open-settings.js';
-import { type CacheOptions, validateDirectory } from '../cache/options.js';
+import { type CacheOptions, validateDirectory, validateOptions } from '../cache/options.js';
 import type { PullOptions, PushOptions } from '../cache/queue.js';
 import type { Key } from '../format/key.js';
 import { nodeFileSystem } from '../fs/backend.js';
@@ -254,6 +254,7 @@ export class Index<V = unknown> {
    */
   constructor(directory?: string, options: Index.Options = {}) {
     validateDirectory(directory);
+    validateOptions(options, [], 'Index');
     this.directory =
       directory === undefined ? mkdtempSync(join(tmpdir(), 'diskcache-index-')) : resolve(directory);
     runSync(

@@ -187,7 +187,7 @@ export class FanoutCache<V = unknown> {
       return;
     }
     validateDirectory(directory);
-    validateOptions(options, ['shards']);
+    validateOptions(options, ['shards'], 'FanoutCache');
     const { shards: wanted, ...cacheOptions } = options;
     const dir = resolve(directory ?? mkdtempSync(join(tmpdir(), 'diskcache-fanout-')));
     runSync(

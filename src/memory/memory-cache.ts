@@ -2,13 +2,14 @@ import * as v8 from 'node:v8';
 import { LRUCache } from 'lru-cache';
 import { assertArray, type BatchEntry, entryTerms } from '../cache/batch.js';
 import type { WriteOptions } from '../cache/context.js';
-import { type Clock, rejectUnknown } from '../cache/options.js';
+import type { Clock } from '../cache/options.js';
 import type { CacheEntry } from '../cache/single.js';
 import type { AsyncSurface, SyncSurface } from '../cache/surfaces.js';
 import type { Stats, StatsOptions } from '../cache/totals.js';
 import { checkTtl, expiryOf } from '../cache/ttl.js';
 import { CacheError } from '../errors.js';
 import { assertKey, encodeKey, type Key } from '../format/key.js';
+import { rejectUnknown } from '../option-names.js';
 
 /**
  * The operations of a {@link MemoryCache}, in their synchronous form: the {@link Cache} methods that

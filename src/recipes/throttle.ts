@@ -1,7 +1,10 @@
 import type { Cache } from '../cache/cache.js';
 import type { Clock } from '../cache/options.js';
 import { assertKey, type Key } from '../format/key.js';
+import { rejectUnknown } from '../option-names.js';
 import { type AnyCache, call, runAsync, runSync, type Steps, sleep, transact } from './steps.js';
+
+const THROTTLE_OPTIONS = new Set(['name', 'clock']);
 
 /** Options of {@link throttle}. */
 export interface ThrottleOptions {
@@ -77,10 +80,7 @@ function bucketFor(
   if (!(typeof seconds === 'number' && seconds > 0)) {
     throw new RangeError('diskcache-ts: throttle seconds must be a positive number');
   }
-  for (const name of Object.keys(options)) {
-    if (name !== 'name' && name !== 'clock')
-      throw new TypeError(`diskcache-ts: unknown throttle option "${name}"`);
-  }
+  rejectUnknown(options, THROTTLE_OPTIONS, 'throttle');
   let key = options.name;
   if (key === undefined) {
     if (!fn.name) throw new TypeError('diskcache-ts: throttle of an anonymous function needs options.name');

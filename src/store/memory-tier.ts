@@ -1,6 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import type { Entry } from '../format/entry.js';
 import type { Op } from '../fs/runner.js';
+import { rejectUnknown } from '../option-names.js';
 import type { ReadResult } from './entries.js';
 import type { Slots } from './slots.js';
 
@@ -19,15 +20,15 @@ interface Remembered {
   found: ReadResult<Entry> & { state: 'ok' };
 }
 
+const MEMORY_TIER_OPTIONS = new Set(['maxEntries', 'maxBytes']);
+
 /** Throws a `TypeError`/`RangeError` unless `options` are valid memory-tier bounds. */
 export function validateMemoryTier(options: unknown): asserts options is MemoryTierOptions {
   if (options === null || typeof options !== 'object') {
     throw new TypeError('diskcache-ts: options.memory must be an object { maxEntries?, maxBytes? }');
   }
+  rejectUnknown(options, MEMORY_TIER_OPTIONS, 'options.memory');
   for (const [name, value] of Object.entries(options)) {
-    if (name !== 'maxEntries' && name !== 'maxBytes') {
-      throw new TypeError(`diskcache-ts: unknown options.memory option "${name}"`);
-    }
     if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
       throw new RangeError(`diskcache-ts: options.memory.${name} must be a positive integer`);
     }
