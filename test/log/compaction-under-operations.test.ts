@@ -40,7 +40,7 @@ function holdingFileSystem(): {
       name,
       async (...args: unknown[]) => {
         const hold = current;
-        if (hold !== undefined && hold.armed && hold.name === name) {
+        if (hold?.armed && hold.name === name) {
           current = undefined;
           reached();
           await new Promise<void>((resolve) => {

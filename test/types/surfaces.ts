@@ -6,6 +6,7 @@ import type { Cache, FanoutCache, MemoryCache } from '../../src/index.js';
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 function expectType<T extends true>(_proof?: T): void {}
+function assignable<T>(_value: T): void {}
 
 declare const cache: Cache<string>;
 declare const fanout: FanoutCache<number>;
@@ -44,9 +45,9 @@ async function asyncSurface(): Promise<void> {
 function syncSurface(): void {
   const value = cache.getSync<Buffer>('k');
   expectType<Equal<typeof value, Buffer | undefined>>();
-  const fallback: { id: number } = memory.getSync('k', { id: 0 });
+  assignable<{ id: number }>(memory.getSync('k', { id: 0 }));
   // @ts-expect-error without a fallback the result may be undefined
-  const unsure: { id: number } = memory.getSync('k');
+  assignable<{ id: number }>(memory.getSync('k'));
   const big = memory.incrSync('n', 1n);
   expectType<Equal<typeof big, bigint>>();
   const many = fanout.getManySync(['a']);
