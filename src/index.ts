@@ -8,6 +8,14 @@ export {
 } from './cache/cache.js';
 export type { CheckReport } from './cache/check.js';
 export type { WriteOptions } from './cache/context.js';
+export type {
+  CacheEventEmitter,
+  CacheEvents,
+  DamagedEvent,
+  EvictEvent,
+  EvictReason,
+  RefusedEvent,
+} from './cache/events.js';
 export type { Memoized, MemoizedSync, MemoizeOptions } from './cache/memoize.js';
 export type { CacheOptions, Clock, EvictionPolicy, Settings } from './cache/options.js';
 export type { PullOptions, PushOptions } from './cache/queue.js';

@@ -9,7 +9,7 @@ import {
   type WriteOptions,
   writeTerms,
 } from './context.js';
-import { afterPublishMany, get, type Prepared, prepare, type Written } from './single.js';
+import { afterPublishMany, get, type Prepared, prepare, refusedForSize, type Written } from './single.js';
 
 /**
  * The batch operations, and `set` and `delete` as batches of one: every write of entries goes
@@ -69,12 +69,21 @@ export function* setMany(
   assertArray(entries, 'entries');
   writeTerms(ctx, options);
   const laidOut: { at: Located; prepared: Prepared }[] = [];
+  const refused: Key[] = [];
   for (const entry of entries) {
     const [key, value, write] = entryTerms(entry, options);
     const at = locate(ctx, key);
     const { expiresAt, tag } = writeTerms(ctx, write);
-    laidOut.push({ at, prepared: yield* prepare(ctx, at, ctx.codec.encode(value), expiresAt, tag) });
+    const prepared = yield* prepare(ctx, at, ctx.codec.encode(value), expiresAt, tag);
+    if (!refusedForSize(ctx, at, prepared)) laidOut.push({ at, prepared });
+    else {
+      refused.push(key);
+      // The refused value is the key's last: an earlier one in the batch is not stored either.
+      for (let i = laidOut.length - 1; i >= 0; i--) if (laidOut[i]?.at.hash === at.hash) laidOut.splice(i, 1);
+    }
   }
+  // A refused value replaces nothing: the key's entry goes, as its value would have.
+  if (refused.length > 0) yield* deleteMany(ctx, refused);
   const { done, error } = yield* ctx.slots.writeMany(
     laidOut.map(({ at, prepared }) => ({ path: at.path, chunks: prepared.chunks })),
   );

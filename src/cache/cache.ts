@@ -9,6 +9,7 @@ import { forgetDirectory } from '../store/directories.js';
 import { type BatchEntry, deleteMany, getMany, remove, set, setMany } from './batch.js';
 import { type CheckReport, check } from './check.js';
 import type { CacheContext, WriteOptions } from './context.js';
+import type { CacheEventEmitter } from './events.js';
 import {
   callKey,
   type Memoized,
@@ -162,6 +163,12 @@ export type ResolvedOptions = Readonly<
 export class Cache<V = unknown> {
   /** The absolute path of the cache directory. */
   readonly directory: string;
+  /**
+   * Evictions (`'evict'`, with the reason: `'size'`, `'expired'`, `'tag'`, `'clear'`), damaged
+   * entries moved aside (`'damaged'`) and values refused for being larger than `sizeLimit`
+   * (`'refused'`), told synchronously to `cache.events.on(name, listener)`. Free when nobody listens.
+   */
+  readonly events: CacheEventEmitter;
 
   #open: OpenCache;
   #asyncIO: 'inline' | 'threadpool';
@@ -177,6 +184,7 @@ export class Cache<V = unknown> {
     this.#open = openingView ?? openCache(directory, options);
     const { ctx, asyncIO } = this.#open;
     this.directory = ctx.layout.directory;
+    this.events = ctx.events;
     this.#asyncIO = asyncIO;
   }
 

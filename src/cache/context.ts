@@ -13,6 +13,7 @@ import type { StoreSettings } from '../store/entries.js';
 import type { Layout } from '../store/layout.js';
 import type { LogStore } from '../store/log/log-store.js';
 import type { Slots } from '../store/slots.js';
+import { type CacheEventEmitter, type DamagedEvent, headerKey, listening } from './events.js';
 import type { Clock, Settings } from './options.js';
 import type { Repairs } from './repairs.js';
 import { expiryOf } from './ttl.js';
@@ -36,6 +37,8 @@ export interface CacheContext {
   log?: LogStore | undefined;
   /** Repairs made outside `check()`, which the next `check()` reports. */
   repairs: Repairs;
+  /** Where evictions, damaged entries and refused values are told. */
+  events: CacheEventEmitter;
 }
 
 /** Where a key lives. */
@@ -110,14 +113,25 @@ export function* quarantine(ctx: CacheContext, path: string): Op<void> {
   // replacing the file): a miss then, and check({ fix: true }) decides on a fresh read.
   if (ctx.store.remote) return;
   yield* bookkeeping(ctx.store, function* () {
+    let damage: DamagedEvent | undefined;
     const removal = yield* ctx.slots.removeIf(
       path,
-      (found) =>
-        found.state === 'corrupt' ||
-        (found.state === 'ok' && undecodable(ctx, found.entry as Entry) !== undefined && 'aside'),
+      (found) => {
+        const why =
+          found.state === 'corrupt'
+            ? found.reason
+            : found.state === 'ok'
+              ? undecodable(ctx, found.entry as Entry)
+              : undefined;
+        if (why === undefined) return false;
+        damage = { key: found.state === 'ok' ? headerKey(found.entry) : undefined, path, reason: why };
+        return found.state === 'corrupt' || 'aside';
+      },
       'full',
     );
-    if (removal.removed) yield* count(ctx, { count: -1, volume: -removal.size });
+    if (!removal.removed) return;
+    yield* count(ctx, { count: -1, volume: -removal.size });
+    if (damage !== undefined && listening(ctx.events, 'damaged')) ctx.events.emit('damaged', damage);
   });
 }
 

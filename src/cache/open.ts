@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -20,6 +21,7 @@ import { DEFAULT_INDEX_LIMIT, LogStore } from '../store/log/log-store.js';
 import { withMemoryTier } from '../store/memory-tier.js';
 import { filesSlots, logSlots } from '../store/slots.js';
 import type { CacheContext } from './context.js';
+import type { CacheEvents } from './events.js';
 import { restoreFolders } from './folders.js';
 import { settleSettings } from './open-settings.js';
 import {
@@ -197,6 +199,7 @@ function openDirectory(dir: string, options: CacheOptions): OpenCache {
     slots: options.memory === undefined ? engineSlots : withMemoryTier(engineSlots, options.memory),
     log,
     repairs,
+    events: new EventEmitter<CacheEvents>(),
   };
   try {
     runSync(base, recoverWhileOpening(ctx, counters));

@@ -5,6 +5,7 @@ import { emit, io, type Op } from '../fs/runner.js';
 import { isPlainInside } from '../store/directories.js';
 import { SHARD_COUNT, type ShardFileKind, shardFileKind } from '../store/layout.js';
 import { type CacheContext, count, decodeEntry, quarantine } from './context.js';
+import { type EvictReason, listening, noteEvicted } from './events.js';
 
 /** Calls `visit` for every file in every (plain) shard directory, shard by shard, in name order. */
 export function* forEachFile(
@@ -33,16 +34,23 @@ export function* forEachEntry(ctx: CacheContext, visit: (path: string) => Op<voi
 export function* clear(ctx: CacheContext): Op<number> {
   let removed = 0;
   yield* forEachEntry(ctx, function* (path) {
+    // The header is read only for a listener, who is told the key.
+    const found = listening(ctx.events, 'evict') ? yield* ctx.slots.readHeader(path) : undefined;
     const size = yield* ctx.slots.discard(path);
     if (size === undefined) return;
     removed++;
     yield* count(ctx, { count: -1, volume: -size });
+    noteEvicted(ctx.events, 'clear', found?.state === 'ok' ? found.entry : undefined, size);
   });
   return removed;
 }
 
 /** Removes every entry whose header satisfies `matches` (checked again once the entry is claimed). */
-function* removeWhere(ctx: CacheContext, matches: (header: EntryHeader) => boolean): Op<number> {
+function* removeWhere(
+  ctx: CacheContext,
+  reason: EvictReason,
+  matches: (header: EntryHeader) => boolean,
+): Op<number> {
   let removed = 0;
   yield* forEachEntry(ctx, function* (path) {
     const found = yield* ctx.slots.readHeader(path);
@@ -51,6 +59,7 @@ function* removeWhere(ctx: CacheContext, matches: (header: EntryHeader) => boole
     if (!removal.removed) return;
     removed++;
     yield* count(ctx, { count: -1, volume: -removal.size });
+    noteEvicted(ctx.events, reason, found.entry, removal.size);
   });
   return removed;
 }
@@ -61,7 +70,7 @@ export function* expire(ctx: CacheContext, now?: number): Op<number> {
     throw new TypeError('diskcache-ts: now must be a number of epoch milliseconds');
   }
   const at = now ?? ctx.clock.now();
-  return yield* removeWhere(ctx, (h) => h.expiresAt !== null && h.expiresAt <= at);
+  return yield* removeWhere(ctx, 'expired', (h) => h.expiresAt !== null && h.expiresAt <= at);
 }
 
 /** `evict(tag)`: removes every entry with this tag; returns how many. */
@@ -70,6 +79,7 @@ export function* evict(ctx: CacheContext, tag: Key): Op<number> {
   const wanted = encodeKey(tag);
   return yield* removeWhere(
     ctx,
+    'tag',
     (h) => h.tag !== undefined && h.tagType === wanted.type && Buffer.compare(h.tag, wanted.bytes) === 0,
   );
 }

@@ -21,6 +21,7 @@ import {
   type WriteOptions,
   writeTerms,
 } from './context.js';
+import { listening } from './events.js';
 
 /** An entry with its metadata, as `getEntry` returns it. */
 export interface CacheEntry<V = unknown> {
@@ -118,6 +119,18 @@ export function* prepare(
   return { ...encoded, expiresAt };
 }
 
+/**
+ * Whether an entry is refused for being alone larger than `sizeLimit` (where the policy evicts): it
+ * would evict everything else and then itself. Tells the listeners of `refused`.
+ */
+export function refusedForSize(ctx: CacheContext, at: Located, prepared: Prepared): boolean {
+  const { sizeLimit, evictionPolicy } = ctx.settings;
+  if (!POLICIES[evictionPolicy].evicts || prepared.size <= sizeLimit) return false;
+  if (listening(ctx.events, 'refused'))
+    ctx.events.emit('refused', { key: at.key, size: prepared.size, sizeLimit });
+  return true;
+}
+
 /** Writes a prepared entry over whatever is at `at` and counts the change. */
 function* replace(ctx: CacheContext, at: Located, prepared: Prepared): Op<void> {
   const published = yield* ctx.slots.write(at.path, prepared.chunks);
@@ -175,6 +188,7 @@ export function* add(ctx: CacheContext, key: Key, value: unknown, options?: Writ
   const at = locate(ctx, key);
   const { expiresAt, tag } = writeTerms(ctx, options);
   const prepared = yield* prepare(ctx, at, ctx.codec.encode(value), expiresAt, tag);
+  if (refusedForSize(ctx, at, prepared)) return false;
   const published = yield* ctx.slots.writeIfAbsent(at.path, prepared.chunks);
   if (published) {
     yield* afterPublish(ctx, at, prepared, published);

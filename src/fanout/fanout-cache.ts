@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -9,6 +10,7 @@ import {
   type SyncMethods,
 } from '../cache/cache.js';
 import type { CheckReport } from '../cache/check.js';
+import type { CacheEventEmitter } from '../cache/events.js';
 import type { Memoized, MemoizedSync, MemoizeOptions } from '../cache/memoize.js';
 import { callKey, planMemo } from '../cache/memoize.js';
 import { refuseForeign } from '../cache/open-settings.js';
@@ -143,6 +145,25 @@ function pickLatest<V>(
   return best === undefined ? undefined : items[best];
 }
 
+/** An emitter that passes on the shards' events of each name while it has listeners of that name. */
+function forwardingEvents(shards: () => readonly { events: CacheEventEmitter }[]): CacheEventEmitter {
+  const events = new EventEmitter();
+  const forwarders = new Map<string | symbol, (event: unknown) => void>();
+  events.on('newListener', (name: string | symbol) => {
+    if (forwarders.has(name) || name === 'newListener' || name === 'removeListener') return;
+    const forward = (event: unknown) => events.emit(name, event);
+    forwarders.set(name, forward);
+    for (const shard of shards()) (shard.events as EventEmitter).on(name, forward);
+  });
+  events.on('removeListener', (name: string | symbol) => {
+    const forward = forwarders.get(name);
+    if (forward === undefined || events.listenerCount(name) > 0) return;
+    forwarders.delete(name);
+    for (const shard of shards()) (shard.events as EventEmitter).off(name, forward);
+  });
+  return events as CacheEventEmitter;
+}
+
 /** Set only while `transact` builds the fan-out over its shards' transaction views. */
 let openingOver: Cache[] | undefined;
 
@@ -179,6 +200,8 @@ export class FanoutCache<V = unknown> {
   readonly directory: string;
   /** The sub-caches, in shard order. */
   readonly shards: readonly Cache<V>[];
+  /** The shards' events (see `Cache.events`), passed on while someone listens. */
+  readonly events: CacheEventEmitter = forwardingEvents(() => this.shards);
 
   constructor(directory?: string, options: FanoutOptions = {}) {
     if (openingOver !== undefined) {

@@ -1,4 +1,5 @@
 import { type CacheContext, count } from '../cache/context.js';
+import { noteEvicted } from '../cache/events.js';
 import type { EntryHeader } from '../format/entry.js';
 import type { Op } from '../fs/runner.js';
 import { POLICIES } from './policies.js';
@@ -12,6 +13,8 @@ interface Candidate {
   expiresAt: number;
   expired: boolean;
   sampledAt: number;
+  /** The header it was sampled from (its key is told to listeners). */
+  header: EntryHeader;
 }
 
 /** Entries read per victim (as Redis's `maxmemory-samples`). */
@@ -134,8 +137,10 @@ export class Evictor {
       victim.path,
       (found) => found.state === 'ok' && found.entry.storedAt === victim.storedAt,
     );
-    if (removal.removed) yield* count(ctx, { count: -1, volume: -removal.size });
-    return removal.removed;
+    if (!removal.removed) return false;
+    yield* count(ctx, { count: -1, volume: -removal.size });
+    noteEvicted(ctx.events, victim.expired ? 'expired' : 'size', victim.header, removal.size);
+    return true;
   }
 
   /** Reads more candidates into the pool: a few random ones, or all of them in a small cache. */
@@ -161,8 +166,16 @@ export class Evictor {
   private candidate(path: string, header: EntryHeader, rank: number, now: number, fresh: number): Candidate {
     const expiresAt = header.expiresAt ?? Number.POSITIVE_INFINITY;
     // As in python-diskcache, culling takes entries that expired before now, so that an entry just
-    // written with a time to live of 0 stays until expire() or a later write.
-    return { path, rank, storedAt: header.storedAt, expiresAt, expired: expiresAt < now, sampledAt: fresh };
+    // expiring stays until expire() or a later write.
+    return {
+      path,
+      rank,
+      storedAt: header.storedAt,
+      expiresAt,
+      expired: expiresAt < now,
+      sampledAt: fresh,
+      header,
+    };
   }
 
   /** `count` entry paths drawn at random from a random group's listing (kept between calls). */
