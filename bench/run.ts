@@ -5,6 +5,7 @@
  *
  *   npm run bench                  full run (about 15 minutes)
  *   npm run bench:quick            a subset with fewer operations (about a minute)
+ *   npm run bench:install          what the two above run first: the competitors, bench/package.json
  *   tsx bench/run.ts [--quick] [--trials N] [--scenarios a,b] [--competitors a,b] [--name NAME]
  *                    [--entries N] [--baseline NAME]
  *
@@ -93,11 +94,13 @@ function version(c: Competitor): string {
     return c.kind === 'ours'
       ? JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version
       : `node ${process.version}`;
-  try {
-    return JSON.parse(readFileSync(join(ROOT, 'node_modules', c.pkg, 'package.json'), 'utf8')).version;
-  } catch {
-    return 'not installed';
+  // The competitors are bench/'s own packages (bench/package.json); lru-cache is the root's.
+  for (const modules of [join(ROOT, 'bench', 'node_modules'), join(ROOT, 'node_modules')]) {
+    try {
+      return JSON.parse(readFileSync(join(modules, c.pkg, 'package.json'), 'utf8')).version;
+    } catch {}
   }
+  return 'not installed';
 }
 
 interface Job {
