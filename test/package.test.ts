@@ -77,4 +77,26 @@ describe('the built package', () => {
     expect(esm.other).toEqual({ flavor: 'cjs', when: '1970-01-01T00:00:00.000Z' });
     expect(esm.counter).toBe(3);
   });
+
+  it('packs the sources its source maps name and its LICENSE, and no tests', async () => {
+    const { stdout } = await run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
+      cwd: ROOT,
+      timeout: 60_000,
+      killSignal: 'SIGKILL',
+    });
+    const files = new Set<string>(JSON.parse(stdout)[0].files.map((f: { path: string }) => f.path));
+    for (const name of ['LICENSE', 'README.md', 'package.json']) expect(files.has(name), name).toBe(true);
+    expect([...files].filter((f) => /^(test|bench|scripts|examples)\//.test(f))).toEqual([]);
+    const maps = [...files].filter((f) => f.endsWith('.js.map'));
+    expect(maps.length).toBeGreaterThan(100);
+    const missing: string[] = [];
+    for (const map of maps) {
+      const { sources, sourceRoot = '' } = JSON.parse(fs.readFileSync(path.join(ROOT, map), 'utf8'));
+      for (const source of sources as string[]) {
+        const target = path.posix.normalize(path.posix.join(path.posix.dirname(map), sourceRoot, source));
+        if (!files.has(target)) missing.push(`${map} -> ${source}`);
+      }
+    }
+    expect(missing).toEqual([]);
+  }, 90_000);
 });
