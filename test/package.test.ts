@@ -85,7 +85,8 @@ describe('the built package', () => {
       killSignal: 'SIGKILL',
     });
     const files = new Set<string>(JSON.parse(stdout)[0].files.map((f: { path: string }) => f.path));
-    for (const name of ['LICENSE', 'README.md', 'package.json']) expect(files.has(name), name).toBe(true);
+    for (const name of ['LICENSE', 'README.md', 'package.json', 'keyv/package.json'])
+      expect(files.has(name), name).toBe(true);
     expect([...files].filter((f) => /^(test|bench|scripts|examples)\//.test(f))).toEqual([]);
     const maps = [...files].filter((f) => f.endsWith('.js.map'));
     expect(maps.length).toBeGreaterThan(100);
@@ -99,4 +100,45 @@ describe('the built package', () => {
     }
     expect(missing).toEqual([]);
   }, 90_000);
+
+  it('resolves both entry points under every moduleResolution, node10 (no exports) included', async () => {
+    const { default: ts } = await import('typescript');
+    // An installed copy: node_modules/diskcache-ts in a folder of its own, a link to this package.
+    fs.mkdirSync(path.join(dir, 'node_modules'));
+    fs.symlinkSync(ROOT, path.join(dir, 'node_modules', 'diskcache-ts'), 'dir');
+    const importer = path.join(dir, 'index.ts');
+    const resolve = (specifier: string, moduleResolution: number, module: number, mode?: number) =>
+      ts.resolveModuleName(
+        specifier,
+        importer,
+        { moduleResolution, module },
+        ts.sys,
+        undefined,
+        undefined,
+        mode,
+      ).resolvedModule?.resolvedFileName;
+    const { ModuleResolutionKind: R, ModuleKind: M } = ts;
+    const { CommonJS: cjs, ESNext: esm } = M;
+    for (const [specifier, file] of [
+      ['diskcache-ts', 'index'],
+      ['diskcache-ts/keyv', 'adapters/keyv'],
+    ] as const) {
+      expect(resolve(specifier, R.Node10, M.CommonJS), `${specifier} node10`).toMatch(
+        new RegExp(`/dist/(cjs|esm)/${file}\\.d\\.ts$`),
+      );
+      expect(resolve(specifier, R.Node16, M.Node16, cjs), `${specifier} node16 from CJS`).toMatch(
+        new RegExp(`/dist/cjs/${file}\\.d\\.ts$`),
+      );
+      expect(resolve(specifier, R.Node16, M.Node16, esm), `${specifier} node16 from ESM`).toMatch(
+        new RegExp(`/dist/esm/${file}\\.d\\.ts$`),
+      );
+      expect(resolve(specifier, R.Bundler, M.ESNext), `${specifier} bundler`).toMatch(
+        new RegExp(`/dist/esm/${file}\\.d\\.ts$`),
+      );
+    }
+    // Without "exports", the stub keyv/package.json leads a plain require() to the CommonJS build.
+    const stub = JSON.parse(fs.readFileSync(path.join(ROOT, 'keyv', 'package.json'), 'utf8'));
+    for (const target of [stub.main, stub.types])
+      expect(fs.existsSync(path.join(ROOT, 'keyv', target))).toBe(true);
+  });
 });
