@@ -78,14 +78,14 @@ describe('the built package', () => {
     expect(esm.counter).toBe(3);
   });
 
-  it('packs the sources its source maps name and its LICENSE, and no tests', async () => {
+  it('packs the sources its source maps name, its LICENSE and its CHANGELOG, and no tests', async () => {
     const { stdout } = await run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
       cwd: ROOT,
       timeout: 60_000,
       killSignal: 'SIGKILL',
     });
     const files = new Set<string>(JSON.parse(stdout)[0].files.map((f: { path: string }) => f.path));
-    for (const name of ['LICENSE', 'README.md', 'package.json', 'keyv/package.json'])
+    for (const name of ['LICENSE', 'CHANGELOG.md', 'README.md', 'package.json', 'keyv/package.json'])
       expect(files.has(name), name).toBe(true);
     expect([...files].filter((f) => /^(test|bench|scripts|examples)\//.test(f))).toEqual([]);
     const maps = [...files].filter((f) => f.endsWith('.js.map'));
