@@ -499,7 +499,8 @@ describe('across processes', () => {
       expect(inWindow).toBeLessThanOrEqual(2 * count + 1);
     }
     expect(times.length).toBeLessThanOrEqual(count + count * span + 2);
-    expect(times.length).toBeGreaterThanOrEqual(count * span * 0.6);
+    // How many calls a loaded machine manages in 2 s is no property of the throttle: that it lets
+    // calls through at its rate is checked on an injected clock (above).
     // Every process got calls through (no starvation).
     for (const r of results) expect(r.times.length).toBeGreaterThan(0);
   });
