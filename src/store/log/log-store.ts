@@ -514,8 +514,8 @@ export class LogStore {
   }
 
   /**
-   * Stores several entries: the records of the keys of one bucket with one write. A record laid out
-   * or a blob written for an entry goes if the writes fail.
+   * Stores several entries: the records of the keys of one bucket with one write. Entries laid out
+   * before one that could not be (its blob not written) are still stored.
    */
   *writeMany(items: readonly EntryWrite[]): Op<Batch<Published>> {
     const inputs: RecordInput[] = [];
@@ -528,12 +528,9 @@ export class LogStore {
         break;
       }
     }
+    // A blob whose record may or may not have landed (the write failed) stays: if none names it,
+    // check({ fix: true }) and recovery remove it.
     const appended = yield* this.appendGrouped(inputs);
-    // A blob whose record did not land is named by none.
-    for (const [i, input] of inputs.entries()) {
-      if (appended.done[i] === undefined && input.kind === RecordKind.Blob)
-        yield* this.removeBlob(blobName(input));
-    }
     return {
       done: appended.done.map((outcome) => outcome && published(outcome)),
       error: appended.error ?? laidOut.error,
