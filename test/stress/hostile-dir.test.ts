@@ -13,7 +13,7 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { describe, it } from 'vitest';
+import { describe, type ExpectStatic, it } from 'vitest';
 import { Cache, CacheError } from '../../src/index.js';
 import { engineOfNewCaches } from '../helpers/stored.js';
 import { makeTempDir } from '../helpers/tmp.js';
@@ -31,7 +31,7 @@ import {
   putRecord,
   readBucketFile,
 } from '../log/helpers/format.js';
-import { inScratch } from './helpers/children.js';
+import { inScratch, type startWorker } from './helpers/children.js';
 import { entryBytes, reseal } from './helpers/forge.js';
 import { deadPid, entryPath, HOST, keyHash, keyInShard, lockPath } from './helpers/layout.js';
 import { makeOutside, snapshot } from './helpers/outside.js';
@@ -81,10 +81,12 @@ async function deadOwner(): Promise<string> {
   return `${HOST}~${await deadPid()}~zz9dead`;
 }
 
-/** A cache directory `<root>/cache` and a directory `<root>/outside` beside it. */
-function setup(root: string): { dir: string; outside: string } {
+/** A cache directory `<root>/cache` (holding `entries`) and a directory `<root>/outside` beside it. */
+function setup(root: string, entries: Record<string, string> = {}): { dir: string; outside: string } {
   const dir = path.join(root, 'cache');
-  new Cache(dir).closeSync();
+  const cache = new Cache(dir);
+  for (const [key, value] of Object.entries(entries)) cache.setSync(key, value);
+  cache.closeSync();
   return { dir, outside: makeOutside(root) };
 }
 
@@ -140,6 +142,196 @@ function lockRecord(
   });
 }
 
+/** Opens the cache and expects that to have crashed nothing; returns the cache and the crash list. */
+function openCleanly(
+  expect: ExpectStatic,
+  dir: string,
+  options: { timeout?: number } = {},
+): { crashes: string[]; cache: Cache } {
+  const crashes: string[] = [];
+  const cache = open(crashes, dir, options);
+  expect(crashes).toEqual([]);
+  return { crashes, cache };
+}
+
+/** `check()`, as the report whose problems the cases look through. */
+function checkReport(crashes: string[], cache: Cache): { problems: string[] } {
+  return attempt(crashes, 'check', () => cache.checkSync()) as { problems: string[] };
+}
+
+/** The answers every key of `keys` must give as a miss: `get` (sync and async), then `also`'s. */
+async function expectMisses(
+  expect: ExpectStatic,
+  crashes: string[],
+  cache: Cache,
+  keys: readonly string[],
+  also: readonly ('getEntry' | 'has')[] = [],
+): Promise<void> {
+  for (const key of keys) {
+    expect
+      .soft(
+        attempt(crashes, `get ${key}`, () => cache.getSync(key)),
+        key,
+      )
+      .toBeUndefined();
+    expect.soft(await attemptAsync(crashes, `get ${key}`, () => cache.get(key)), key).toBeUndefined();
+    if (also.includes('getEntry'))
+      expect
+        .soft(
+          attempt(crashes, `getEntry ${key}`, () => cache.getEntrySync(key)),
+          key,
+        )
+        .toBeUndefined();
+    if (also.includes('has'))
+      expect
+        .soft(
+          attempt(crashes, `has ${key}`, () => cache.hasSync(key)),
+          key,
+        )
+        .toBe(false);
+  }
+}
+
+/** That `check()`'s problems name each key of `keys` (by `nameOf` it, as the report does). */
+function expectReported(
+  expect: ExpectStatic,
+  problems: readonly string[] | undefined,
+  keys: readonly string[],
+  nameOf: (key: string) => string,
+): void {
+  for (const key of keys) {
+    const name = nameOf(key);
+    expect
+      .soft(
+        problems?.some((p) => p.includes(name)),
+        `check() reports ${key}`,
+      )
+      .toBe(true);
+  }
+}
+
+/** `check({ fix: true })`, after which `check()` finds nothing. */
+function expectFixed(expect: ExpectStatic, crashes: string[], cache: Cache): void {
+  attempt(crashes, 'check({ fix: true })', () => cache.checkSync({ fix: true }));
+  expect.soft(attempt(crashes, 'check', () => cache.checkSync())).toEqual({ problems: [], fixed: 0 });
+}
+
+/** Nothing crashed, and the outside directory is as `before` (its snapshot) had it. */
+function expectHarmless(expect: ExpectStatic, crashes: string[], outside: string, before: string[]): void {
+  expect.soft(crashes).toEqual([]);
+  expect.soft(snapshot(outside), 'the outside directory changed').toEqual(before);
+}
+
+/** That `incr` of each key went through at once (a first increment), past whatever locks it. */
+function expectIncrsGoThrough(
+  expect: ExpectStatic,
+  crashes: string[],
+  cache: Cache,
+  keys: readonly string[],
+): void {
+  for (const key of keys) {
+    const started = performance.now();
+    const got = attempt(crashes, `incr ${key}`, () => cache.incrSync(key));
+    expect.soft(got, `incr ${key} went through (took ${Math.round(performance.now() - started)} ms)`).toBe(1);
+  }
+}
+
+/** Measures memory now; the function returned expects no huge allocation since (and no crash). */
+function watchMemory(expect: ExpectStatic, crashes: string[]): () => void {
+  const memory = process.memoryUsage();
+  return () => {
+    const grown = process.memoryUsage();
+    expect.soft(crashes).toEqual([]);
+    expect.soft(grown.arrayBuffers - memory.arrayBuffers).toBeLessThan(64 * 2 ** 20);
+    expect.soft(grown.rss - memory.rss).toBeLessThan(256 * 2 ** 20);
+  };
+}
+
+/** `check({ fix: true })` without `attempt`, then a clean `check()` and `neighbour` still there. */
+function expectFixedKeeping(expect: ExpectStatic, cache: Cache, neighbour: string): void {
+  cache.checkSync({ fix: true });
+  expect.soft(cache.checkSync()).toEqual({ problems: [], fixed: 0 });
+  expect.soft(cache.getSync(neighbour)).toBe('mine');
+}
+
+/**
+ * Runs `calls` (`[op, key?, value?]`) in a child killed after 10 s (a reader that opens a FIFO blocks
+ * for good), and expects each op's sync then async answer as `answers` (`[op, answer, async
+ * answer if another]`) has them;
+ * `check`'s answer is only `ok`. The outside directory must be as `before`.
+ */
+async function expectOpsInChild(
+  expect: ExpectStatic,
+  spawn: typeof startWorker,
+  dir: string,
+  calls: readonly (readonly unknown[])[],
+  answers: readonly (readonly [op: string, answer: string, asyncAnswer?: string])[],
+  outside: string,
+  before: string[],
+): Promise<void> {
+  const child = spawn('ops', [dir, JSON.stringify(calls)], 10_000);
+  const { results } = (await child.result()) as { results: string[] };
+  const expected = answers.flatMap(([op, answer, asyncAnswer = answer]) =>
+    op === 'check'
+      ? [expect.stringMatching(/^checkSync: ok /), expect.stringMatching(/^check: ok /)]
+      : [`${op}Sync: ${answer}`, `${op}: ${asyncAnswer}`],
+  );
+  expect.soft(results).toEqual(expected);
+  expect.soft(snapshot(outside)).toEqual(before);
+}
+
+/**
+ * Writes of every kind to the keys named (`then` after them), a listing and `check()`, whose report
+ * it returns; only crashes count.
+ */
+async function exerciseWrites(
+  crashes: string[],
+  cache: Cache,
+  keys: { set: string; setAsync: [string, unknown]; incr: string; add: string; delete: string; pop: string },
+  then: () => void = () => {},
+): Promise<{ problems: string[] }> {
+  attempt(crashes, 'set', () => cache.setSync(keys.set, 'value'));
+  await attemptAsync(crashes, 'set', () => cache.set(...keys.setAsync));
+  attempt(crashes, 'incr', () => cache.incrSync(keys.incr));
+  attempt(crashes, 'add', () => cache.addSync(keys.add, 1));
+  attempt(crashes, 'delete', () => cache.deleteSync(keys.delete));
+  attempt(crashes, 'pop', () => cache.popSync(keys.pop));
+  then();
+  attempt(crashes, 'keys', () => [...cache.keysSync()]);
+  return checkReport(crashes, cache);
+}
+
+/** Writes over four linked keys: `incr` of the first, `set` of the second, `delete`, `pop`. */
+function writeOverLinks(crashes: string[], cache: Cache, keys: readonly string[]): void {
+  attempt(crashes, 'set over a link', () => cache.setSync(keys[1] as string, 'new'));
+  attempt(crashes, 'delete of a link', () => cache.deleteSync(keys[2] as string));
+  attempt(crashes, 'incr of a link', () => cache.incrSync(keys[0] as string));
+  attempt(crashes, 'pop of a link', () => cache.popSync(keys[3] as string));
+}
+
+/**
+ * A dead writer's leftovers: `staged` files in its private directory, and its journal `~<n>.json`
+ * (`journal`, as JSON). Returns the writer's owner tag.
+ */
+async function plantDeadWriter(
+  dir: string,
+  staged: Record<string, string | Buffer>,
+  journal?: { content: (owner: string) => unknown; n?: number },
+): Promise<string> {
+  const owner = await deadOwner();
+  fs.mkdirSync(path.join(dir, 'tmp', owner), { recursive: true });
+  for (const [name, content] of Object.entries(staged))
+    fs.writeFileSync(path.join(dir, 'tmp', owner, name), content);
+  if (journal !== undefined) {
+    fs.mkdirSync(path.join(dir, 'journal'), { recursive: true });
+    fs.writeFileSync(
+      path.join(dir, 'journal', `${owner}~${journal.n ?? 1}.json`),
+      JSON.stringify(journal.content(owner)),
+    );
+  }
+  return owner;
+}
+
 /**
  * Junk of either engine's cache: at the top level (not the cache's files; they must be left alone)
  * and among the cache's own folders (`tmp/`, `journal/`, `counters/`, `queues/`). Returns the
@@ -168,6 +360,34 @@ async function plantJunk(dir: string) {
   return { write, deep, topLevel };
 }
 
+/**
+ * Opens a cache that `plantJunk` (and its engine's own junk) went into, and uses it around the junk
+ * entries (misses) with `counted` (a first `incr`) and `more`; expects `keys` listed and no crash.
+ * Returns the cache and the report of `check()`.
+ */
+async function exerciseJunkCache(
+  expect: ExpectStatic,
+  dir: string,
+  counted: string,
+  keys: readonly string[],
+  more: (crashes: string[], cache: Cache) => void = () => {},
+): Promise<{ crashes: string[]; cache: Cache; report: { problems: string[] } }> {
+  const { crashes, cache } = openCleanly(expect, dir, { timeout: 10_000 });
+  attempt(crashes, 'set', () => cache.setSync('a', 1));
+  expect.soft(attempt(crashes, 'get', () => cache.getSync('a'))).toBe(1);
+  await expectMisses(expect, crashes, cache, ['junk-entry', 'empty-entry', 'misnamed', 'dir-entry']);
+  expect.soft(attempt(crashes, `incr ${counted}`, () => cache.incrSync(counted))).toBe(1);
+  attempt(crashes, 'push', () => cache.pushSync('item'));
+  attempt(crashes, 'pull', () => cache.pullSync());
+  more(crashes, cache);
+  const listed = attempt(crashes, 'keys', () => [...cache.keysSync()].map(String).sort());
+  expect.soft(listed).toEqual(keys);
+  attempt(crashes, 'count', () => cache.countSync());
+  const report = checkReport(crashes, cache);
+  expect.soft(crashes).toEqual([]);
+  return { crashes, cache, report };
+}
+
 // Concurrent: several cases wait (for a lock timeout, or a child hung on a FIFO).
 describe.concurrent('a hostile cache directory', () => {
   it.runIf(ENGINE === 'files')(
@@ -181,53 +401,44 @@ describe.concurrent('a hostile cache directory', () => {
         fs.mkdirSync(path.join(dir, 'entries'), { recursive: true });
         fs.symlinkSync(outside, path.join(dir, 'entries', 'ab'));
         // A dead writer's journal that deletes the planted entry and renames a file into the shard.
-        const owner = await deadOwner();
-        fs.mkdirSync(path.join(dir, 'tmp', owner), { recursive: true });
-        fs.writeFileSync(
-          path.join(dir, 'tmp', owner, 'x.tmp'),
-          entryBytes(keyInShard('moved-', 'ab'), 'moved'),
-        );
-        fs.mkdirSync(path.join(dir, 'journal'));
         const intoShard = path.relative(dir, entryPath(dir, keyInShard('moved-', 'ab')));
-        fs.writeFileSync(
-          path.join(dir, 'journal', `${owner}~1.json`),
-          JSON.stringify({
-            writes: [[`tmp/${owner}/x.tmp`, intoShard]],
-            deletes: [{ path: path.relative(dir, entryPath(dir, planted)) }],
-          }),
+        await plantDeadWriter(
+          dir,
+          { 'x.tmp': entryBytes(keyInShard('moved-', 'ab'), 'moved') },
+          {
+            content: (owner) => ({
+              writes: [[`tmp/${owner}/x.tmp`, intoShard]],
+              deletes: [{ path: path.relative(dir, entryPath(dir, planted)) }],
+            }),
+          },
         );
         const before = snapshot(outside);
 
-        const crashes: string[] = [];
-        const cache = open(crashes, dir, { timeout: 3_000 });
-        expect(crashes).toEqual([]);
+        const { crashes, cache } = openCleanly(expect, dir, { timeout: 3_000 });
         const fresh = keyInShard('fresh-', 'ab');
         expect.soft(attempt(crashes, 'get', () => cache.getSync(planted))).toBeUndefined();
         expect.soft(await attemptAsync(crashes, 'get', () => cache.get(planted))).toBeUndefined();
         expect.soft(attempt(crashes, 'has', () => cache.hasSync(planted))).toBe(false);
-        attempt(crashes, 'set', () => cache.setSync(fresh, 'value'));
-        await attemptAsync(crashes, 'set', () => cache.set(keyInShard('fresh2-', 'ab'), 'value'));
-        attempt(crashes, 'incr', () => cache.incrSync(keyInShard('count-', 'ab')));
-        attempt(crashes, 'add', () => cache.addSync(keyInShard('add-', 'ab'), 1));
-        attempt(crashes, 'delete', () => cache.deleteSync(planted));
-        attempt(crashes, 'pop', () => cache.popSync(planted));
-        attempt(crashes, 'keys', () => [...cache.keysSync()]);
-        const report = attempt(crashes, 'check', () => cache.checkSync()) as { problems: string[] };
-        expect.soft(snapshot(outside), 'the outside directory changed').toEqual(before);
-        expect.soft(crashes).toEqual([]);
+        const report = await exerciseWrites(crashes, cache, {
+          set: fresh,
+          setAsync: [keyInShard('fresh2-', 'ab'), 'value'],
+          incr: keyInShard('count-', 'ab'),
+          add: keyInShard('add-', 'ab'),
+          delete: planted,
+          pop: planted,
+        });
+        expectHarmless(expect, crashes, outside, before);
         expect
           .soft(
             report.problems.some((p) => p.includes(path.join('entries', 'ab'))),
             'check() reports the linked shard',
           )
           .toBe(true);
-        attempt(crashes, 'check({ fix: true })', () => cache.checkSync({ fix: true }));
-        expect.soft(attempt(crashes, 'check', () => cache.checkSync())).toEqual({ problems: [], fixed: 0 });
+        expectFixed(expect, crashes, cache);
         attempt(crashes, 'set after the fix', () => cache.setSync(fresh, 'value'));
         expect.soft(attempt(crashes, 'get after the fix', () => cache.getSync(fresh))).toBe('value');
         cache.closeSync();
-        expect.soft(crashes).toEqual([]);
-        expect.soft(snapshot(outside), 'the outside directory changed').toEqual(before);
+        expectHarmless(expect, crashes, outside, before);
       }),
   );
 
@@ -247,17 +458,15 @@ describe.concurrent('a hostile cache directory', () => {
           fs.symlinkSync(path.join(outside, folder), path.join(dir, folder));
         }
         // A dead writer's committed transaction, which would append to the planted key's bucket.
-        const owner = await deadOwner();
-        fs.mkdirSync(path.join(dir, 'tmp', owner), { recursive: true });
-        fs.writeFileSync(path.join(dir, 'tmp', owner, `${keyHash(big)}.1.tmp`), entryBytes(big, 'staged'));
-        fs.mkdirSync(path.join(dir, 'journal'), { recursive: true });
         const journal = { records: [putRecord(planted, entryBytes(planted, 'journal')).toString('base64')] };
-        fs.writeFileSync(path.join(dir, 'journal', `${owner}~1.json`), JSON.stringify(journal));
+        await plantDeadWriter(
+          dir,
+          { [`${keyHash(big)}.1.tmp`]: entryBytes(big, 'staged') },
+          { content: () => journal },
+        );
         const before = snapshot(outside);
 
-        const crashes: string[] = [];
-        const cache = open(crashes, dir, { timeout: 3_000 });
-        expect(crashes).toEqual([]);
+        const { crashes, cache } = openCleanly(expect, dir, { timeout: 3_000 });
         expect.soft(snapshot(outside), 'opening changed the outside directory').toEqual(before);
         for (const key of [planted, big]) {
           const got = attempt(crashes, `get ${key}`, () => cache.getSync(key));
@@ -265,19 +474,23 @@ describe.concurrent('a hostile cache directory', () => {
           expect.soft(await attemptAsync(crashes, 'get', () => cache.get(key))).not.toBe('from outside');
         }
         expect.soft(attempt(crashes, 'has', () => cache.hasSync(big))).toBe(false);
-        attempt(crashes, 'set', () => cache.setSync('fresh', 'value'));
-        await attemptAsync(crashes, 'set', () => cache.set('fresh2', Buffer.alloc(64 * 1024, 1)));
-        attempt(crashes, 'incr', () => cache.incrSync('count'));
-        attempt(crashes, 'add', () => cache.addSync('add', 1));
-        attempt(crashes, 'delete', () => cache.deleteSync(planted));
-        attempt(crashes, 'pop', () => cache.popSync(big));
-        attempt(crashes, 'transact', () =>
-          cache.transactSync((tx) => tx.setSync(planted, 'in a transaction')),
+        const report = await exerciseWrites(
+          crashes,
+          cache,
+          {
+            set: 'fresh',
+            setAsync: ['fresh2', Buffer.alloc(64 * 1024, 1)],
+            incr: 'count',
+            add: 'add',
+            delete: planted,
+            pop: big,
+          },
+          () =>
+            attempt(crashes, 'transact', () =>
+              cache.transactSync((tx) => tx.setSync(planted, 'in a transaction')),
+            ),
         );
-        attempt(crashes, 'keys', () => [...cache.keysSync()]);
-        const report = attempt(crashes, 'check', () => cache.checkSync()) as { problems: string[] };
-        expect.soft(snapshot(outside), 'the outside directory changed').toEqual(before);
-        expect.soft(crashes).toEqual([]);
+        expectHarmless(expect, crashes, outside, before);
         for (const folder of ['log', 'blobs']) {
           expect
             .soft(
@@ -286,8 +499,7 @@ describe.concurrent('a hostile cache directory', () => {
             )
             .toBe(true);
         }
-        attempt(crashes, 'check({ fix: true })', () => cache.checkSync({ fix: true }));
-        expect.soft(attempt(crashes, 'check', () => cache.checkSync())).toEqual({ problems: [], fixed: 0 });
+        expectFixed(expect, crashes, cache);
         attempt(crashes, 'set after the fix', () => cache.setSync('fresh', 'after'));
         attempt(crashes, 'set after the fix', () => cache.setSync('big', Buffer.alloc(64 * 1024, 2)));
         expect.soft(attempt(crashes, 'get after the fix', () => cache.getSync('fresh'))).toBe('after');
@@ -297,8 +509,7 @@ describe.concurrent('a hostile cache directory', () => {
         expect.soft(reopened.getSync('big')).toEqual(Buffer.alloc(64 * 1024, 2));
         expect.soft(reopened.getSync(planted)).not.toBe('from outside');
         reopened.closeSync();
-        expect.soft(crashes).toEqual([]);
-        expect.soft(snapshot(outside), 'the outside directory changed').toEqual(before);
+        expectHarmless(expect, crashes, outside, before);
       }),
   );
 
@@ -321,43 +532,16 @@ describe.concurrent('a hostile cache directory', () => {
         const before = snapshot(outside);
 
         const crashes: string[] = [];
-        const report = attempt(crashes, 'check', () => cache.checkSync()) as { problems: string[] };
-        for (const key of ['linked-valid', 'linked-sentinel', 'linked-dangling', 'linked-dir']) {
-          const name = path.relative(dir, entryPath(dir, key));
-          expect
-            .soft(
-              report.problems?.some((p) => p.includes(name)),
-              `check() reports ${key}`,
-            )
-            .toBe(true);
-        }
-        for (const key of ['linked-valid', 'linked-sentinel', 'linked-dangling', 'linked-dir']) {
-          expect
-            .soft(
-              attempt(crashes, `get ${key}`, () => cache.getSync(key)),
-              key,
-            )
-            .toBeUndefined();
-          expect.soft(await attemptAsync(crashes, `get ${key}`, () => cache.get(key)), key).toBeUndefined();
-          expect
-            .soft(
-              attempt(crashes, `getEntry ${key}`, () => cache.getEntrySync(key)),
-              key,
-            )
-            .toBeUndefined();
-        }
-        attempt(crashes, 'set over a link', () => cache.setSync('linked-sentinel', 'new'));
-        attempt(crashes, 'delete of a link', () => cache.deleteSync('linked-dangling'));
-        attempt(crashes, 'incr of a link', () => cache.incrSync('linked-valid'));
-        attempt(crashes, 'pop of a link', () => cache.popSync('linked-dir'));
-        expect.soft(crashes).toEqual([]);
-        expect.soft(snapshot(outside), 'the outside directory changed').toEqual(before);
-        attempt(crashes, 'check({ fix: true })', () => cache.checkSync({ fix: true }));
-        expect.soft(attempt(crashes, 'check', () => cache.checkSync())).toEqual({ problems: [], fixed: 0 });
+        const report = checkReport(crashes, cache);
+        const keys = ['linked-valid', 'linked-sentinel', 'linked-dangling', 'linked-dir'];
+        expectReported(expect, report.problems, keys, (key) => path.relative(dir, entryPath(dir, key)));
+        await expectMisses(expect, crashes, cache, keys, ['getEntry']);
+        writeOverLinks(crashes, cache, ['linked-valid', 'linked-sentinel', 'linked-dangling', 'linked-dir']);
+        expectHarmless(expect, crashes, outside, before);
+        expectFixed(expect, crashes, cache);
         expect.soft(cache.getSync('neighbour')).toBe('mine');
         cache.closeSync();
-        expect.soft(crashes).toEqual([]);
-        expect.soft(snapshot(outside), 'the outside directory changed').toEqual(before);
+        expectHarmless(expect, crashes, outside, before);
       }),
   );
 
@@ -394,58 +578,23 @@ describe.concurrent('a hostile cache directory', () => {
 
         const crashes: string[] = [];
         const cache = open(crashes, dir);
-        const report = attempt(crashes, 'check', () => cache.checkSync()) as { problems: string[] };
+        const report = checkReport(crashes, cache);
         inBuckets.forEach((key) => {
           const name = path.basename(currentFile(dir, bucketOf(key)));
           expect
             .soft(reportedOrSetAside(dir, report.problems, name), `check() reports log/${name}`)
             .toBe(true);
         });
-        for (const key of inBlobs) {
-          expect
-            .soft(
-              report.problems?.some((p) => p.includes(keyHash(key))),
-              `check() reports ${key}`,
-            )
-            .toBe(true);
-        }
-        for (const key of [...inBuckets, ...inBlobs]) {
-          expect
-            .soft(
-              attempt(crashes, `get ${key}`, () => cache.getSync(key)),
-              key,
-            )
-            .toBeUndefined();
-          expect.soft(await attemptAsync(crashes, `get ${key}`, () => cache.get(key)), key).toBeUndefined();
-          expect
-            .soft(
-              attempt(crashes, `getEntry ${key}`, () => cache.getEntrySync(key)),
-              key,
-            )
-            .toBeUndefined();
-          expect
-            .soft(
-              attempt(crashes, `has ${key}`, () => cache.hasSync(key)),
-              key,
-            )
-            .toBe(false);
-        }
-        for (const keys of [inBuckets, inBlobs]) {
-          attempt(crashes, 'set over a link', () => cache.setSync(keys[1] as string, 'new'));
-          attempt(crashes, 'delete of a link', () => cache.deleteSync(keys[2] as string));
-          attempt(crashes, 'incr of a link', () => cache.incrSync(keys[0] as string));
-          attempt(crashes, 'pop of a link', () => cache.popSync(keys[3] as string));
-        }
-        expect.soft(crashes).toEqual([]);
-        expect.soft(snapshot(outside), 'the outside directory changed').toEqual(before);
-        attempt(crashes, 'check({ fix: true })', () => cache.checkSync({ fix: true }));
-        expect.soft(attempt(crashes, 'check', () => cache.checkSync())).toEqual({ problems: [], fixed: 0 });
+        expectReported(expect, report.problems, inBlobs, keyHash);
+        await expectMisses(expect, crashes, cache, [...inBuckets, ...inBlobs], ['getEntry', 'has']);
+        for (const keys of [inBuckets, inBlobs]) writeOverLinks(crashes, cache, keys);
+        expectHarmless(expect, crashes, outside, before);
+        expectFixed(expect, crashes, cache);
         expect.soft(cache.getSync(neighbour)).toBe('mine');
         expect.soft(cache.getSync(inBuckets[1] as string)).toBe('new');
         expect.soft(cache.getSync(inBlobs[1] as string)).toBe('new');
         cache.closeSync();
-        expect.soft(crashes).toEqual([]);
-        expect.soft(snapshot(outside), 'the outside directory changed').toEqual(before);
+        expectHarmless(expect, crashes, outside, before);
       }),
   );
 
@@ -471,17 +620,9 @@ describe.concurrent('a hostile cache directory', () => {
         const before = snapshot(outside);
 
         const crashes: string[] = [];
-        for (const key of ['to-sentinel', 'to-nothing', 'to-dir']) {
-          const started = performance.now();
-          const got = attempt(crashes, `incr ${key}`, () => cache.incrSync(key));
-          expect
-            .soft(got, `incr ${key} went through (took ${Math.round(performance.now() - started)} ms)`)
-            .toBe(1);
-        }
-        expect.soft(crashes).toEqual([]);
-        expect.soft(snapshot(outside), 'the outside directory changed').toEqual(before);
-        attempt(crashes, 'check({ fix: true })', () => cache.checkSync({ fix: true }));
-        expect.soft(attempt(crashes, 'check', () => cache.checkSync())).toEqual({ problems: [], fixed: 0 });
+        expectIncrsGoThrough(expect, crashes, cache, ['to-sentinel', 'to-nothing', 'to-dir']);
+        expectHarmless(expect, crashes, outside, before);
+        expectFixed(expect, crashes, cache);
         cache.closeSync();
         expect.soft(snapshot(outside), 'the outside directory changed').toEqual(before);
       }),
@@ -526,25 +667,16 @@ describe.concurrent('a hostile cache directory', () => {
         const before = snapshot(outside);
 
         const crashes: string[] = [];
-        for (const key of [dead, expired, empty] as string[]) {
-          const started = performance.now();
-          const got = attempt(crashes, `incr ${key}`, () => cache.incrSync(key));
-          expect
-            .soft(got, `incr ${key} went through (took ${Math.round(performance.now() - started)} ms)`)
-            .toBe(1);
-        }
-        expect.soft(crashes).toEqual([]);
-        expect.soft(snapshot(outside), 'the outside directory changed').toEqual(before);
-        attempt(crashes, 'check({ fix: true })', () => cache.checkSync({ fix: true }));
-        expect.soft(attempt(crashes, 'check', () => cache.checkSync())).toEqual({ problems: [], fixed: 0 });
+        expectIncrsGoThrough(expect, crashes, cache, [dead, expired, empty] as string[]);
+        expectHarmless(expect, crashes, outside, before);
+        expectFixed(expect, crashes, cache);
         for (const key of compacted) {
           expect.soft(generations(dir, bucketOf(key)), `bucket of ${key} compacted`).toEqual([2]);
           expect.soft(cache.getSync(key)).toBe('kept');
         }
         expect.soft(await attemptAsync(crashes, 'incr', () => cache.incr(dead as string))).toBe(2);
         cache.closeSync();
-        expect.soft(crashes).toEqual([]);
-        expect.soft(snapshot(outside), 'the outside directory changed').toEqual(before);
+        expectHarmless(expect, crashes, outside, before);
       }),
   );
 
@@ -564,32 +696,28 @@ describe.concurrent('a hostile cache directory', () => {
         backdate(lockPath(dir, 'fifo-lock'));
         const before = snapshot(outside);
 
-        // In a child: a reader that opens a FIFO blocks for good, and is killed after 10 s.
-        const calls = [
-          ['get', 'fifo-entry'],
-          ['get', 'fifo-link'],
-          ['has', 'fifo-link'],
-          ['incr', 'fifo-lock'],
-          ['check'],
-        ];
-        const child = spawn('ops', [dir, JSON.stringify(calls)], 10_000);
-        const { results } = (await child.result()) as { results: string[] };
         // The bad entries are misses; the other keys' operations and check() are not disturbed by them.
-        expect
-          .soft(results)
-          .toEqual([
-            'getSync: ok undefined',
-            'get: ok undefined',
-            'getSync: ok undefined',
-            'get: ok undefined',
-            'hasSync: ok false',
-            'has: ok false',
-            'incrSync: ok 1',
-            'incr: ok 2',
-            expect.stringMatching(/^checkSync: ok /),
-            expect.stringMatching(/^check: ok /),
-          ]);
-        expect.soft(snapshot(outside)).toEqual(before);
+        await expectOpsInChild(
+          expect,
+          spawn,
+          dir,
+          [
+            ['get', 'fifo-entry'],
+            ['get', 'fifo-link'],
+            ['has', 'fifo-link'],
+            ['incr', 'fifo-lock'],
+            ['check'],
+          ],
+          [
+            ['get', 'ok undefined'],
+            ['get', 'ok undefined'],
+            ['has', 'ok false'],
+            ['incr', 'ok 1', 'ok 2'],
+            ['check', 'ok'],
+          ],
+          outside,
+          before,
+        );
       }),
     60_000,
   );
@@ -618,37 +746,31 @@ describe.concurrent('a hostile cache directory', () => {
         replace(path.join(dir, 'blobs', blobOf(dir, blobLink as string)), 'link');
         const before = snapshot(outside);
 
-        // In a child: a reader that opens a FIFO blocks for good, and is killed after 10 s.
-        const calls = [
-          ['get', inFifo],
-          ['get', inLink],
-          ['get', blobFifo],
-          ['has', blobLink],
-          ['incr', inLink],
-          ['set', neighbour, 'value'],
-          ['check'],
-        ];
-        const child = spawn('ops', [dir, JSON.stringify(calls)], 10_000);
-        const { results } = (await child.result()) as { results: string[] };
-        expect
-          .soft(results)
-          .toEqual([
-            'getSync: ok undefined',
-            'get: ok undefined',
-            'getSync: ok undefined',
-            'get: ok undefined',
-            'getSync: ok undefined',
-            'get: ok undefined',
-            'hasSync: ok false',
-            'has: ok false',
-            'incrSync: ok 1',
-            'incr: ok 2',
-            'setSync: ok true',
-            'set: ok true',
-            expect.stringMatching(/^checkSync: ok /),
-            expect.stringMatching(/^check: ok /),
-          ]);
-        expect.soft(snapshot(outside)).toEqual(before);
+        await expectOpsInChild(
+          expect,
+          spawn,
+          dir,
+          [
+            ['get', inFifo],
+            ['get', inLink],
+            ['get', blobFifo],
+            ['has', blobLink],
+            ['incr', inLink],
+            ['set', neighbour, 'value'],
+            ['check'],
+          ],
+          [
+            ['get', 'ok undefined'],
+            ['get', 'ok undefined'],
+            ['get', 'ok undefined'],
+            ['has', 'ok false'],
+            ['incr', 'ok 1', 'ok 2'],
+            ['set', 'ok true'],
+            ['check', 'ok'],
+          ],
+          outside,
+          before,
+        );
         const cache = new Cache(dir);
         cache.checkSync({ fix: true });
         expect.soft(cache.checkSync()).toEqual({ problems: [], fixed: 0 });
@@ -684,39 +806,12 @@ describe.concurrent('a hostile cache directory', () => {
         const keys = ['value-length', 'raw-length', 'key-length', 'tag-length', 'codec-length', 'sparse'];
 
         const crashes: string[] = [];
-        const memory = process.memoryUsage();
-        const report = attempt(crashes, 'check', () => cache.checkSync()) as { problems: string[] };
-        for (const key of keys) {
-          const name = path.relative(dir, entryPath(dir, key));
-          expect
-            .soft(
-              report.problems?.some((p) => p.includes(name)),
-              `check() reports ${key}`,
-            )
-            .toBe(true);
-        }
-        for (const key of keys) {
-          expect
-            .soft(
-              attempt(crashes, `get ${key}`, () => cache.getSync(key)),
-              key,
-            )
-            .toBeUndefined();
-          expect.soft(await attemptAsync(crashes, `get ${key}`, () => cache.get(key)), key).toBeUndefined();
-          expect
-            .soft(
-              attempt(crashes, `has ${key}`, () => cache.hasSync(key)),
-              key,
-            )
-            .toBe(false);
-        }
-        const grown = process.memoryUsage();
-        expect.soft(crashes).toEqual([]);
-        expect.soft(grown.arrayBuffers - memory.arrayBuffers).toBeLessThan(64 * 2 ** 20);
-        expect.soft(grown.rss - memory.rss).toBeLessThan(256 * 2 ** 20);
-        cache.checkSync({ fix: true });
-        expect.soft(cache.checkSync()).toEqual({ problems: [], fixed: 0 });
-        expect.soft(cache.getSync('neighbour')).toBe('mine');
+        const expectNoHugeAllocation = watchMemory(expect, crashes);
+        const report = checkReport(crashes, cache);
+        expectReported(expect, report.problems, keys, (key) => path.relative(dir, entryPath(dir, key)));
+        await expectMisses(expect, crashes, cache, keys, ['has']);
+        expectNoHugeAllocation();
+        expectFixedKeeping(expect, cache, 'neighbour');
         cache.closeSync();
       }),
   );
@@ -762,16 +857,9 @@ describe.concurrent('a hostile cache directory', () => {
         const keys = [...edits.map(([key]) => key), 'blob-size', 'sparse'];
 
         const crashes: string[] = [];
-        const memory = process.memoryUsage();
-        const report = attempt(crashes, 'check', () => cache.checkSync()) as { problems: string[] };
-        for (const key of keys) {
-          expect
-            .soft(
-              report.problems?.some((p) => p.includes(keyHash(key))),
-              `check() reports ${key}`,
-            )
-            .toBe(true);
-        }
+        const expectNoHugeAllocation = watchMemory(expect, crashes);
+        const report = checkReport(crashes, cache);
+        expectReported(expect, report.problems, keys, keyHash);
         const bucket = `log/${path.basename(currentFile(dir, bucketOf('record-length')))}`;
         expect
           .soft(
@@ -779,31 +867,12 @@ describe.concurrent('a hostile cache directory', () => {
             `check() reports ${bucket}`,
           )
           .toBe(true);
-        for (const key of [...keys, 'record-length']) {
-          expect
-            .soft(
-              attempt(crashes, `get ${key}`, () => cache.getSync(key)),
-              key,
-            )
-            .toBeUndefined();
-          expect.soft(await attemptAsync(crashes, `get ${key}`, () => cache.get(key)), key).toBeUndefined();
-          expect
-            .soft(
-              attempt(crashes, `has ${key}`, () => cache.hasSync(key)),
-              key,
-            )
-            .toBe(false);
-        }
+        await expectMisses(expect, crashes, cache, [...keys, 'record-length'], ['has']);
         attempt(crashes, 'count', () => cache.countSync());
         attempt(crashes, 'volume', () => cache.volume());
         expect.soft(attempt(crashes, 'get after it', () => cache.getSync(after))).toBe('x'.repeat(5_000));
-        const grown = process.memoryUsage();
-        expect.soft(crashes).toEqual([]);
-        expect.soft(grown.arrayBuffers - memory.arrayBuffers).toBeLessThan(64 * 2 ** 20);
-        expect.soft(grown.rss - memory.rss).toBeLessThan(256 * 2 ** 20);
-        cache.checkSync({ fix: true });
-        expect.soft(cache.checkSync()).toEqual({ problems: [], fixed: 0 });
-        expect.soft(cache.getSync('neighbour')).toBe('mine');
+        expectNoHugeAllocation();
+        expectFixedKeeping(expect, cache, 'neighbour');
         cache.setSync('record-length', 'written');
         expect.soft(cache.getSync('record-length')).toBe('written');
         cache.closeSync();
@@ -837,28 +906,10 @@ describe.concurrent('a hostile cache directory', () => {
         backdate(lockPath(dir, 'junk-lock'));
         const before = topLevel();
 
-        const crashes: string[] = [];
-        const cache = open(crashes, dir, { timeout: 10_000 });
-        expect(crashes).toEqual([]);
-        attempt(crashes, 'set', () => cache.setSync('a', 1));
-        expect.soft(attempt(crashes, 'get', () => cache.getSync('a'))).toBe(1);
-        for (const key of ['junk-entry', 'empty-entry', 'misnamed', 'dir-entry']) {
-          expect
-            .soft(
-              attempt(crashes, `get ${key}`, () => cache.getSync(key)),
-              key,
-            )
-            .toBeUndefined();
-          expect.soft(await attemptAsync(crashes, `get ${key}`, () => cache.get(key)), key).toBeUndefined();
-        }
-        expect.soft(attempt(crashes, 'incr junk-lock', () => cache.incrSync('junk-lock'))).toBe(1);
-        attempt(crashes, 'push', () => cache.pushSync('item'));
-        attempt(crashes, 'pull', () => cache.pullSync());
-        const keys = attempt(crashes, 'keys', () => [...cache.keysSync()].map(String).sort());
-        expect.soft(keys).toEqual(['a', 'junk-lock']);
-        attempt(crashes, 'count', () => cache.countSync());
-        const report = attempt(crashes, 'check', () => cache.checkSync()) as { problems: string[] };
-        expect.soft(crashes).toEqual([]);
+        const { crashes, cache, report } = await exerciseJunkCache(expect, dir, 'junk-lock', [
+          'a',
+          'junk-lock',
+        ]);
         // A bad entry that a read already set aside (in corrupt/) is no longer the cache's problem.
         const setAside = fs.existsSync(path.join(dir, 'corrupt'))
           ? fs.readdirSync(path.join(dir, 'corrupt')).join(' ')
@@ -873,8 +924,7 @@ describe.concurrent('a hostile cache directory', () => {
             )
             .toBe(true);
         }
-        attempt(crashes, 'check({ fix: true })', () => cache.checkSync({ fix: true }));
-        expect.soft(attempt(crashes, 'check', () => cache.checkSync())).toEqual({ problems: [], fixed: 0 });
+        expectFixed(expect, crashes, cache);
         expect.soft(cache.getSync('a')).toBe(1);
         cache.closeSync();
         expect.soft(crashes).toEqual([]);
@@ -916,29 +966,14 @@ describe.concurrent('a hostile cache directory', () => {
         first.closeSync();
         const before = topLevel();
 
-        const crashes: string[] = [];
-        const cache = open(crashes, dir, { timeout: 10_000 });
-        expect(crashes).toEqual([]);
-        attempt(crashes, 'set', () => cache.setSync('a', 1));
-        expect.soft(attempt(crashes, 'get', () => cache.getSync('a'))).toBe(1);
-        for (const key of ['junk-entry', 'empty-entry', 'misnamed', 'dir-entry']) {
-          expect
-            .soft(
-              attempt(crashes, `get ${key}`, () => cache.getSync(key)),
-              key,
-            )
-            .toBeUndefined();
-          expect.soft(await attemptAsync(crashes, `get ${key}`, () => cache.get(key)), key).toBeUndefined();
-        }
-        expect.soft(attempt(crashes, 'incr', () => cache.incrSync('counted'))).toBe(1);
-        attempt(crashes, 'push', () => cache.pushSync('item'));
-        attempt(crashes, 'pull', () => cache.pullSync());
-        attempt(crashes, 'set a blob', () => cache.setSync('big', Buffer.alloc(64 * 1024, 5)));
-        const keys = attempt(crashes, 'keys', () => [...cache.keysSync()].map(String).sort());
-        expect.soft(keys).toEqual(['a', 'big', 'counted']);
-        attempt(crashes, 'count', () => cache.countSync());
-        const report = attempt(crashes, 'check', () => cache.checkSync()) as { problems: string[] };
-        expect.soft(crashes).toEqual([]);
+        const { crashes, cache, report } = await exerciseJunkCache(
+          expect,
+          dir,
+          'counted',
+          ['a', 'big', 'counted'],
+          (crashes, cache) =>
+            attempt(crashes, 'set a blob', () => cache.setSync('big', Buffer.alloc(64 * 1024, 5))),
+        );
         const junkBucket = path.basename(currentFile(dir, bucketOf('junk-entry')));
         for (const junk of [
           'log/README',
@@ -961,8 +996,7 @@ describe.concurrent('a hostile cache directory', () => {
             )
             .toBe(true);
         }
-        attempt(crashes, 'check({ fix: true })', () => cache.checkSync({ fix: true }));
-        expect.soft(attempt(crashes, 'check', () => cache.checkSync())).toEqual({ problems: [], fixed: 0 });
+        expectFixed(expect, crashes, cache);
         expect.soft(cache.getSync('a')).toBe(1);
         expect.soft(cache.getSync('big')).toEqual(Buffer.alloc(64 * 1024, 5));
         cache.closeSync();
@@ -978,136 +1012,100 @@ describe.concurrent('a hostile cache directory', () => {
       fs.mkdirSync(path.join(dir, 'tmp', owner, 'folder'), { recursive: true });
       fs.writeFileSync(path.join(dir, 'tmp', owner, 'folder', 'file'), 'junk');
       fs.writeFileSync(path.join(dir, 'tmp', owner, 'x.tmp'), 'temp file');
-      const crashes: string[] = [];
-      const cache = open(crashes, dir);
-      expect(crashes).toEqual([]);
+      const { crashes, cache } = openCleanly(expect, dir);
       expect.soft(attempt(crashes, 'set', () => cache.setSync('k', 1))).toBe(true);
-      attempt(crashes, 'check({ fix: true })', () => cache.checkSync({ fix: true }));
-      expect.soft(attempt(crashes, 'check', () => cache.checkSync())).toEqual({ problems: [], fixed: 0 });
+      expectFixed(expect, crashes, cache);
       cache.closeSync();
       expect.soft(crashes).toEqual([]);
     }));
 
   it('a journal naming paths outside the directory is not followed', ({ expect }) =>
     inScratch('journal', async (root) => {
-      const { dir, outside } = setup(root);
-      const cache = new Cache(dir);
-      cache.setSync('kept', 'mine');
-      cache.closeSync();
-      const owner = await deadOwner();
-      fs.mkdirSync(path.join(dir, 'tmp', owner), { recursive: true });
-      fs.writeFileSync(path.join(dir, 'tmp', owner, 'x.tmp'), 'a file of the dead writer');
+      const { dir, outside } = setup(root, { kept: 'mine' });
       const up = path.relative(dir, outside); // ../outside
-      fs.mkdirSync(path.join(dir, 'journal'), { recursive: true });
-      fs.writeFileSync(
-        path.join(dir, 'journal', `${owner}~1.json`),
-        JSON.stringify({
-          writes: [
-            [`tmp/${owner}/x.tmp`, `${up}/written`],
-            [`tmp/${owner}/x.tmp`, `../../${path.basename(outside)}/written`],
-            [`${up}/sentinel`, path.relative(dir, entryPath(dir, 'stolen'))],
-            [`${up}/sub/nested`, `${up}/moved`],
-            [path.join(outside, 'sentinel'), path.join(outside, 'absolute')],
-          ],
-          deletes: [
-            { path: `${up}/sentinel` },
-            { path: `entries/../../${path.basename(outside)}/sub/nested` },
-            { path: path.join(outside, 'sentinel') },
-          ],
-        }),
+      await plantDeadWriter(
+        dir,
+        { 'x.tmp': 'a file of the dead writer' },
+        {
+          content: (owner) => ({
+            writes: [
+              [`tmp/${owner}/x.tmp`, `${up}/written`],
+              [`tmp/${owner}/x.tmp`, `../../${path.basename(outside)}/written`],
+              [`${up}/sentinel`, path.relative(dir, entryPath(dir, 'stolen'))],
+              [`${up}/sub/nested`, `${up}/moved`],
+              [path.join(outside, 'sentinel'), path.join(outside, 'absolute')],
+            ],
+            deletes: [
+              { path: `${up}/sentinel` },
+              { path: `entries/../../${path.basename(outside)}/sub/nested` },
+              { path: path.join(outside, 'sentinel') },
+            ],
+          }),
+        },
       );
       const before = snapshot(outside);
 
-      const crashes: string[] = [];
-      const reopened = open(crashes, dir);
-      expect(crashes).toEqual([]);
+      const { crashes, cache: reopened } = openCleanly(expect, dir);
       expect.soft(snapshot(outside), 'the outside directory changed').toEqual(before);
       expect.soft(reopened.getSync('stolen')).toBeUndefined();
       expect.soft(reopened.getSync('kept')).toBe('mine');
-      attempt(crashes, 'check({ fix: true })', () => reopened.checkSync({ fix: true }));
-      expect.soft(attempt(crashes, 'check', () => reopened.checkSync())).toEqual({ problems: [], fixed: 0 });
+      expectFixed(expect, crashes, reopened);
       expect.soft(fs.readdirSync(path.join(dir, 'journal'))).toEqual([]);
       reopened.closeSync();
-      expect.soft(crashes).toEqual([]);
-      expect.soft(snapshot(outside), 'the outside directory changed').toEqual(before);
+      expectHarmless(expect, crashes, outside, before);
     }));
 
   it.runIf(ENGINE === 'log')(
     'log engine: a dead writer’s journal whose blob records name files outside, and its staged debris, are not followed',
     ({ expect }) =>
       inScratch('log-journal', async (root) => {
-        const { dir, outside } = setup(root);
-        const cache = new Cache(dir);
-        cache.setSync('kept', 'mine');
-        cache.closeSync();
-        const owner = await deadOwner();
-        // What a writer killed in the middle of a commit leaves: a staged blob and its journal's temp file.
-        fs.mkdirSync(path.join(dir, 'tmp', owner), { recursive: true });
-        fs.writeFileSync(
-          path.join(dir, 'tmp', owner, `${keyHash('staged')}.1.tmp`),
-          entryBytes('staged', 'x'),
-        );
-        fs.writeFileSync(path.join(dir, 'tmp', owner, 'journal.2.tmp'), '{ "records": [');
+        const { dir, outside } = setup(root, { kept: 'mine' });
         const up = path.relative(path.join(dir, 'blobs'), outside); // ../../outside
-        const stolen = {
+        const stolen = (owner: string) => ({
           'stolen-up': `${up}/sentinel`,
           'stolen-nested': `${up}/sub/nested`,
           'stolen-absolute': path.join(outside, 'sentinel'),
           'stolen-private': `../tmp/${owner}/${keyHash('staged')}.1.tmp`,
           'stolen-dir': `${up}`,
+        });
+        // What a writer killed in the middle of a commit leaves: a staged blob and its journal's temp file.
+        const staged = {
+          [`${keyHash('staged')}.1.tmp`]: entryBytes('staged', 'x'),
+          'journal.2.tmp': '{ "records": [',
         };
-        const records = [
-          ...Object.entries(stolen).map(([key, name]) => blobRecord(key, name, 14)),
-          putRecord('from-journal', entryBytes('from-journal', 'committed')),
-        ];
-        fs.mkdirSync(path.join(dir, 'journal'), { recursive: true });
-        fs.writeFileSync(
-          path.join(dir, 'journal', `${owner}~3.json`),
-          JSON.stringify({ records: records.map((r) => r.toString('base64')) }),
-        );
+        const owner = await plantDeadWriter(dir, staged, {
+          n: 3,
+          content: (owner) => {
+            const records = [
+              ...Object.entries(stolen(owner)).map(([key, name]) => blobRecord(key, name, 14)),
+              putRecord('from-journal', entryBytes('from-journal', 'committed')),
+            ];
+            return { records: records.map((r) => r.toString('base64')) };
+          },
+        });
         const before = snapshot(outside);
 
-        const crashes: string[] = [];
-        const reopened = open(crashes, dir);
-        expect(crashes).toEqual([]);
+        const { crashes, cache: reopened } = openCleanly(expect, dir);
         expect.soft(snapshot(outside), 'the outside directory changed').toEqual(before);
         // The committed transaction is completed; its blob records name no blob file of the cache.
         expect.soft(reopened.getSync('from-journal')).toBe('committed');
         expect.soft(reopened.getSync('kept')).toBe('mine');
-        const report = attempt(crashes, 'check', () => reopened.checkSync()) as { problems: string[] };
-        for (const key of Object.keys(stolen)) {
-          expect
-            .soft(
-              report.problems?.some((p) => p.includes(keyHash(key))),
-              `check() reports ${key}`,
-            )
-            .toBe(true);
-          expect
-            .soft(
-              attempt(crashes, `get ${key}`, () => reopened.getSync(key)),
-              key,
-            )
-            .toBeUndefined();
-          expect
-            .soft(await attemptAsync(crashes, `get ${key}`, () => reopened.get(key)), key)
-            .toBeUndefined();
-        }
+        const report = checkReport(crashes, reopened);
+        const keys = Object.keys(stolen(owner));
+        expectReported(expect, report.problems, keys, keyHash);
+        await expectMisses(expect, crashes, reopened, keys);
         attempt(crashes, 'set over', () => reopened.setSync('stolen-up', 'new'));
         attempt(crashes, 'delete', () => reopened.deleteSync('stolen-nested'));
         attempt(crashes, 'pop', () => reopened.popSync('stolen-absolute'));
         expect.soft(snapshot(outside), 'the outside directory changed').toEqual(before);
-        attempt(crashes, 'check({ fix: true })', () => reopened.checkSync({ fix: true }));
-        expect
-          .soft(attempt(crashes, 'check', () => reopened.checkSync()))
-          .toEqual({ problems: [], fixed: 0 });
+        expectFixed(expect, crashes, reopened);
         expect.soft(fs.readdirSync(path.join(dir, 'journal'))).toEqual([]);
         expect
           .soft(fs.existsSync(path.join(dir, 'tmp', owner)), 'the dead writer’s debris is removed')
           .toBe(false);
         expect.soft(reopened.getSync('stolen-up')).toBe('new');
         reopened.closeSync();
-        expect.soft(crashes).toEqual([]);
-        expect.soft(snapshot(outside), 'the outside directory changed').toEqual(before);
+        expectHarmless(expect, crashes, outside, before);
       }),
   );
 
