@@ -9,7 +9,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { describe, expect as expectOutside, it } from 'vitest';
+import { describe, type ExpectStatic, expect as expectOutside, it } from 'vitest';
 import { Cache, CacheError, Deque, FanoutCache, Index } from '../../src/index.js';
 import { engineOfNewCaches } from '../helpers/stored.js';
 import { makeTempDir } from '../helpers/tmp.js';
@@ -102,41 +102,75 @@ async function everyOperation(crashes: string[], cache: Cache, keys: readonly st
   await run('clearSync', () => cache.clearSync());
 }
 
+/**
+ * A victim cache (`<root>/victim`, 400 tagged entries that expire at once) and an attacker cache
+ * (`<root>/attacker`, 400 tagged entries of its own) beside it; with `large`, blobs among both.
+ */
+function victimAndAttacker(root: string, { large = false } = {}): { victimDir: string; attackerDir: string } {
+  const victimDir = path.join(root, 'victim');
+  const victim = new Cache(victimDir);
+  for (let i = 0; i < 400; i++) victim.setSync(`victim-${i}`, `value ${i}`, { tag: 't', ttl: 1 });
+  if (large) for (let i = 0; i < 4; i++) victim.setSync(`victim-large-${i}`, LARGE, { tag: 't', ttl: 1 });
+  victim.closeSync();
+  const attackerDir = path.join(root, 'attacker');
+  const attacker = new Cache(attackerDir);
+  for (let i = 0; i < 400; i++) attacker.setSync(`own-${i}`, 'x'.repeat(100), { tag: 't' });
+  if (large) attacker.setSync('own-large', LARGE, { tag: 't' });
+  attacker.closeSync();
+  return { victimDir, attackerDir };
+}
+
+type Call = readonly [what: string, call: () => unknown];
+
+/** The operations that remove entries in bulk (cull, evict, expire, check with a fix, clear), on both surfaces. */
+function cleanUps(cache: Cache): Call[] {
+  return [
+    ['cullSync', () => cache.cullSync()],
+    ['cull', () => cache.cull()],
+    ['evictSync', () => cache.evictSync('t')],
+    ['evict', () => cache.evict('t')],
+    ['expireSync', () => cache.expireSync()],
+    ['expire', () => cache.expire()],
+    ['checkSync fix', () => cache.checkSync({ fix: true })],
+    ['clearSync', () => cache.clearSync()],
+    ['clear', () => cache.clear()],
+  ];
+}
+
+/**
+ * Runs `calls` on `cache`, expecting the victim cache at `victimDir` as `before` had it after each;
+ * then `after`, closes the cache and expects no crash.
+ */
+async function expectVictimWhole(
+  expect: ExpectStatic,
+  cache: Cache,
+  victimDir: string,
+  before: string[],
+  calls: readonly Call[],
+  after: () => void = () => {},
+): Promise<void> {
+  const crashes: string[] = [];
+  for (const [what, call] of calls) {
+    await attempt(crashes, what, call);
+    expect(snapshot(victimDir), `after ${what}`).toEqual(before);
+  }
+  after();
+  cache.closeSync();
+  expect(crashes).toEqual([]);
+}
+
 describe.concurrent('confinement to the cache directory', () => {
   it.runIf(ENGINE === 'files')(
     "cull, evict, expire, clear and check of a cache whose shard folders link to another cache's shards leave the other cache whole",
     ({ expect }) =>
       inScratch('shards-to-other-cache', async (root) => {
-        const victimDir = path.join(root, 'victim');
-        const victim = new Cache(victimDir);
-        for (let i = 0; i < 400; i++) victim.setSync(`victim-${i}`, `value ${i}`, { tag: 't', ttl: 1 });
-        victim.closeSync();
-        const attackerDir = path.join(root, 'attacker');
-        const attacker = new Cache(attackerDir);
-        for (let i = 0; i < 400; i++) attacker.setSync(`own-${i}`, 'x'.repeat(100), { tag: 't' });
-        attacker.closeSync();
+        const { victimDir, attackerDir } = victimAndAttacker(root);
         const before = snapshot(victimDir);
         for (const shard of SHARDS) {
           swapForLink(path.join(attackerDir, 'entries', shard), path.join(victimDir, 'entries', shard));
         }
-        const crashes: string[] = [];
         const cache = new Cache(attackerDir, { sizeLimit: 1 });
-        for (const [what, call] of [
-          ['cullSync', () => cache.cullSync()],
-          ['cull', () => cache.cull()],
-          ['evictSync', () => cache.evictSync('t')],
-          ['evict', () => cache.evict('t')],
-          ['expireSync', () => cache.expireSync()],
-          ['expire', () => cache.expire()],
-          ['checkSync fix', () => cache.checkSync({ fix: true })],
-          ['clearSync', () => cache.clearSync()],
-          ['clear', () => cache.clear()],
-        ] as const) {
-          await attempt(crashes, what, call);
-          expect(snapshot(victimDir), `after ${what}`).toEqual(before);
-        }
-        cache.closeSync();
-        expect(crashes).toEqual([]);
+        await expectVictimWhole(expect, cache, victimDir, before, cleanUps(cache));
       }),
   );
 
@@ -219,44 +253,27 @@ describe.concurrent('confinement to the cache directory', () => {
     "cull, evict, expire, clear and check of a cache whose log/ and blobs/ link to another cache's leave the other cache whole, and never read it",
     ({ expect }) =>
       inScratch('log-to-other-cache', async (root) => {
-        const victimDir = path.join(root, 'victim');
-        const victim = new Cache(victimDir);
-        for (let i = 0; i < 400; i++) victim.setSync(`victim-${i}`, `value ${i}`, { tag: 't', ttl: 1 });
-        for (let i = 0; i < 4; i++) victim.setSync(`victim-large-${i}`, LARGE, { tag: 't', ttl: 1 });
-        victim.closeSync();
-        const attackerDir = path.join(root, 'attacker');
-        const attacker = new Cache(attackerDir);
-        for (let i = 0; i < 400; i++) attacker.setSync(`own-${i}`, 'x'.repeat(100), { tag: 't' });
-        attacker.setSync('own-large', LARGE, { tag: 't' });
-        attacker.closeSync();
+        const { victimDir, attackerDir } = victimAndAttacker(root, { large: true });
         const before = snapshot(victimDir);
         swapForLink(path.join(attackerDir, 'log'), path.join(victimDir, 'log'));
         swapForLink(path.join(attackerDir, 'blobs'), path.join(victimDir, 'blobs'));
-        const crashes: string[] = [];
         const cache = new Cache(attackerDir, { sizeLimit: 1 });
         const reads: unknown[] = [];
-        for (const [what, call] of [
-          ['getSync', () => reads.push(cache.getSync('victim-1'), cache.getSync('victim-large-1'))],
-          ['get', async () => reads.push(await cache.get('victim-2'), await cache.get('victim-large-2'))],
-          ['cullSync', () => cache.cullSync()],
-          ['cull', () => cache.cull()],
-          ['evictSync', () => cache.evictSync('t')],
-          ['evict', () => cache.evict('t')],
-          ['expireSync', () => cache.expireSync()],
-          ['expire', () => cache.expire()],
-          ['checkSync fix', () => cache.checkSync({ fix: true })],
-          ['clearSync', () => cache.clearSync()],
-          ['clear', () => cache.clear()],
-          ['set', () => cache.set('victim-3', 'overwritten')],
-          ['setSync large', () => cache.setSync('victim-large-3', Buffer.alloc(40_000, 9))],
-          ['deleteSync', () => cache.deleteSync('victim-4')],
-        ] as const) {
-          await attempt(crashes, what, call);
-          expect(snapshot(victimDir), `after ${what}`).toEqual(before);
-        }
-        expect(reads.filter((value) => value !== undefined)).toEqual([]);
-        cache.closeSync();
-        expect(crashes).toEqual([]);
+        await expectVictimWhole(
+          expect,
+          cache,
+          victimDir,
+          before,
+          [
+            ['getSync', () => reads.push(cache.getSync('victim-1'), cache.getSync('victim-large-1'))],
+            ['get', async () => reads.push(await cache.get('victim-2'), await cache.get('victim-large-2'))],
+            ...cleanUps(cache),
+            ['set', () => cache.set('victim-3', 'overwritten')],
+            ['setSync large', () => cache.setSync('victim-large-3', Buffer.alloc(40_000, 9))],
+            ['deleteSync', () => cache.deleteSync('victim-4')],
+          ],
+          () => expect(reads.filter((value) => value !== undefined)).toEqual([]),
+        );
       }),
   );
 
