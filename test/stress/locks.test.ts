@@ -11,7 +11,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, type ExpectStatic, expect, it } from 'vitest';
 import { Cache, CacheError, LockTimeoutError } from '../../src/index.js';
 import { engineOfNewCaches, keyLockHolders, plantKeyLock } from '../helpers/stored.js';
 import { makeTempDir } from '../helpers/tmp.js';
@@ -43,6 +43,29 @@ async function expectLockTimeout(call: () => unknown, holder: string): Promise<v
   expect(waited).toBeGreaterThanOrEqual(250);
 }
 
+/** A cache at `dir` in which the key `key` holds `value`, open with `options`. */
+function cacheHolding(dir: string, key: string, value: number, options: { timeout?: number } = {}): Cache {
+  const cache = new Cache(dir, options);
+  cache.setSync(key, value);
+  return cache;
+}
+
+/** A `files` cache at `dir` in which `k` holds 1, and the path of `k`'s lock folder (not there yet). */
+function withKeyLock(dir: string, options: { timeout: number }): { cache: Cache; lock: string } {
+  return { cache: cacheHolding(dir, 'k', 1, options), lock: lockPath(dir, 'k') };
+}
+
+/** That `call` (an increment of the key whose lock is `lock`) gives `value`, and the lock is gone. */
+async function expectTakenOver(
+  expect: ExpectStatic,
+  lock: string,
+  call: () => unknown,
+  value: number,
+): Promise<void> {
+  expect(await call()).toBe(value);
+  expect(fs.existsSync(lock)).toBe(false);
+}
+
 // Concurrent: most of the time goes into waiting for locks, in separate directories.
 describe.concurrent('locks', () => {
   it('takes over a key lock left by a holder killed with SIGKILL inside incr', ({ expect }) =>
@@ -64,8 +87,7 @@ describe.concurrent('locks', () => {
 
   it('takes over a lock naming a dead process of this host', ({ expect }) =>
     inScratch('lock-dead', async (dir) => {
-      const cache = new Cache(dir, { timeout: 5_000 });
-      cache.setSync('k', 41);
+      const cache = cacheHolding(dir, 'k', 41, { timeout: 5_000 });
       plantKeyLock(dir, keyHash('k'), { pid: await deadPid() });
       expect(holdersOf(dir, 'k')).toHaveLength(1);
       expect(await cache.incr('k')).toBe(42);
@@ -103,9 +125,7 @@ describe.concurrent('locks', () => {
     'treats a lock whose owner record is unreadable (written short by a holder that died) as stale after 5 s, in check() too',
     ({ expect }) =>
       inScratch('lock-empty', async (dir) => {
-        const cache = new Cache(dir, { timeout: 10_000 });
-        cache.setSync('k', 1);
-        const lock = lockPath(dir, 'k');
+        const { cache, lock } = withKeyLock(dir, { timeout: 10_000 });
         const leaveUnreadableLock = (ageMs: number) => {
           fs.mkdirSync(lock, { recursive: true });
           fs.writeFileSync(path.join(lock, 'owner'), '{"host":');
@@ -120,8 +140,7 @@ describe.concurrent('locks', () => {
         fs.rmSync(lock, { recursive: true });
 
         leaveUnreadableLock(10_000);
-        expect(cache.incrSync('k')).toBe(2);
-        expect(fs.existsSync(lock)).toBe(false);
+        await expectTakenOver(expect, lock, () => cache.incrSync('k'), 2);
 
         // check() reports such a lock and check({ fix: true }) removes it, by the same 5 s rule.
         leaveUnreadableLock(10_000);
@@ -138,8 +157,7 @@ describe.concurrent('locks', () => {
     'a lock record torn by a holder that died while appending it holds no lock, and check({ fix: true }) removes its bytes',
     ({ expect }) =>
       inScratch('lock-torn', async (dir) => {
-        const cache = new Cache(dir, { timeout: 5_000 });
-        cache.setSync('k', 1);
+        const cache = cacheHolding(dir, 'k', 1, { timeout: 5_000 });
         const payload = Buffer.alloc(12);
         payload.writeUInt32LE(process.pid, 0);
         payload.writeDoubleLE(Date.now(), 4);
@@ -170,16 +188,12 @@ describe.concurrent('locks', () => {
     ({ expect }) =>
       inScratch('lock-leftovers', async (dir) => {
         // A timeout shorter than the lease of the record below (1 h): only its form makes it stale.
-        const cache = new Cache(dir, { timeout: 5_000 });
-        cache.setSync('k', 1);
-        const lock = lockPath(dir, 'k');
+        const { cache, lock } = withKeyLock(dir, { timeout: 5_000 });
         fs.mkdirSync(lock, { recursive: true });
-        expect(cache.incrSync('k')).toBe(2);
-        expect(fs.existsSync(lock)).toBe(false);
+        await expectTakenOver(expect, lock, () => cache.incrSync('k'), 2);
 
         fs.writeFileSync(lock, JSON.stringify({ host: HOST, pid: process.pid, token: 'x', owner: 'x' }));
-        expect(await cache.incr('k')).toBe(3);
-        expect(fs.existsSync(lock)).toBe(false);
+        await expectTakenOver(expect, lock, () => cache.incr('k'), 3);
         expect(cache.checkSync()).toEqual({ problems: [], fixed: 0 });
         cache.closeSync();
       }),
@@ -202,18 +216,14 @@ describe.concurrent('locks', () => {
 
     it('a lock naming this (live) process', () =>
       inScratch('lock-self', async (dir) => {
-        const cache = new Cache(dir);
-        cache.setSync('k', 7);
-        cache.closeSync();
+        cacheHolding(dir, 'k', 7).closeSync();
         plantKeyLock(dir, keyHash('k'), { pid: process.pid });
         await expectRespected(dir, process.pid);
       }));
 
     it('a lock naming a live idle child', ({ expect }) =>
       inScratch('lock-idle', async (dir, spawn) => {
-        const cache = new Cache(dir);
-        cache.setSync('k', 7);
-        cache.closeSync();
+        cacheHolding(dir, 'k', 7).closeSync();
         const idle = spawn('idle', []);
         await idle.waitFor((m) => m === 'idle');
         plantKeyLock(dir, keyHash('k'), { pid: idle.pid });
@@ -227,17 +237,14 @@ describe.concurrent('locks', () => {
 
     it('a lock of another host whose lease has not run out', () =>
       inScratch('lock-remote', async (dir) => {
-        const cache = new Cache(dir);
-        cache.setSync('k', 7);
-        cache.closeSync();
+        cacheHolding(dir, 'k', 7).closeSync();
         plantKeyLock(dir, keyHash('k'), { host: 'other-host', pid: 4242 });
         await expectRespected(dir, 4242, 'other-host');
       }));
 
     it('a child holding the key lock inside incr, until it is killed', ({ expect }) =>
       inScratch('lock-live', async (dir, spawn) => {
-        const cache = new Cache(dir, { timeout: 300 });
-        cache.setSync('held', 10);
+        const cache = cacheHolding(dir, 'held', 10, { timeout: 300 });
         const holder = spawn('hold-key-lock', [dir, 'held']);
         await holder.waitFor((m) => m === 'holding');
         await expectLockTimeout(() => cache.incrSync('held'), `${HOST}:${holder.pid}`);
@@ -252,8 +259,7 @@ describe.concurrent('locks', () => {
       expect,
     }) =>
       inScratch('lock-waited', async (dir, spawn) => {
-        const cache = new Cache(dir, { timeout: 300 });
-        cache.setSync('held', 10);
+        const cache = cacheHolding(dir, 'held', 10, { timeout: 300 });
         const first = spawn('hold-key-lock', [dir, 'held']);
         await first.waitFor((m) => m === 'holding');
         // The second waits behind the first (its timeout: 60 s) for longer than the lease of the
