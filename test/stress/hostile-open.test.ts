@@ -61,6 +61,15 @@ function write(dir: string, relative: string, content: string | Buffer): void {
   fs.writeFileSync(file, content);
 }
 
+/** Creates the cache `<root>/cache` holding `value` under `key`, closed again; returns its path. */
+function cacheHolding(root: string, key: string, value: string): string {
+  const dir = path.join(root, 'cache');
+  const first = new Cache(dir);
+  first.setSync(key, value);
+  first.closeSync();
+  return dir;
+}
+
 /** A dead writer's owner tag, `host~pid~nonce`. */
 async function deadOwner(): Promise<string> {
   return `${HOST}~${await deadPid()}~zz9dead`;
@@ -165,10 +174,7 @@ describe('opening a directory that is not a cache', () => {
 
   it('recovery, clear and check({ fix: true }) remove no file whose name is not in the cache’s formats', () =>
     inScratch('own-names', async (root) => {
-      const dir = path.join(root, 'cache');
-      const first = new Cache(dir);
-      first.setSync('kept', 'value');
-      first.closeSync();
+      const dir = cacheHolding(root, 'kept', 'value');
       const owner = await deadOwner();
       const planted = {
         'tmp/notes.txt': 'notes in tmp',
@@ -452,10 +458,7 @@ describe('a malformed journal of a dead writer', () => {
   for (const [what, make] of Object.entries(journals)) {
     it(`${what}: moved aside and reported; the cache opens and works`, () =>
       inScratch('journal', async (root) => {
-        const dir = path.join(root, 'cache');
-        const first = new Cache(dir);
-        first.setSync('kept', 'mine');
-        first.closeSync();
+        const dir = cacheHolding(root, 'kept', 'mine');
         const owner = await deadOwner();
         const journal = make(dir, owner);
         write(
@@ -491,11 +494,8 @@ describe('a top-level folder replaced by a link or a file', () => {
     for (const by of ['a symlink to a folder outside', 'a plain file']) {
       it(`${folder} replaced by ${by}: check({ fix: true }) restores it and reports it`, () =>
         inScratch('top-level', async (root) => {
-          const dir = path.join(root, 'cache');
+          const dir = cacheHolding(root, 'k', 'v');
           const outside = makeOutside(root);
-          const first = new Cache(dir);
-          first.setSync('k', 'v');
-          first.closeSync();
           fs.rmSync(path.join(dir, folder), { recursive: true, force: true });
           if (by === 'a plain file') fs.writeFileSync(path.join(dir, folder), 'a file in place of a folder');
           else fs.symlinkSync(outside, path.join(dir, folder));
@@ -576,10 +576,7 @@ describe('locks left by dead holders outside the shard folders', () => {
 describe.runIf(ENGINE === 'log')('log engine: compaction locks left by dead holders', () => {
   it('check({ fix: true }) removes a dead compactor’s log/<bucket>.lock and leaves a live one’s', () =>
     inScratch('dead-compactor', async (root) => {
-      const dir = path.join(root, 'cache');
-      const first = new Cache(dir);
-      first.setSync('k', 'v');
-      first.closeSync();
+      const dir = cacheHolding(root, 'k', 'v');
       const dead = path.join(dir, 'log', `${bucketName(0x11)}.lock`);
       const live = path.join(dir, 'log', `${bucketName(0x12)}.lock`);
       writeLock(dead, { pid: await deadPid() });
