@@ -4,6 +4,7 @@
  * `readOnly: true` or on read-only media); the others are the cache's own. `'EFOREIGN'`: the
  * directory is not a cache and is not empty (it has other files and no settings file, or its
  * settings file names another format), so no cache is made there and nothing in it is touched.
+ * `'EFANOUT'`: `new Cache(dir)` on a `FanoutCache` directory (open it with `new FanoutCache(dir)`).
  */
 export type CacheErrorCode =
   | 'ECLOSED'
@@ -14,6 +15,7 @@ export type CacheErrorCode =
   | 'ELOCKTIMEOUT'
   | 'ENOTCACHE'
   | 'EFOREIGN'
+  | 'EFANOUT'
   | 'EOPTION'
   | (string & {});
 

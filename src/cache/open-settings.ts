@@ -32,15 +32,25 @@ const FOLDER_NAMES: ReadonlyMap<string, (name: string) => boolean> = new Map([
   ['corrupt', (name: string) => name.endsWith('.corrupt')],
 ]);
 
+/** The file that marks a `FanoutCache` directory (it holds the shard count). */
+export const FANOUT_FILE = 'fanout.json';
+
 /**
  * What a directory without a settings file holds: nothing (or only `tmp/` with writers' private
  * folders: a cache that another process is creating), or only the cache's own names (a cache whose
- * settings file was removed). Anything else is someone else's directory: a `CacheError`
- * `'EFOREIGN'`, and nothing in it is touched.
+ * settings file was removed). A `FanoutCache` directory is refused with a `CacheError` `'EFANOUT'`;
+ * anything else is someone else's directory: a `CacheError` `'EFOREIGN'`. Nothing in either is touched.
  */
 function* classifyWithoutSettings(store: StoreSettings): Op<'new' | 'cache'> {
   const directory = store.layout.directory;
   const names = (yield* io('readdir', directory)).filter((name) => !isIgnoredName(name));
+  if (names.includes(FANOUT_FILE)) {
+    throw new CacheError(
+      'EFANOUT',
+      `${directory} is a FanoutCache directory (it holds ${FANOUT_FILE} and one cache per shard): open it with new FanoutCache(directory), or open one shard with new Cache(join(directory, '000'))`,
+      { directory },
+    );
+  }
   let own = names.every(isTopLevelName);
   for (const name of own ? names : []) {
     const holds = FOLDER_NAMES.get(name);

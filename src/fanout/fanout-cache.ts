@@ -13,7 +13,7 @@ import type { CheckReport } from '../cache/check.js';
 import type { CacheEventEmitter } from '../cache/events.js';
 import type { Memoized, MemoizedSync, MemoizeOptions } from '../cache/memoize.js';
 import { callKey, planMemo } from '../cache/memoize.js';
-import { refuseForeign } from '../cache/open-settings.js';
+import { FANOUT_FILE, refuseForeign } from '../cache/open-settings.js';
 import { type CacheOptions, DEFAULT_SETTINGS, validateDirectory, validateOptions } from '../cache/options.js';
 import type { PullOptions } from '../cache/queue.js';
 import { queueOf } from '../cache/queue.js';
@@ -168,7 +168,7 @@ function forwardingEvents(shards: () => readonly { events: CacheEventEmitter }[]
 let openingOver: Cache[] | undefined;
 
 function storedShardCount(directory: string, wanted: number | undefined): number {
-  const file = join(directory, 'fanout.json');
+  const file = join(directory, FANOUT_FILE);
   let stored: number | undefined;
   try {
     stored = (JSON.parse(readFileSync(file, 'utf8')) as { shards?: number }).shards;
@@ -215,7 +215,7 @@ export class FanoutCache<V = unknown> {
     const dir = resolve(directory ?? mkdtempSync(join(tmpdir(), 'diskcache-fanout-')));
     runSync(
       nodeFileSystem,
-      refuseForeign(dir, 'fanout.json', (name) => /^\d{3}$/.test(name)),
+      refuseForeign(dir, FANOUT_FILE, (name) => /^\d{3}$/.test(name)),
     );
     mkdirSync(dir, { recursive: true, mode: cacheOptions.dirMode ?? 0o755 });
     const count = storedShardCount(dir, wanted);
