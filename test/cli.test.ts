@@ -1,9 +1,10 @@
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Cache } from '../src/cache/cache.js';
+import { FanoutCache } from '../src/fanout/fanout-cache.js';
 import { rewriteStoredEntry } from './helpers/stored.js';
 import { makeTempDir, removeDir, useTempDirs } from './helpers/tmp.js';
 import { keyHash } from './stress/helpers/layout.js';
@@ -97,7 +98,7 @@ describe('the diskcache binary', () => {
     const main = await run('--help');
     expect(main.code).toBe(0);
     expect(main.stdout).toContain('Usage: diskcache DIR COMMAND');
-    expect(main.stdout).toMatch(/Exit status:\n {2}0 {2}success/);
+    expect(main.stdout).toMatch(/Exit status:\n {2}0 +success\n(.*\n)* {2}130 +interrupted/);
     const commands = ['stats', 'ls', 'get', 'set', 'delete', 'expire', 'evict', 'cull', 'clear', 'check'];
     for (const command of commands) expect(main.stdout).toContain(`\n  ${command}`);
     const helps = await Promise.all(commands.map((command) => run('/nowhere', command, '--help')));
@@ -122,7 +123,25 @@ describe('the diskcache binary', () => {
       [[dir, 'get'], /get takes KEY; got none/],
       [[dir, 'set', 'k'], /set takes KEY VALUE/],
       [[dir, 'stats', 'extra'], /stats takes no arguments/],
-      [[dir, 'ls', '--bogus'], /Unknown option '--bogus'/],
+      [[dir, 'ls', '--bogus'], /unknown option --bogus$/m],
+      [[dir, 'ls', '--limt', '5'], /unknown option --limt; did you mean --limit\?/],
+      [[dir, 'ls', '--lim=5'], /unknown option --lim; did you mean --limit\?/],
+      [[dir, 'set', 'k', 'v', '--tll', '5m'], /unknown option --tll; did you mean --ttl\?/],
+      [[dir, 'get', 'k', '--keytype', 'number'], /did you mean --key-type\?/],
+      [[dir, 'ls', '-limit', '5'], /unknown option -limit; did you mean --limit\?/],
+      [[dir, 'ls', '-x'], /unknown option -x$/m],
+      [
+        [dir, 'set', 'k', 'v', '--ttl', '-5'],
+        /--ttl needs a value: --ttl TTL \(for one that starts with a dash, write --ttl=-5\)/,
+      ],
+      [[dir, 'set', 'k', 'v', '--tag'], /--tag needs a value: --tag TAG$/m],
+      [[dir, 'ls', '--tag', '--limit', '3'], /--tag needs a value: --tag TAG/],
+      [[dir, 'check', '--fix=yes'], /--fix takes no value/],
+      [[dir, 'ls', '--limit', '2', '--limit', '3'], /--limit is given twice/],
+      [[dir, 'stat'], /unknown command "stat"; did you mean stats\?/],
+      [[dir, 'list'], /unknown command "list"; did you mean ls\?/],
+      [[dir, 'rm', 'k'], /unknown command "rm"; did you mean delete\?/],
+      [['help', 'sett'], /unknown command "sett"; did you mean set\?/],
       [[dir, 'ls', '--fix'], /--fix is not an option of ls/],
       [[dir, 'ls', '--limit', '0'], /--limit must be a positive whole number/],
       [[dir, 'set', 'k', 'v', '--ttl', 'soon'], /--ttl must be a positive duration/],
@@ -136,8 +155,104 @@ describe('the diskcache binary', () => {
       expect(result.code, args.join(' ')).toBe(2);
       expect(result.stdout, args.join(' ')).toBe('');
       expect(result.stderr, args.join(' ')).toMatch(message);
-      expect(result.stderr, args.join(' ')).toMatch(/See `diskcache (DIR \w+ )?--help`/);
+      expect(result.stderr, args.join(' ')).toMatch(/See `diskcache (help \w+|--help)`/);
+      // util.parseArgs's own wording never shows through.
+      expect(result.stderr, args.join(' ')).not.toMatch(/Option '|ambiguous|positional argument/);
     });
+  });
+
+  it("help COMMAND prints that command's help; usage lines name the arguments", async () => {
+    const help = await run('help', 'set');
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(
+      /^Usage: diskcache DIR set KEY VALUE \[--ttl TTL\] \[--tag TAG\] \[--key-type TYPE\] \[--create\] \[--json\]\n/,
+    );
+    expect(help.stdout).toMatch(/^ {2}--ttl TTL +time to live/m);
+    expect(help.stdout).toMatch(/^ {2}--tag TAG +tag the entry/m);
+    expect((await run('/nowhere', 'set', '--help')).stdout).toBe(help.stdout);
+    expect((await run('help', 'ls')).stdout).toMatch(
+      /^Usage: diskcache DIR ls \[--tag TAG\] \[--limit N\] \[--json\]\n/,
+    );
+    expect((await run('/nowhere', 'help', 'get')).stdout).toMatch(
+      /^Usage: diskcache DIR get KEY \[--key-type TYPE\]/,
+    );
+    const main = await run('help');
+    expect(main.code).toBe(0);
+    expect(main.stdout).toBe((await run('--help')).stdout);
+    expect(main.stdout).toContain('help [COMMAND]');
+    expect(main.stdout).toMatch(/^ {2}ls \[--tag TAG\] \[--limit N\] +list live entries/m);
+    // A usage error points at the command's help.
+    const bad = await run('/nowhere', 'set', 'k');
+    expect(bad.stderr).toMatch(/^Usage: diskcache DIR set KEY VALUE/m);
+    expect(bad.stderr).toMatch(/See `diskcache help set`\.\n$/);
+  });
+
+  it('with --json, errors are one JSON document on stdout as well', async () => {
+    const dir = await cacheWith(tempDir(), async (cache) => {
+      await cache.set('k', 'v');
+    });
+    const usage = await run(dir, 'ls', '--limt', '5', '--json');
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toMatch(/did you mean --limit/);
+    expect(JSON.parse(usage.stdout)).toEqual({
+      error: {
+        code: 'EUSAGE',
+        message: 'unknown option --limt; did you mean --limit?',
+        status: 2,
+        help: 'diskcache help ls',
+      },
+    });
+    const noCommand = await run('--json', dir, 'frob');
+    expect(JSON.parse(noCommand.stdout)).toMatchObject({ error: { code: 'EUSAGE', status: 2 } });
+    const missing = await run(path.join(dir, 'missing'), 'stats', '--json');
+    expect(missing.code).toBe(3);
+    expect(JSON.parse(missing.stdout)).toMatchObject({
+      error: { code: 'ENOTCACHE', status: 3, message: expect.stringMatching(/missing does not exist/) },
+    });
+    const custom = new Cache(dir, {
+      codec: { name: 'mine', encode: (v) => Buffer.from(String(v)), decode: (b) => b },
+    });
+    await custom.set('custom', 'x');
+    await custom.close();
+    const failed = await run(dir, 'get', 'custom', '--json');
+    expect(failed.code).toBe(3);
+    expect(JSON.parse(failed.stdout)).toMatchObject({
+      error: { code: 'ECODEC', status: 3, message: expect.stringMatching(/mine/) },
+    });
+    const badTtl = await run(dir, 'set', 'k', 'v', '--ttl', 'soon', '--json');
+    expect(badTtl.code).toBe(2);
+    expect(JSON.parse(badTtl.stdout)).toMatchObject({
+      error: { code: 'EUSAGE', status: 2, help: 'diskcache help set' },
+    });
+    // A value after --, even one that reads "--json", is no option.
+    const literal = await run(dir, 'set', 'j', '--', '--json');
+    expect(literal).toMatchObject({ code: 0, stdout: 'stored j\n' });
+  });
+
+  it('get and delete of a missing key that reads as a number hint at --key-type', async () => {
+    const dir = await cacheWith(tempDir(), async (cache) => {
+      await cache.set(42, 'number');
+      await cache.set(7n, 'bigint');
+    });
+    const number = await run(dir, 'get', '42');
+    expect(number).toMatchObject({ code: 1, stdout: '' });
+    expect(number.stderr).toMatch(
+      /42 not found; there is a number key 42: diskcache DIR get 42 --key-type number/,
+    );
+    expect((await run(dir, 'delete', '7')).stderr).toMatch(/there is a bigint key 7: .*--key-type bigint/);
+    expect((await runJson(dir, 'get', '42')).value).toMatchObject({
+      found: false,
+      key: '42',
+      keyType: 'string',
+      hint: expect.stringMatching(/--key-type number/),
+    });
+    const absent = await run(dir, 'get', '5');
+    expect(absent.code).toBe(1);
+    expect(absent.stderr).toMatch(
+      /5 not found \(as a string key; a key stored as a number needs --key-type number\)/,
+    );
+    expect((await run(dir, 'get', 'nope')).stderr).toBe('diskcache: nope not found\n');
+    expect((await run(dir, 'get', '5', '--key-type', 'string')).stderr).toBe('diskcache: 5 not found\n');
   });
 
   it('refuses a missing directory, a file, and a directory that is not a cache, creating nothing', async () => {
@@ -156,7 +271,10 @@ describe('the diskcache binary', () => {
       [[missing, 'set', 'k', 'v'], /missing does not exist/],
       [[empty, 'ls'], /empty is not a diskcache-ts cache: it has no diskcache\.json/],
       [[empty, 'clear'], /is not a diskcache-ts cache/],
-      [[foreign, 'clear'], /foreign is not a diskcache-ts cache: it has no diskcache\.json$/m],
+      [
+        [foreign, 'clear'],
+        /foreign is not a diskcache-ts cache: it has no diskcache\.json \(nor fanout\.json\)$/m,
+      ],
       [
         [foreign, 'set', 'k', 'v', '--create'],
         /foreign is not a diskcache-ts cache: .* is not empty, so no cache/,
@@ -361,6 +479,41 @@ describe('the diskcache binary', () => {
     expect(human.stdout).toMatch(/^statistics\s+on: 1 hit, 1 miss \(50\.0% hits\)$/m);
   });
 
+  it('reads a FanoutCache directory with every command', async () => {
+    const dir = tempDir();
+    const fanout = new FanoutCache(dir, { shards: 4, sizeLimit: 8 * 2 ** 20 });
+    for (let i = 0; i < 20; i++) await fanout.set(`k${i}`, `v${i}`, { tag: i % 2 === 0 ? 'even' : null });
+    await fanout.set('old', 'o', { ttl: 1 });
+    await fanout.close();
+    await new Promise((resolve) => setTimeout(resolve, 5));
+
+    const stats = await runJson(dir, 'stats');
+    expect(stats).toMatchObject({
+      code: 0,
+      value: {
+        directory: fs.realpathSync(dir),
+        kind: 'fanout',
+        shards: 4,
+        count: 21,
+        sizeLimit: 8 * 2 ** 20,
+      },
+    });
+    expect((await run(dir, 'stats')).stdout).toMatch(/^shards\s+4 \(FanoutCache\)$/m);
+    expect(((await runJson(dir, 'ls')).value as unknown[]).length).toBe(20);
+    expect(await run(dir, 'get', 'k3')).toMatchObject({ code: 0, stdout: 'v3' });
+    expect((await run(dir, 'set', 'new', 'n')).code).toBe(0);
+    expect((await run(dir, 'delete', 'k3')).code).toBe(0);
+    expect(await runJson(dir, 'expire')).toMatchObject({ code: 0, value: { removed: 1 } });
+    expect(await runJson(dir, 'evict', 'even')).toMatchObject({ code: 0, value: { removed: 10 } });
+    expect(await runJson(dir, 'cull')).toMatchObject({ code: 0, value: { removed: 0 } });
+    expect(await runJson(dir, 'check')).toMatchObject({ code: 0, value: { ok: true } });
+    expect(await runJson(dir, 'clear')).toMatchObject({ code: 0, value: { removed: 10 } });
+    expect(fs.existsSync(path.join(dir, 'diskcache.json'))).toBe(false);
+    const again = new FanoutCache(dir);
+    expect(await again.count()).toBe(0);
+    await again.close();
+  });
+
   it('expire, cull and clear remove entries and say how many', async () => {
     let now = 1_000_000;
     const dir = tempDir();
@@ -428,4 +581,119 @@ describe('the diskcache binary', () => {
     expect(result.code).toBe(3);
     expect(result.stderr).toMatch(/^diskcache: .*mine/m);
   });
+
+  // A terminal is needed for the spinner, and for Ctrl-C as a user types it: util-linux `script`
+  // runs the command on a pseudo-terminal, and ^C written to it becomes SIGINT for the command.
+  it.skipIf(!hasScript)(
+    'Ctrl-C during clear stops the spinner, finishes the entries being removed, and exits 130',
+    async () => {
+      // Enough entries that clear outlasts the spinner's 250 ms delay; more if a fast machine
+      // finished before the signal arrived (never more than 3 tries).
+      for (let entries = 20_000, attempt = 1; ; entries *= 2, attempt++) {
+        const dir = tempDir();
+        const cache = new Cache(dir);
+        for (let i = 0; i < entries; i += 1000) {
+          await cache.setMany(
+            Array.from({ length: 1000 }, (_, j) => [`key${i + j}`, 'v'] as [string, string]),
+          );
+        }
+        await cache.close();
+
+        const { code, transcript } = await onTerminal([bin, dir, 'clear'], (seen) => SPINNER.test(seen));
+        const left = new Cache(dir);
+        const report = await left.check();
+        const count = await left.count();
+        let listed = 0;
+        for await (const _ of left.keys()) listed++;
+        await left.close();
+        if (code === 0 && listed === 0 && attempt < 3) continue;
+
+        expect(code, transcript).toBe(130);
+        // The spinner's line is gone from the screen, and the output ends with a newline.
+        expect(transcript.endsWith('\n'), JSON.stringify(transcript.slice(-200))).toBe(true);
+        const screen = renderTerminal(transcript);
+        expect(screen.join('\n')).not.toMatch(SPINNER);
+        const removed = Number(/removed ([\d,]+) entries/.exec(screen.join('\n'))?.[1]?.replace(/,/g, ''));
+        expect(screen.join('\n')).toMatch(/interrupted/);
+        // The counters agree with what is left, and what is left is what the command says it left.
+        expect(report.problems).toEqual([]);
+        expect(listed).toBeGreaterThan(0);
+        expect(count).toBe(listed);
+        expect(removed).toBe(entries - listed);
+        return;
+      }
+    },
+    120_000,
+  );
 });
+
+const SPINNER = /[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]/;
+
+const hasScript =
+  process.platform === 'linux' &&
+  (() => {
+    try {
+      return execFileSync('script', ['--version'], { encoding: 'utf8' }).includes('util-linux');
+    } catch {
+      return false;
+    }
+  })();
+
+function shellQuote(word: string): string {
+  return `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * Runs `command` on a pseudo-terminal (util-linux `script`), types Ctrl-C once `ready(output)` holds,
+ * and resolves with the exit status and everything the terminal showed (its \r\n as \n).
+ */
+function onTerminal(
+  command: string[],
+  ready: (output: string) => boolean,
+): Promise<{ code: number | null; transcript: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('script', ['-qfec', command.map(shellQuote).join(' '), '/dev/null'], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    let output = '';
+    let typed = false;
+    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => {
+      output += chunk;
+      if (!typed && ready(output)) {
+        typed = true;
+        child.stdin.write('\x03');
+      }
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, transcript: output.replace(/\r\n/g, '\n') });
+    });
+  });
+}
+
+/** The lines a terminal shows after `output`: \r returns to the line's start, ESC[K erases to its end. */
+function renderTerminal(output: string): string[] {
+  const lines: string[] = [];
+  let line: string[] = [];
+  let column = 0;
+  for (let i = 0; i < output.length; i++) {
+    const char = output[i] as string;
+    if (char === '\n') {
+      lines.push(line.join(''));
+      line = [];
+      column = 0;
+    } else if (char === '\r') {
+      column = 0;
+    } else if (output.startsWith('\x1b[K', i)) {
+      line.length = column;
+      i += 2;
+    } else {
+      line[column++] = char;
+    }
+  }
+  if (line.length > 0) lines.push(line.join(''));
+  return lines;
+}
