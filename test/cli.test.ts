@@ -481,11 +481,15 @@ describe('the diskcache binary', () => {
 
   it('reads a FanoutCache directory with every command', async () => {
     const dir = tempDir();
-    const fanout = new FanoutCache(dir, { shards: 4, sizeLimit: 8 * 2 ** 20 });
+    // An hour behind the wall clock that the binary uses: 'old' has expired for it.
+    const fanout = new FanoutCache(dir, {
+      shards: 4,
+      sizeLimit: 8 * 2 ** 20,
+      clock: { now: () => Date.now() - 3_600_000 },
+    });
     for (let i = 0; i < 20; i++) await fanout.set(`k${i}`, `v${i}`, { tag: i % 2 === 0 ? 'even' : null });
-    await fanout.set('old', 'o', { ttl: 1 });
+    await fanout.set('old', 'o', { ttl: 1000 });
     await fanout.close();
-    await new Promise((resolve) => setTimeout(resolve, 5));
 
     const stats = await runJson(dir, 'stats');
     expect(stats).toMatchObject({
