@@ -1,4 +1,5 @@
 export type { BatchEntry } from './cache/batch.js';
+export type { TypedAsyncCalls, TypedCalls } from './cache/surfaces.js';
 export {
   type AsyncMethods,
   Cache,

@@ -17,7 +17,7 @@ import { afterPublishMany, get, type Prepared, prepare, refusedForSize, type Wri
  * batch appends the records of one bucket with one write.
  */
 
-/** An entry of {@link setMany}: `[key, value]`, or `{ key, value }` with a `ttl` and `tag` of its own. */
+/** An entry of `setMany`: `[key, value]`, or `{ key, value }` with a `ttl` and `tag` of its own. */
 export type BatchEntry<V = unknown> =
   | readonly [key: Key, value: V]
   | { key: Key; value: V; ttl?: number | null | undefined; tag?: Key | null | undefined };
