@@ -1,5 +1,4 @@
 export type { BatchEntry } from './cache/batch.js';
-export type { TypedAsyncCalls, TypedCalls } from './cache/surfaces.js';
 export {
   type AsyncMethods,
   Cache,
@@ -21,6 +20,7 @@ export type { Memoized, MemoizedSync, MemoizeOptions } from './cache/memoize.js'
 export type { CacheOptions, Clock, EvictionPolicy, Settings } from './cache/options.js';
 export type { PullOptions, PushOptions } from './cache/queue.js';
 export type { CacheEntry } from './cache/single.js';
+export type { TypedAsyncCalls, TypedCalls } from './cache/surfaces.js';
 export type { Stats, StatsOptions } from './cache/totals.js';
 export { Deque, type DequeMethods } from './collections/deque.js';
 export { Index, type IndexMemoizeOptions, type IndexMethods } from './collections/index-map.js';
