@@ -34,7 +34,11 @@ export interface SyncFileSystem {
   readFile(path: string): Buffer | undefined;
   /** At most `length` bytes from the start of the file, or `undefined` if it does not exist. */
   readHead(path: string, length: number): Buffer | undefined;
-  /** Creates `path` exclusively and writes `chunks`; on failure the partial file is removed. */
+  /**
+   * Creates `path` exclusively and writes `chunks`; on failure the partial file is removed. `path` is
+   * a name only this process uses: a file already there is left by an earlier attempt whose answer
+   * was lost (a retried network call), and is replaced.
+   */
   writeFile(path: string, chunks: readonly Uint8Array[], options: FileWriteOptions): void;
   rename(from: string, to: string): void;
   /**
@@ -124,6 +128,21 @@ function isMissing(error: unknown): boolean {
 function isTaken(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException).code;
   return code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'ENOTDIR';
+}
+
+function isExisting(error: unknown): boolean {
+  return (error as NodeJS.ErrnoException).code === 'EEXIST';
+}
+
+/** Creates this process's own file `path` (see {@link SyncFileSystem.writeFile}), replacing one left by a lost answer. */
+function createOwnFileSync(path: string, mode: number): number {
+  try {
+    return fs.openSync(path, 'wx', mode);
+  } catch (error) {
+    if (!isExisting(error)) throw error;
+    fs.unlinkSync(path);
+    return fs.openSync(path, 'wx', mode);
+  }
 }
 
 function toInfo(s: fs.Stats): FileInfo {
@@ -231,7 +250,7 @@ export const nodeSyncFileSystem: SyncFileSystem = {
     }
   },
   writeFile(path, chunks, options) {
-    const fd = fs.openSync(path, 'wx', options.mode);
+    const fd = createOwnFileSync(path, options.mode);
     try {
       writeAllSync(fd, chunks);
       if (options.fsync) fs.fsyncSync(fd);
@@ -280,7 +299,7 @@ export const nodeSyncFileSystem: SyncFileSystem = {
       fs.mkdirSync(path, { mode });
       return true;
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      if (isExisting(error)) return false;
       throw error;
     }
   },
@@ -341,6 +360,17 @@ export const nodeSyncFileSystem: SyncFileSystem = {
 
 const fsp = fs.promises;
 
+/** {@link createOwnFileSync}, asynchronously. */
+async function createOwnFile(path: string, mode: number): Promise<fs.promises.FileHandle> {
+  try {
+    return await fsp.open(path, 'wx', mode);
+  } catch (error) {
+    if (!isExisting(error)) throw error;
+    await fsp.unlink(path);
+    return await fsp.open(path, 'wx', mode);
+  }
+}
+
 async function asyncOrMissing<T>(work: () => Promise<T>, missing: T): Promise<T> {
   try {
     return await work();
@@ -375,7 +405,7 @@ export const nodeAsyncFileSystem: AsyncFileSystem = {
       }
     }, undefined),
   async writeFile(path, chunks, options) {
-    const handle = await fsp.open(path, 'wx', options.mode);
+    const handle = await createOwnFile(path, options.mode);
     try {
       const { bytesWritten } = await handle.writev(chunks as Uint8Array[], 0);
       const total = chunks.reduce((sum, chunk) => sum + chunk.byteLength, 0);
@@ -414,7 +444,7 @@ export const nodeAsyncFileSystem: AsyncFileSystem = {
     fsp.mkdir(path, { mode }).then(
       () => true,
       (error: NodeJS.ErrnoException) => {
-        if (error.code === 'EEXIST') return false;
+        if (isExisting(error)) return false;
         throw error;
       },
     ),

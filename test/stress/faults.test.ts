@@ -28,7 +28,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Cache, CacheError } from '../../src/index.js';
+import { Cache, CacheError, type CacheOptions } from '../../src/index.js';
 import { type Fault, FaultyFileSystem, type Primitive } from './helpers/faulty-fs.js';
 import { journalFiles, ownPrivateFiles } from './helpers/layout.js';
 import { Random } from './helpers/random.js';
@@ -159,12 +159,22 @@ const SCENARIOS: Scenario[] = [
   },
 ];
 
-/** Errors the runner retries (src/fs/runner.ts): the call must then succeed. */
-function isRetried(fault: Fault): boolean {
+/** Errors the runner retries (src/fs/runner.ts): the call must then succeed. On a network file system, EIO too. */
+function isRetried(fault: Fault, remote: boolean): boolean {
   return (
     ['EAGAIN', 'EBUSY', 'EINTR', 'ESTALE'].includes(fault.code) ||
+    (remote && fault.code === 'EIO') ||
     (fault.primitive === 'rename' && ['EPERM', 'EACCES', 'EEXIST'].includes(fault.code))
   );
+}
+
+/**
+ * Options for a cache over `faulty`; when `remote`, the file system is declared a network mount and
+ * the cache uses the engine made for one.
+ */
+function faultyOptions(faulty: FaultyFileSystem, remote: boolean): CacheOptions {
+  if (!remote) return { fileSystem: faulty.fileSystem, timeout: LOCK_TIMEOUT };
+  return { fileSystem: { ...faulty.fileSystem, remote }, timeout: LOCK_TIMEOUT, engine: 'files' };
 }
 
 type Category = 'error' | 'leak' | 'state' | 'check' | 'again';
@@ -195,10 +205,10 @@ interface Calls {
 }
 
 /** The calls each primitive gets during one run of the scenario (no fault). */
-async function countCalls(scenario: Scenario, sync: boolean): Promise<Calls> {
+async function countCalls(scenario: Scenario, sync: boolean, remote = false): Promise<Calls> {
   const dir = newDir();
   const faulty = new FaultyFileSystem();
-  const cache = new Cache(dir, { fileSystem: faulty.fileSystem, timeout: LOCK_TIMEOUT });
+  const cache = new Cache(dir, faultyOptions(faulty, remote));
   try {
     scenario.seed(cache);
     faulty.reset();
@@ -220,12 +230,13 @@ async function runCase(
   sync: boolean,
   fault: Fault,
   ambiguous: boolean,
+  remote = false,
 ): Promise<Finding[]> {
   const dir = newDir();
   const faulty = new FaultyFileSystem();
   const findings: Finding[] = [];
   const note = (category: Category, text: string) => findings.push({ category, text });
-  const cache = new Cache(dir, { fileSystem: faulty.fileSystem, timeout: LOCK_TIMEOUT });
+  const cache = new Cache(dir, faultyOptions(faulty, remote));
   let fresh: Cache | undefined;
   try {
     scenario.seed(cache);
@@ -249,15 +260,13 @@ async function runCase(
       );
     } else if (!fired) {
       note('error', `threw ${error.code} although no fault was injected: ${error.message}`);
-    } else if (isRetried(fault) && fault.mode === 'before') {
+    } else if (isRetried(fault, remote) && (fault.mode === 'before' || fault.mode === 'after')) {
+      // Retried whether the failed call did nothing or did its work (the retry must then find it done).
       note('error', `threw ${error.code} for a transient ${fault.code} that one retry would have overcome`);
     } else if (!ambiguous && fault.mode !== 'short-ok' && error.code !== fault.code) {
       note('error', `threw code ${error.code} instead of ${fault.code}: ${error.message}`);
     } else if (typeof error.path !== 'string') {
       note('error', `the CacheError ${error.code} names no path`);
-    }
-    if (error !== undefined && fault.mode === 'before' && isRetried(fault)) {
-      // (reported above)
     }
 
     // 2. No temp file of ours is left.
@@ -437,6 +446,34 @@ describe('faults that do not go away: EBUSY on every call of a primitive, until 
     it(requirement.replace('or a (retried) success', 'or a success'), () => {
       expect(ran).toBeGreaterThan(0);
       expect(findings.filter((f) => f.category === category).map((f) => f.text)).toEqual([]);
+    });
+  }
+});
+
+describe('on a network file system, where EIO is retried: each write step done, then answered with EIO', () => {
+  for (const scenario of SCENARIOS) {
+    const findings: Finding[] = [];
+    let ran = 0;
+    beforeAll(async () => {
+      const { counts, targets } = await countCalls(scenario, true, true);
+      for (const primitive of ['writeFile', 'rename', 'link', 'unlink', 'mkdir', 'placeDirectory'] as const) {
+        for (let nth = 1; nth <= (counts.get(primitive) ?? 0); nth++) {
+          ran++;
+          const fault: Fault = { primitive, nth, code: 'EIO', mode: 'after' };
+          for (const finding of await runCase(scenario, true, fault, true, true)) {
+            const target = targets.get(primitive)?.[nth - 1] ?? '?';
+            findings.push({
+              ...finding,
+              text: `EIO after on ${primitive} #${nth} (${target}): ${finding.text}`,
+            });
+          }
+        }
+      }
+    }, 300_000);
+
+    it(`${scenario.name}: succeeds, leaves nothing behind and holds the new state`, () => {
+      expect(ran).toBeGreaterThan(0);
+      expect(findings.map((f) => f.text)).toEqual([]);
     });
   }
 });
