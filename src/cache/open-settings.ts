@@ -32,18 +32,23 @@ const FOLDER_NAMES: ReadonlyMap<string, (name: string) => boolean> = new Map([
   ['corrupt', (name: string) => name.endsWith('.corrupt')],
 ]);
 
+/** Reads of the settings file per open, at most, while other processes create or repair it. */
+const MAX_ROUNDS = 5;
+
 /** The file that marks a `FanoutCache` directory (it holds the shard count). */
 export const FANOUT_FILE = 'fanout.json';
 
 /**
  * What a directory without a settings file holds: nothing (or only `tmp/` with writers' private
  * folders: a cache that another process is creating), or only the cache's own names (a cache whose
- * settings file was removed). A `FanoutCache` directory is refused with a `CacheError` `'EFANOUT'`;
+ * settings file was removed). `'raced'`: the settings file is there now (another process created the
+ * cache since it was read). A `FanoutCache` directory is refused with a `CacheError` `'EFANOUT'`;
  * anything else is someone else's directory: a `CacheError` `'EFOREIGN'`. Nothing in either is touched.
  */
-function* classifyWithoutSettings(store: StoreSettings): Op<'new' | 'cache'> {
+function* classifyWithoutSettings(store: StoreSettings): Op<'new' | 'cache' | 'raced'> {
   const directory = store.layout.directory;
   const names = (yield* io('readdir', directory)).filter((name) => !isIgnoredName(name));
+  if (names.includes(SETTINGS_FILE)) return 'raced';
   if (names.includes(FANOUT_FILE)) {
     throw new CacheError(
       'EFANOUT',
@@ -154,10 +159,15 @@ export function* settleSettings(
   repairs: Repairs,
   prepare: () => Op<void>,
 ): Op<Settings> {
+  let prepared = false;
   for (let round = 1; ; round++) {
     const read = yield* readPatiently(store);
-    const missing = read.state === 'missing' ? yield* classifyWithoutSettings(store) : undefined;
-    if (round === 1) yield* prepare();
+    const seen = read.state === 'missing' ? yield* classifyWithoutSettings(store) : undefined;
+    // Another process created the cache meanwhile: its settings are read again, and adopted.
+    if (seen === 'raced' && round < MAX_ROUNDS) continue;
+    const missing = seen === 'raced' ? 'cache' : seen;
+    if (!prepared) yield* prepare();
+    prepared = true;
     const stored =
       read.state === 'ok' ? readStoredSettings(read.file.settings) : { settings: {}, rejected: [] };
     const settings = mergeSettings(stored.settings, options);
@@ -179,8 +189,12 @@ export function* settleSettings(
             ? `invalid ${stored.rejected.join(', ')}`
             : undefined;
     if (wrong === undefined) {
-      if (read.state === 'missing' || differs(stored.settings, settings)) {
-        yield* bookkeeping(store, () => writeSettingsFile(store, settings));
+      // A new cache's settings are created exclusively: of processes creating it at once, the first
+      // decides (its engine above all), and the others read them again and adopt them.
+      const creating = read.state === 'missing';
+      if (creating || differs(stored.settings, settings)) {
+        const written = yield* bookkeeping(store, () => writeSettingsFile(store, settings, creating));
+        if (written === false && round < MAX_ROUNDS) continue;
       }
       return settings;
     }
@@ -190,8 +204,10 @@ export function* settleSettings(
     }
     const setAside =
       read.state === 'missing' ? true : yield* bookkeeping(store, () => setAsideSettings(store));
-    if (setAside === false && round < 3) continue;
-    yield* bookkeeping(store, () => writeSettingsFile(store, settings));
+    if (setAside === false && round < MAX_ROUNDS) continue;
+    const lost = read.state === 'missing';
+    const written = yield* bookkeeping(store, () => writeSettingsFile(store, settings, lost));
+    if (written === false && round < MAX_ROUNDS) continue;
     repairs.record(
       `${SETTINGS_FILE}: ${wrong}; ${read.state === 'missing' ? '' : 'moved to corrupt/ and '}written anew${store.readOnly ? ' (not: read-only media)' : ''}`,
     );

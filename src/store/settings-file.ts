@@ -1,6 +1,6 @@
 import { CacheError } from '../errors.js';
 import { io, type Op } from '../fs/runner.js';
-import { notAFile, type StoreSettings, writePrivate } from './entries.js';
+import { linkIfAbsent, notAFile, type StoreSettings, writePrivate } from './entries.js';
 import { type Layout, SHARD_COUNT } from './layout.js';
 
 /** The format name written in the settings file. */
@@ -81,8 +81,12 @@ export function* readSettingsFile(layout: Layout, path = layout.settings): Op<Se
   };
 }
 
-/** Writes the settings file atomically. */
-export function* writeSettingsFile(store: StoreSettings, settings: object): Op<void> {
+/**
+ * Writes the settings file atomically. `exclusive`: only if there is none, so that of processes
+ * creating one cache at once, one decides its settings (`false`: another one's file is there). Where
+ * the file system has no hard links, the file is renamed into place regardless.
+ */
+export function* writeSettingsFile(store: StoreSettings, settings: object, exclusive = false): Op<boolean> {
   const content: SettingsFile = {
     format: FORMAT_NAME,
     version: FORMAT_VERSION,
@@ -92,7 +96,11 @@ export function* writeSettingsFile(store: StoreSettings, settings: object): Op<v
   const bytes = Buffer.from(`${JSON.stringify(content, null, 2)}\n`);
   const temp = yield* writePrivate(store, store.layout.settings, [bytes]);
   try {
+    const linked = exclusive ? yield* linkIfAbsent(store, temp, store.layout.settings) : undefined;
+    if (linked === false) yield* io('unlink', temp);
+    if (linked !== undefined) return linked;
     yield* io('rename', temp, store.layout.settings);
+    return true;
   } catch (error) {
     yield* io('unlink', temp);
     throw error;
