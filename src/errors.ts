@@ -5,6 +5,7 @@
  * directory is not a cache and is not empty (it has other files and no settings file, or its
  * settings file names another format), so no cache is made there and nothing in it is touched.
  * `'EFANOUT'`: `new Cache(dir)` on a `FanoutCache` directory (open it with `new FanoutCache(dir)`).
+ * `'EFACTORYTIMEOUT'`: a `getOrSet` factory passed its `hardTimeout` and there was no stale value to serve.
  */
 export type CacheErrorCode =
   | 'ECLOSED'
@@ -17,6 +18,7 @@ export type CacheErrorCode =
   | 'EFOREIGN'
   | 'EFANOUT'
   | 'EOPTION'
+  | 'EFACTORYTIMEOUT'
   | (string & {});
 
 /** Context attached to a {@link CacheError}. */

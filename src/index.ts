@@ -14,8 +14,10 @@ export type {
   DamagedEvent,
   EvictEvent,
   EvictReason,
+  FactoryErrorEvent,
   RefusedEvent,
 } from './cache/events.js';
+export type { Factory, FactoryContext, GetOrSetOptions } from './cache/get-or-set.js';
 export type { Memoized, MemoizedSync, MemoizeOptions } from './cache/memoize.js';
 export type { CacheOptions, Clock, EvictionPolicy, Settings } from './cache/options.js';
 export type { PullOptions, PushOptions } from './cache/queue.js';

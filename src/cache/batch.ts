@@ -22,7 +22,7 @@ export type BatchEntry<V = unknown> =
   | readonly [key: Key, value: V]
   | { key: Key; value: V; ttl?: number | null | undefined; tag?: Key | null | undefined };
 
-const ENTRY_FIELDS = new Set(['key', 'value', 'ttl', 'tag']);
+const ENTRY_FIELDS = new Set(['key', 'value', 'ttl', 'tag', 'grace']);
 
 /** Throws a `TypeError` unless `items` (a batch's keys or entries) is an array. */
 export function assertArray(items: unknown, what: string): asserts items is readonly unknown[] {
@@ -73,8 +73,7 @@ export function* setMany(
   for (const entry of entries) {
     const [key, value, write] = entryTerms(entry, options);
     const at = locate(ctx, key);
-    const { expiresAt, tag } = writeTerms(ctx, write);
-    const prepared = yield* prepare(ctx, at, ctx.codec.encode(value), expiresAt, tag);
+    const prepared = yield* prepare(ctx, at, ctx.codec.encode(value), writeTerms(ctx, write));
     if (!refusedForSize(ctx, at, prepared)) laidOut.push({ at, prepared });
     else {
       refused.push(key);

@@ -11,10 +11,22 @@ import { type CheckReport, check } from './check.js';
 import type { CacheContext, WriteOptions } from './context.js';
 import type { CacheEventEmitter } from './events.js';
 import {
+  type Factory,
+  type FactoryContext,
+  type GetOrSetOptions,
+  getOrSet,
+  invokeAsync,
+  invokeSync,
+  planGetOrSet,
+  type Served,
+  settleLate,
+} from './get-or-set.js';
+import {
   callKey,
   type Memoized,
   type MemoizedSync,
   type MemoizeOptions,
+  measured,
   memoizedCall,
   planMemo,
 } from './memoize.js';
@@ -350,6 +362,42 @@ export class Cache<V = unknown> {
   }
 
   /**
+   * The fresh value of `key`, or the one `factory` computes and stores, computed once per key across
+   * every process sharing the directory while the others wait for it. With `grace`, an expired value
+   * is still served while one caller recomputes it, and when the factory fails or times out; see
+   * {@link GetOrSetOptions} and the timeline in the README. The factory gets a {@link FactoryContext}
+   * to set the value's `ttl` and `tag` from the value, or to skip storing it.
+   */
+  async getOrSet<T = V>(key: Key, factory: Factory<NoInfer<T>>, options?: GetOrSetOptions): Promise<T> {
+    const plan = planGetOrSet(factory, options, false);
+    plan.signal?.throwIfAborted();
+    const invoke = invokeAsync(factory as Factory<unknown>, plan);
+    return (await this.#getOrSet((ctx) => getOrSet(ctx, key, plan, invoke))) as T;
+  }
+
+  /** {@link getOrSet} for a synchronous factory (no timeouts or signal: a running factory cannot be interrupted). */
+  getOrSetSync<T = V>(
+    key: Key,
+    factory: (context: FactoryContext<NoInfer<T>>) => NoInfer<T>,
+    options?: Omit<GetOrSetOptions, 'softTimeout' | 'hardTimeout' | 'signal'>,
+  ): T {
+    const plan = planGetOrSet(factory, options, true);
+    return this.#runSync((ctx) => getOrSet(ctx, key, plan, invokeSync(factory as Factory<unknown>)))
+      .value as T;
+  }
+
+  /** Runs a `getOrSet` flow; a factory still running past its soft timeout is settled in the background. */
+  async #getOrSet(flow: (ctx: CacheContext) => Op<Served>): Promise<unknown> {
+    const served = await this.#runAsync(flow);
+    const { late } = served;
+    if (late !== undefined) {
+      // Nobody awaits this: if storing fails (the cache was closed meanwhile), the next call computes again.
+      late.pending.then((outcome) => this.#runAsync((ctx) => settleLate(ctx, late, outcome))).catch(() => {});
+    }
+    return served.value;
+  }
+
+  /**
    * Wraps `fn` so that its results are stored in the cache under a key derived from `options.name`
    * (default: `fn.name` with a digest of its source, so that two different functions never share
    * results) and the arguments (see {@link MemoizeOptions}). Concurrent calls with the same
@@ -363,8 +411,12 @@ export class Cache<V = unknown> {
       const key = callKey(plan, args);
       let pending = inflight.get(key);
       if (pending === undefined) {
-        const op = (ctx: CacheContext) => memoizedCall(ctx, plan, key, () => fn(...args));
-        pending = (this.#runAsync(op) as Promise<Awaited<R>>).finally(() => inflight.delete(key));
+        const invoke = invokeAsync(
+          measured(() => fn(...args)),
+          plan.getOrSet,
+        );
+        const flow = (ctx: CacheContext) => memoizedCall(ctx, plan, key, invoke);
+        pending = (this.#getOrSet(flow) as Promise<Awaited<R>>).finally(() => inflight.delete(key));
         inflight.set(key, pending);
       }
       return pending;
@@ -374,10 +426,11 @@ export class Cache<V = unknown> {
 
   /** {@link memoize} for synchronous functions: the wrapper returns the result itself. */
   memoizeSync<A extends unknown[], R>(fn: (...args: A) => R, options?: MemoizeOptions): MemoizedSync<A, R> {
-    const plan = planMemo(fn, options);
+    const plan = planMemo(fn, options, true);
     const memoized = (...args: A): R => {
       const key = callKey(plan, args);
-      return this.#runSync((ctx) => memoizedCall(ctx, plan, key, () => fn(...args))) as R;
+      const invoke = invokeSync(measured(() => fn(...args)));
+      return this.#runSync((ctx) => memoizedCall(ctx, plan, key, invoke)).value as R;
     };
     return Object.assign(memoized, { cacheKey: (...args: A) => callKey(plan, args) });
   }

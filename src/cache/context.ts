@@ -16,7 +16,7 @@ import type { Slots } from '../store/slots.js';
 import { type CacheEventEmitter, type DamagedEvent, headerKey, listening } from './events.js';
 import type { Clock, Settings } from './options.js';
 import type { Repairs } from './repairs.js';
-import { expiryOf } from './ttl.js';
+import { checkGrace, expiryOf } from './ttl.js';
 
 /** Everything an operation needs to know about the cache it runs on. */
 export interface CacheContext {
@@ -64,6 +64,17 @@ export function isLiveFor(header: EntryHeader, at: Located, now: number): boolea
   );
 }
 
+/** Whether an entry is for this key, expired at `now`, and still in its grace period. */
+export function isStaleFor(header: EntryHeader, at: Located, now: number): boolean {
+  const { expiresAt } = header;
+  return (
+    expiresAt !== null &&
+    expiresAt <= now &&
+    now < expiresAt + header.graceMs &&
+    sameKey(at.encoded, header.keyType, header.key)
+  );
+}
+
 /** Options accepted by the writing methods. */
 export interface WriteOptions {
   /**
@@ -73,25 +84,35 @@ export interface WriteOptions {
   ttl?: number | null | undefined;
   /** A tag, for `evict(tag)`. */
   tag?: Key | null | undefined;
+  /**
+   * Milliseconds after expiry during which `getOrSet` may still serve the expired value (while one
+   * caller recomputes it, or when the computation fails); other reads see it expired. @default 0
+   */
+  grace?: number | undefined;
 }
 
-const WRITE_OPTIONS = new Set(['ttl', 'tag']);
+/** What an entry is written with: its expiry, grace period and tag, validated. */
+export interface Terms {
+  expiresAt: number | null;
+  graceMs: number;
+  tag: EncodedKey | undefined;
+}
 
-/** Validates write options and turns them into an expiry time and a stored tag. */
-export function writeTerms(
-  ctx: CacheContext,
-  options: WriteOptions | undefined,
-): { expiresAt: number | null; tag: EncodedKey | undefined } {
+const WRITE_OPTIONS = new Set(['ttl', 'tag', 'grace']);
+
+/** Validates write options and turns them into the {@link Terms} an entry is written with. */
+export function writeTerms(ctx: CacheContext, options: WriteOptions | undefined): Terms {
   if (options === undefined)
-    return { expiresAt: expiryOf(undefined, ctx.defaultTtl, ctx.clock.now()), tag: undefined };
+    return { expiresAt: expiryOf(undefined, ctx.defaultTtl, ctx.clock.now()), graceMs: 0, tag: undefined };
   if (options === null || typeof options !== 'object')
     throw new TypeError('diskcache-ts: options must be an object');
   rejectUnknown(options, WRITE_OPTIONS, 'write');
   const { ttl, tag } = options;
   const expiresAt = expiryOf(ttl, ctx.defaultTtl, ctx.clock.now());
-  if (tag === undefined || tag === null) return { expiresAt, tag: undefined };
+  const graceMs = checkGrace(options.grace);
+  if (tag === undefined || tag === null) return { expiresAt, graceMs, tag: undefined };
   assertKey(tag, 'tag');
-  return { expiresAt, tag: encodeKey(tag) };
+  return { expiresAt, graceMs, tag: encodeKey(tag) };
 }
 
 /** Records a change in the shared counters. */

@@ -37,11 +37,21 @@ export interface RefusedEvent {
   sizeLimit: number;
 }
 
+/**
+ * A `getOrSet` factory's error that reached no caller: a stale value was served instead, or the
+ * factory failed in the background after its soft timeout.
+ */
+export interface FactoryErrorEvent {
+  key: Key;
+  error: unknown;
+}
+
 /** The events of a cache, by name. */
 export interface CacheEvents {
   evict: [event: EvictEvent];
   damaged: [event: DamagedEvent];
   refused: [event: RefusedEvent];
+  factoryError: [event: FactoryErrorEvent];
 }
 
 /** A cache's event emitter. */

@@ -1,13 +1,17 @@
 import { createHash } from 'node:crypto';
-import { withLock } from '../coordination/lock.js';
-import { encodeKey, keyHash } from '../format/key.js';
-import { call, type Op } from '../fs/runner.js';
+import type { Op } from '../fs/runner.js';
 import { rejectUnknown } from '../option-names.js';
-import { set } from './batch.js';
 import type { CacheContext } from './context.js';
+import {
+  type Factory,
+  type GetOrSetOptions,
+  type GetOrSetPlan,
+  getOrSet,
+  type Invoke,
+  planGetOrSet,
+  type Served,
+} from './get-or-set.js';
 import { memoKey } from './memo-key.js';
-import { add, getEntry } from './single.js';
-import { checkTtl } from './ttl.js';
 
 /** Options of `memoize` and `memoizeSync`. */
 export interface MemoizeOptions {
@@ -31,6 +35,12 @@ export interface MemoizeOptions {
   tag?: string;
   /** Tell arguments of different types apart (`1` from `'1'`). @default false */
   typed?: boolean;
+  /** As `getOrSet`'s `grace`: an expired result is still served while one caller recomputes it, and when that fails. @default 0 */
+  grace?: number;
+  /** As `getOrSet`'s `softTimeout` (`memoize` only). */
+  softTimeout?: number;
+  /** As `getOrSet`'s `hardTimeout` (`memoize` only). */
+  hardTimeout?: number;
   /**
    * Recompute a result early, before it expires, with a probability that rises as expiry nears
    * (XFetch): one caller recomputes while the others keep getting the stored result, so a hot key
@@ -65,14 +75,22 @@ function isStored(value: unknown): value is Stored {
 export interface MemoPlan {
   /** The function's identity in its keys: `options.name`, or its name and a digest of its source. */
   name: string;
-  /** `undefined`: the cache's default. */
-  ttl: number | null | undefined;
-  tag: string | undefined;
   typed: boolean;
   beta: number;
+  /** How each result is computed and stored. */
+  getOrSet: GetOrSetPlan;
 }
 
-const MEMOIZE_OPTIONS = new Set(['name', 'ttl', 'tag', 'typed', 'beta']);
+const MEMOIZE_OPTIONS = new Set([
+  'name',
+  'ttl',
+  'tag',
+  'typed',
+  'beta',
+  'grace',
+  'softTimeout',
+  'hardTimeout',
+]);
 
 /** What `Function.prototype.toString` gives for functions without source: bound and native ones. */
 const NO_SOURCE = /\{\s*\[native code\]\s*\}\s*$/;
@@ -90,8 +108,8 @@ function identity(fn: (...args: never) => unknown): string {
   return `${fn.name}#${createHash('sha256').update(source).digest('hex').slice(0, 16)}`;
 }
 
-/** Validates `memoize` arguments. */
-export function planMemo(fn: unknown, options: MemoizeOptions = {}): MemoPlan {
+/** Validates `memoize` arguments (`sync`: for `memoizeSync`, which has no timeouts). */
+export function planMemo(fn: unknown, options: MemoizeOptions = {}, sync = false): MemoPlan {
   if (typeof fn !== 'function') throw new TypeError('diskcache-ts: memoize needs a function');
   rejectUnknown(options, MEMOIZE_OPTIONS, 'memoize');
   const name = options.name ?? identity(fn as (...args: never) => unknown);
@@ -100,8 +118,10 @@ export function planMemo(fn: unknown, options: MemoizeOptions = {}): MemoPlan {
   const beta = options.beta ?? 0;
   if (typeof beta !== 'number' || !(beta >= 0))
     throw new RangeError('diskcache-ts: beta must be a number >= 0');
-  const ttl = options.ttl === undefined ? undefined : checkTtl(options.ttl);
-  return { name, ttl, tag: options.tag, typed: options.typed === true, beta };
+  const { ttl, tag, grace, softTimeout, hardTimeout } = options;
+  const computed: GetOrSetOptions = { ttl, tag: tag ?? null, grace, softTimeout, hardTimeout };
+  const getOrSetPlan = planGetOrSet(fn, computed, sync);
+  return { name, typed: options.typed === true, beta, getOrSet: getOrSetPlan };
 }
 
 /** The key of a call. */
@@ -115,43 +135,25 @@ function recomputeEarly(plan: MemoPlan, remainingMs: number, computeMs: number):
   return computeMs * plan.beta * -Math.log(Math.random()) >= remainingMs;
 }
 
-/** Computes and stores a result. */
-function* compute(ctx: CacheContext, plan: MemoPlan, key: string, run: () => unknown): Op<unknown> {
-  const start = performance.now();
-  const result = yield* call(run);
-  if (result instanceof Promise) {
-    throw new TypeError(
-      'diskcache-ts: memoizeSync got a Promise from the function; use memoize() for async functions',
-    );
-  }
-  const stored: Stored = { result, computeMs: performance.now() - start };
-  yield* set(ctx, key, stored, { ttl: plan.ttl, tag: plan.tag ?? null });
-  return result;
+/** The factory of one memoized call: runs the function and records how long it took. */
+export function measured(run: () => unknown): Factory<unknown> {
+  return () => {
+    const start = performance.now();
+    const result = run();
+    const stored = (value: unknown): Stored => ({ result: value, computeMs: performance.now() - start });
+    return result instanceof Promise ? result.then(stored) : stored(result);
+  };
 }
 
 /**
- * One memoized call: a stored result if there is one (recomputed early by one elected caller when
- * XFetch says so), else computed under the key's cross-process lock, so that across processes at
- * most one computes while the others wait and then read its result.
+ * One memoized call: `getOrSet` of the call's key, whose factory runs the function; XFetch may
+ * elect one caller to recompute a stored result early while the others keep getting it.
  */
-export function* memoizedCall(
-  ctx: CacheContext,
-  plan: MemoPlan,
-  key: string,
-  run: () => unknown,
-): Op<unknown> {
-  const found = yield* getEntry(ctx, key);
-  if (found !== undefined && isStored(found.value)) {
-    const { result, computeMs } = found.value;
-    const remaining = found.expiresAt === null ? Number.POSITIVE_INFINITY : found.expiresAt - ctx.clock.now();
-    if (!recomputeEarly(plan, remaining, computeMs)) return result;
-    const elected = yield* add(ctx, `${key}:recompute`, true, { ttl: Math.max(1, computeMs) });
-    return elected ? yield* compute(ctx, plan, key, run) : result;
-  }
-  const lockPath = ctx.layout.keyLock(keyHash(encodeKey(key)));
-  return yield* withLock(lockPath, ctx.lock, function* () {
-    const again = yield* getEntry(ctx, key);
-    if (again !== undefined && isStored(again.value)) return again.value.result;
-    return yield* compute(ctx, plan, key, run);
-  });
+export function* memoizedCall(ctx: CacheContext, plan: MemoPlan, key: string, invoke: Invoke): Op<Served> {
+  const early = ({ value, expiresAt }: { value: unknown; expiresAt: number | null }) =>
+    isStored(value) &&
+    expiresAt !== null &&
+    recomputeEarly(plan, expiresAt - ctx.clock.now(), value.computeMs);
+  const served = yield* getOrSet(ctx, key, plan.getOrSet, invoke, early);
+  return { ...served, value: isStored(served.value) ? served.value.result : served.value };
 }

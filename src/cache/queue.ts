@@ -181,7 +181,7 @@ export function* push(ctx: CacheContext, value: unknown, options: PushOptions = 
   const { prefix: rawPrefix, side: rawSide, ...write } = options ?? {};
   const prefix = checkPrefix(rawPrefix);
   const side = checkSide(rawSide, ['back', 'front'], 'back');
-  const { expiresAt, tag } = writeTerms(ctx, write);
+  const terms = writeTerms(ctx, write);
   const encoded = ctx.codec.encode(value);
   return yield* withQueue(ctx, prefix, function* (state) {
     for (let tries = 0; tries < MAX_OCCUPIED; tries++) {
@@ -189,7 +189,7 @@ export function* push(ctx: CacheContext, value: unknown, options: PushOptions = 
       if (side === 'back') state.tail++;
       else state.head--;
       const at = locate(ctx, queueKey(prefix, index));
-      const prepared = yield* prepare(ctx, at, encoded, expiresAt, tag);
+      const prepared = yield* prepare(ctx, at, encoded, terms);
       // Without hard links, the queue's lock makes a plain write safe here.
       const published =
         (yield* ctx.slots.writeIfAbsent(at.path, prepared.chunks)) ??

@@ -1,5 +1,5 @@
 import { basename, join } from 'node:path';
-import type { Entry, EntryHeader } from '../format/entry.js';
+import { type Entry, type EntryHeader, staleUntil } from '../format/entry.js';
 import { assertKey, decodeKey, encodeKey, type Key, keyHash } from '../format/key.js';
 import { emit, io, type Op } from '../fs/runner.js';
 import { isPlainInside } from '../store/directories.js';
@@ -64,13 +64,16 @@ function* removeWhere(
   return removed;
 }
 
-/** `expire(now)`: removes every entry that has expired at `now`; returns how many. */
+/** `expire(now)`: removes every entry that has expired at `now` (and whose grace period is over); returns how many. */
 export function* expire(ctx: CacheContext, now?: number): Op<number> {
   if (now !== undefined && (typeof now !== 'number' || Number.isNaN(now))) {
     throw new TypeError('diskcache-ts: now must be a number of epoch milliseconds');
   }
   const at = now ?? ctx.clock.now();
-  return yield* removeWhere(ctx, 'expired', (h) => h.expiresAt !== null && h.expiresAt <= at);
+  return yield* removeWhere(ctx, 'expired', (h) => {
+    const until = staleUntil(h);
+    return until !== null && until <= at;
+  });
 }
 
 /** `evict(tag)`: removes every entry with this tag; returns how many. */

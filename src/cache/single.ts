@@ -2,8 +2,8 @@ import * as v8 from 'node:v8';
 import { CacheError } from '../errors.js';
 import { type EncodedValue, ValueKind } from '../format/codec.js';
 import { pack } from '../format/compression.js';
-import { type Entry, encodeEntry } from '../format/entry.js';
-import { decodeKey, type EncodedKey, type Key } from '../format/key.js';
+import { type Entry, encodeEntry, staleUntil } from '../format/entry.js';
+import { decodeKey, type Key } from '../format/key.js';
 import type { Op } from '../fs/runner.js';
 import { POLICIES } from '../policy/policies.js';
 import { bookkeeping } from '../store/bookkeeping.js';
@@ -12,11 +12,13 @@ import {
   type CacheContext,
   count,
   isLiveFor,
+  isStaleFor,
   keyMissing,
   type Located,
   locate,
   quarantine,
   storedValue,
+  type Terms,
   undecodable,
   type WriteOptions,
   writeTerms,
@@ -36,30 +38,37 @@ export interface CacheEntry<V = unknown> {
   size: number;
 }
 
-/** A live entry and its decoded value. */
+/** A live entry (or, where asked for, a stale one) and its decoded value. */
 interface Hit {
   entry: Entry;
   value: unknown;
+  /** Expired, in its grace period. */
+  stale: boolean;
 }
 
 /**
- * The live entry for `at` with its value, or `undefined`; moves a corrupt or undecodable file aside
- * and counts hits and misses.
+ * The live entry for `at` with its value, or `undefined`; with `allowStale`, an expired one in its
+ * grace period too. Moves a corrupt or undecodable file aside and counts hits and misses (a stale
+ * entry is a miss).
  */
-function* lookup(ctx: CacheContext, at: Located): Op<Hit | undefined> {
+function* lookup(ctx: CacheContext, at: Located, allowStale = false): Op<Hit | undefined> {
   const found = yield* ctx.slots.read(at.path);
+  const now = ctx.clock.now();
   let hit: Hit | undefined;
   if (found.state === 'corrupt') yield* quarantine(ctx, at.path);
-  else if (found.state === 'ok' && isLiveFor(found.entry, at, ctx.clock.now())) {
-    const decoded = yield* storedValue(ctx, at.key, found.entry, at.path);
-    if (decoded !== undefined) hit = { entry: found.entry, value: decoded.value };
+  else if (found.state === 'ok') {
+    const stale = allowStale && isStaleFor(found.entry, at, now);
+    if (stale || isLiveFor(found.entry, at, now)) {
+      const decoded = yield* storedValue(ctx, at.key, found.entry, at.path);
+      if (decoded !== undefined) hit = { entry: found.entry, value: decoded.value, stale };
+    }
   }
   const { onRead } = POLICIES[ctx.settings.evictionPolicy];
   if (hit !== undefined && onRead !== undefined) {
-    yield* bookkeeping(ctx.store, () => onRead(ctx.slots, at.path, ctx.clock.now()));
+    yield* bookkeeping(ctx.store, () => onRead(ctx.slots, at.path, now));
   }
-  if (ctx.settings.statistics)
-    yield* bookkeeping(ctx.store, () => count(ctx, hit ? { hits: 1 } : { misses: 1 }));
+  const counted = hit !== undefined && !hit.stale ? { hits: 1 } : { misses: 1 };
+  if (ctx.settings.statistics) yield* bookkeeping(ctx.store, () => count(ctx, counted));
   return hit;
 }
 
@@ -88,6 +97,23 @@ export function* getEntry(ctx: CacheContext, key: Key): Op<CacheEntry | undefine
   return hit === undefined ? undefined : toCacheEntry(at, hit);
 }
 
+/** A value found by {@link getFreshOrStale}. */
+export interface Found {
+  value: unknown;
+  /** Expired, in its grace period. */
+  stale: boolean;
+  storedAt: number;
+  expiresAt: number | null;
+}
+
+/** The value of `key` and whether it is stale (expired, in its grace period), or `undefined`. */
+export function* getFreshOrStale(ctx: CacheContext, key: Key): Op<Found | undefined> {
+  const hit = yield* lookup(ctx, locate(ctx, key), true);
+  if (hit === undefined) return undefined;
+  const { storedAt, expiresAt } = hit.entry;
+  return { value: hit.value, stale: hit.stale, storedAt, expiresAt };
+}
+
 /** `has(key)`: whether `get` would find the key (an entry of a codec this reader lacks counts). */
 export function* has(ctx: CacheContext, key: Key): Op<boolean> {
   const at = locate(ctx, key);
@@ -102,7 +128,8 @@ export function* has(ctx: CacheContext, key: Key): Op<boolean> {
 export interface Prepared {
   chunks: Uint8Array[];
   size: number;
-  expiresAt: number | null;
+  /** When the entry may be removed (the end of its grace period), or `null`. */
+  staleUntil: number | null;
 }
 
 /** Lays out an entry for writing, its value compressed as the settings say. */
@@ -110,13 +137,13 @@ export function* prepare(
   ctx: CacheContext,
   at: Located,
   value: EncodedValue,
-  expiresAt: number | null,
-  tag: EncodedKey | undefined,
+  terms: Terms,
   storedAt = ctx.clock.now(),
 ): Op<Prepared> {
   const stored = yield* pack(ctx.compression, ctx.settings.compressThreshold, value.bytes);
-  const encoded = encodeEntry({ key: at.encoded, tag, value, storedAt, expiresAt, stored });
-  return { ...encoded, expiresAt };
+  const { expiresAt, graceMs, tag } = terms;
+  const encoded = encodeEntry({ key: at.encoded, tag, value, storedAt, expiresAt, graceMs, stored });
+  return { ...encoded, staleUntil: staleUntil(terms) };
 }
 
 /**
@@ -165,7 +192,7 @@ export function* afterPublishMany(ctx: CacheContext, written: readonly Written[]
   const policy = POLICIES[ctx.settings.evictionPolicy];
   for (const { at, prepared } of written) {
     if (policy.onWrite !== undefined) yield* policy.onWrite(ctx.slots, at.path, ctx.clock.now());
-    yield* ctx.evictor.afterWrite(ctx, prepared.expiresAt);
+    yield* ctx.evictor.afterWrite(ctx, prepared.staleUntil);
   }
 }
 
@@ -186,8 +213,7 @@ export function* afterPublish(
  */
 export function* add(ctx: CacheContext, key: Key, value: unknown, options?: WriteOptions): Op<boolean> {
   const at = locate(ctx, key);
-  const { expiresAt, tag } = writeTerms(ctx, options);
-  const prepared = yield* prepare(ctx, at, ctx.codec.encode(value), expiresAt, tag);
+  const prepared = yield* prepare(ctx, at, ctx.codec.encode(value), writeTerms(ctx, options));
   if (refusedForSize(ctx, at, prepared)) return false;
   const published = yield* ctx.slots.writeIfAbsent(at.path, prepared.chunks);
   if (published) {
@@ -290,13 +316,11 @@ export function* incr(
       });
     }
     const next = sum(current, delta);
-    const prepared = yield* prepare(
-      ctx,
-      at,
-      numberValue(next),
-      live?.expiresAt ?? null,
-      live?.tag === undefined ? undefined : { type: live.tagType, bytes: live.tag },
-    );
+    const prepared = yield* prepare(ctx, at, numberValue(next), {
+      expiresAt: live?.expiresAt ?? null,
+      graceMs: live?.graceMs ?? 0,
+      tag: live?.tag === undefined ? undefined : { type: live.tagType, bytes: live.tag },
+    });
     yield* replace(ctx, at, prepared);
     return next;
   });
@@ -316,7 +340,7 @@ export function* touch(ctx: CacheContext, key: Key, options?: Pick<WriteOptions,
       if (!isLiveFor(e, at, now)) return undefined;
       const value: EncodedValue = { kind: e.valueKind, bytes: e.value, codecName: e.codecName };
       const tag = e.tag === undefined ? undefined : { type: e.tagType, bytes: e.tag };
-      prepared = yield* prepare(ctx, at, value, expiresAt, tag, e.storedAt);
+      prepared = yield* prepare(ctx, at, value, { expiresAt, graceMs: e.graceMs, tag }, e.storedAt);
       return prepared.chunks;
     });
     if (result.lost !== undefined) yield* count(ctx, { count: -1, volume: -result.lost });

@@ -2,7 +2,7 @@ import { CacheError } from '../errors.js';
 import { ValueKind } from '../format/codec.js';
 import { CompressionKind } from '../format/compression.js';
 import { crc32 } from '../format/crc32.js';
-import { type EntryHeader, encodeHeader, headerLength, parseHeader } from '../format/entry.js';
+import { type EntryHeader, encodeHeader, headerLength, parseHeader, staleUntil } from '../format/entry.js';
 import type { Key } from '../format/key.js';
 import { call, emit, io, type Op } from '../fs/runner.js';
 import { inPrivateDirectory } from '../store/entries.js';
@@ -34,9 +34,18 @@ export function* setStream(
   if (source === null || typeof (source as AsyncIterable<unknown>)[Symbol.asyncIterator] !== 'function') {
     throw new TypeError('diskcache-ts: setStream needs a readable stream or another async iterable');
   }
-  const { expiresAt, tag } = writeTerms(ctx, options);
+  const terms = writeTerms(ctx, options);
+  const { expiresAt, graceMs, tag } = terms;
   const storedAt = ctx.clock.now();
-  const fields = { key: at.encoded, tag, valueKind: ValueKind.Bytes, codecName: '', storedAt, expiresAt };
+  const fields = {
+    key: at.encoded,
+    tag,
+    valueKind: ValueKind.Bytes,
+    codecName: '',
+    storedAt,
+    expiresAt,
+    graceMs,
+  };
   const headerSize = encodeHeader({
     ...fields,
     compression: 0,
@@ -74,7 +83,11 @@ export function* setStream(
     throw error;
   }
   yield* io('close', fd);
-  yield* publishCounted(ctx, temp, at, { chunks: [], size: headerSize + length, expiresAt });
+  yield* publishCounted(ctx, temp, at, {
+    chunks: [],
+    size: headerSize + length,
+    staleUntil: staleUntil(terms),
+  });
   return true;
 }
 

@@ -1,3 +1,5 @@
+import { MAX_GRACE_MS } from '../format/entry.js';
+
 /**
  * The one rule for a time to live, as Node caches mean it (lru-cache, Keyv, cache-manager):
  * milliseconds; `0`, `null` and `undefined` never expire; negative, `NaN` and infinite values are
@@ -28,4 +30,20 @@ export function checkTtl(ttl: unknown, what = 'ttl'): number | null {
 export function expiryOf(ttl: unknown, defaultTtl: number | null, now: number): number | null {
   const ms = ttl === undefined ? defaultTtl : checkTtl(ttl);
   return ms === null ? null : now + ms;
+}
+
+/**
+ * Validates a grace period (`getOrSet`'s stale window) and returns it in milliseconds: `undefined`
+ * is 0; anything but a whole number from 0 to {@link MAX_GRACE_MS} is a `RangeError` (a `TypeError`
+ * if not a number).
+ */
+export function checkGrace(grace: unknown): number {
+  if (grace === undefined) return 0;
+  if (typeof grace !== 'number') throw new TypeError('diskcache-ts: grace must be a number of milliseconds');
+  if (!Number.isInteger(grace) || grace < 0 || grace > MAX_GRACE_MS) {
+    throw new RangeError(
+      `diskcache-ts: grace must be a whole number of milliseconds from 0 to ${MAX_GRACE_MS} (about 49 days), not ${grace}`,
+    );
+  }
+  return grace;
 }

@@ -11,6 +11,7 @@ import {
 } from '../cache/cache.js';
 import type { CheckReport } from '../cache/check.js';
 import type { CacheEventEmitter } from '../cache/events.js';
+import type { Factory, FactoryContext, GetOrSetOptions } from '../cache/get-or-set.js';
 import type { Memoized, MemoizedSync, MemoizeOptions } from '../cache/memoize.js';
 import { callKey, planMemo } from '../cache/memoize.js';
 import { FANOUT_FILE, refuseForeign } from '../cache/open-settings.js';
@@ -389,11 +390,25 @@ export class FanoutCache<V = unknown> {
 
   /** As {@link Cache.memoizeSync}. */
   memoizeSync<A extends unknown[], R>(fn: (...args: A) => R, options?: MemoizeOptions): MemoizedSync<A, R> {
-    const plan = planMemo(fn, options);
+    const plan = planMemo(fn, options, true);
     const perShard = this.shards.map((shard) => shard.memoizeSync(fn, { ...options, name: plan.name }));
     const memoized = (...args: A) =>
       (perShard[this.shards.indexOf(this.shardOf(callKey(plan, args)))] as MemoizedSync<A, R>)(...args);
     return Object.assign(memoized, { cacheKey: (...args: A) => callKey(plan, args) });
+  }
+
+  /** As {@link Cache.getOrSet}, in the shard of `key`. */
+  async getOrSet<T = V>(key: Key, factory: Factory<NoInfer<T>>, options?: GetOrSetOptions): Promise<T> {
+    return this.shardOf(key).getOrSet(key, factory, options);
+  }
+
+  /** As {@link Cache.getOrSetSync}, in the shard of `key`. */
+  getOrSetSync<T = V>(
+    key: Key,
+    factory: (context: FactoryContext<NoInfer<T>>) => NoInfer<T>,
+    options?: Omit<GetOrSetOptions, 'softTimeout' | 'hardTimeout' | 'signal'>,
+  ): T {
+    return this.shardOf(key).getOrSetSync(key, factory, options);
   }
 
   #named = new Map<string, { closeSync(): void; close(): Promise<void> }>();

@@ -14,6 +14,9 @@ export const MAX_KEY_BYTES = 16 * 1024 * 1024;
 
 const FLAG_EXPIRES = 1;
 const FLAG_TAG = 2;
+const FLAG_GRACE = 4;
+/** The longest grace period an entry holds (its u32 field, in milliseconds): about 49.7 days. */
+export const MAX_GRACE_MS = 0xffff_ffff;
 
 /** What an entry file says about itself. */
 export interface EntryHeader {
@@ -27,6 +30,8 @@ export interface EntryHeader {
   storedAt: number;
   /** Epoch milliseconds, or `null` for no expiry. */
   expiresAt: number | null;
+  /** Milliseconds after `expiresAt` during which the expired value may still be served (`getOrSet`). */
+  graceMs: number;
   /** Stored (possibly compressed) value length. */
   valueLength: number;
   /** Value length before compression. */
@@ -51,6 +56,8 @@ export interface EntryInput {
   value: EncodedValue;
   storedAt: number;
   expiresAt: number | null;
+  /** See {@link EntryHeader.graceMs}; 0 if omitted. */
+  graceMs?: number;
   /** The value's bytes as stored (see `pack` in compression.ts). */
   stored: StoredValue;
 }
@@ -67,6 +74,8 @@ export interface HeaderFields {
   compression: CompressionKind;
   storedAt: number;
   expiresAt: number | null;
+  /** See {@link EntryHeader.graceMs}; 0 if omitted. */
+  graceMs?: number;
   /** Stored (possibly compressed) value length. */
   valueLength: number;
   /** Value length before compression. */
@@ -99,7 +108,11 @@ export function encodeHeader(fields: HeaderFields): Buffer {
   const header = Buffer.alloc(headerSize);
   header.writeUInt32LE(ENTRY_MAGIC, 0);
   header[4] = ENTRY_VERSION;
-  header[5] = (fields.expiresAt === null ? 0 : FLAG_EXPIRES) | (tag === undefined ? 0 : FLAG_TAG);
+  const graceMs = fields.expiresAt === null ? 0 : (fields.graceMs ?? 0);
+  header[5] =
+    (fields.expiresAt === null ? 0 : FLAG_EXPIRES) |
+    (tag === undefined ? 0 : FLAG_TAG) |
+    (graceMs === 0 ? 0 : FLAG_GRACE);
   header[6] = key.type;
   header[7] = tag?.type ?? 0;
   header[8] = fields.valueKind;
@@ -107,6 +120,7 @@ export function encodeHeader(fields: HeaderFields): Buffer {
   header.writeUInt16LE(name.byteLength, 10);
   header.writeUInt32LE(key.bytes.byteLength, 12);
   header.writeUInt32LE(tagBytes.byteLength, 16);
+  header.writeUInt32LE(graceMs, 20);
   header.writeDoubleLE(fields.storedAt, 24);
   header.writeDoubleLE(fields.expiresAt ?? 0, 32);
   header.writeDoubleLE(fields.valueLength, 40);
@@ -137,6 +151,7 @@ export function encodeEntry(input: EntryInput): { chunks: Uint8Array[]; size: nu
     compression,
     storedAt: input.storedAt,
     expiresAt: input.expiresAt,
+    graceMs: input.graceMs ?? 0,
     valueLength: stored.byteLength,
     rawLength: value.bytes.byteLength,
     valueCrc: crc32(stored),
@@ -200,6 +215,7 @@ export function parseHeader(bytes: Buffer, fileSize: number): Parsed<EntryHeader
       codecName: bytes.toString('utf8', keyEnd + tagLength, valueOffset),
       storedAt: bytes.readDoubleLE(24),
       expiresAt: flags & FLAG_EXPIRES ? bytes.readDoubleLE(32) : null,
+      graceMs: flags & FLAG_EXPIRES && flags & FLAG_GRACE ? bytes.readUInt32LE(20) : 0,
       valueLength,
       rawLength,
       valueCrc: bytes.readUInt32LE(56),
@@ -207,6 +223,14 @@ export function parseHeader(bytes: Buffer, fileSize: number): Parsed<EntryHeader
       fileSize,
     },
   };
+}
+
+/**
+ * When an entry may be removed: the end of its grace period (`expiresAt` for an entry without one),
+ * or `null` if it never expires. Until then `getOrSet` may serve its expired value.
+ */
+export function staleUntil(header: Pick<EntryHeader, 'expiresAt' | 'graceMs'>): number | null {
+  return header.expiresAt === null ? null : header.expiresAt + header.graceMs;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { type CacheContext, count } from '../cache/context.js';
 import { noteEvicted } from '../cache/events.js';
-import type { EntryHeader } from '../format/entry.js';
+import { type EntryHeader, staleUntil } from '../format/entry.js';
 import type { Op } from '../fs/runner.js';
 import { POLICIES } from './policies.js';
 
@@ -164,9 +164,10 @@ export class Evictor {
   }
 
   private candidate(path: string, header: EntryHeader, rank: number, now: number, fresh: number): Candidate {
-    const expiresAt = header.expiresAt ?? Number.POSITIVE_INFINITY;
-    // As in python-diskcache, culling takes entries that expired before now, so that an entry just
-    // expiring stays until expire() or a later write.
+    // An entry in its grace period stays (getOrSet may serve it). As in python-diskcache, culling
+    // takes entries that expired before now, so that an entry just expiring stays until expire() or
+    // a later write.
+    const expiresAt = staleUntil(header) ?? Number.POSITIVE_INFINITY;
     return {
       path,
       rank,

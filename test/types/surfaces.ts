@@ -40,6 +40,16 @@ async function asyncSurface(): Promise<void> {
   await cache.setMany([['a', 'x'], { key: 'b', value: 'y', ttl: undefined }], { ttl: undefined });
   // @ts-expect-error the cache holds strings
   await cache.set('k', 5);
+  const computed = await cache.getOrSet('k', async ({ stale }) => `${stale ?? ''}!`);
+  expectType<Equal<typeof computed, string>>();
+  const other = await fanout.getOrSet<Date>('d', (context) => {
+    expectType<Equal<typeof context.stale, Date | undefined>>();
+    return new Date();
+  });
+  expectType<Equal<typeof other, Date>>();
+  await cache.getOrSet('k', () => 'v', { ttl: undefined, grace: undefined, signal: undefined });
+  // @ts-expect-error the cache holds strings (a per-call type is given explicitly, as for get)
+  await cache.getOrSet('k', async () => 5);
 }
 
 function syncSurface(): void {
@@ -53,6 +63,10 @@ function syncSurface(): void {
   const many = fanout.getManySync(['a']);
   expectType<Equal<typeof many, (number | undefined)[]>>();
   memory.touchSync('k', { ttl: undefined });
+  const computed = cache.getOrSetSync('k', () => 'v', { grace: 1_000 });
+  expectType<Equal<typeof computed, string>>();
+  // @ts-expect-error a synchronous factory cannot be timed out
+  cache.getOrSetSync('k', () => 'v', { hardTimeout: 5 });
 }
 
 export { asyncSurface, syncSurface };
