@@ -122,7 +122,7 @@ export function* deleteMany(ctx: CacheContext, keys: readonly Key[]): Op<boolean
   found.forEach(({ i, at, header }, j) => {
     if (done[j] !== true) return;
     removed++;
-    volume += header.state === 'ok' ? header.entry.fileSize : header.size;
+    volume += ctx.slots.footprint(header.state === 'ok' ? header.entry.fileSize : header.size);
     live[i] = header.state === 'ok' && isLiveFor(header.entry, at, now);
   });
   yield* count(ctx, { count: -removed, volume: -volume });

@@ -54,6 +54,40 @@ function* outerLocks(ctx: CacheContext): Op<string[]> {
 }
 
 /**
+ * What `check()` makes of the entry at `path`: `undefined` if there is none, what is wrong with it,
+ * or the size of an entry that counts.
+ */
+function* judgeEntry(ctx: CacheContext, path: string): Op<string | { size: number } | undefined> {
+  const read = yield* ctx.slots.read(path);
+  if (read.state === 'missing') return undefined;
+  if (read.state === 'corrupt') return `corrupt entry (${read.reason})`;
+  if (!storedUnderItsName(basename(path), read.entry)) return "entry stored under another key's name";
+  const damage = undecodable(ctx, read.entry);
+  if (damage !== undefined) return `undecodable entry (${damage})`;
+  return { size: read.entry.fileSize };
+}
+
+/**
+ * The count and volume of the entries that `check()` counts, as it counts them (each entry's
+ * engine footprint), without repairing anything.
+ */
+export function* recount(ctx: CacheContext): Op<{ count: number; volume: number }> {
+  let count = 0;
+  let volume = 0;
+  const visit = function* (path: string) {
+    const verdict = yield* judgeEntry(ctx, path);
+    if (verdict === undefined || typeof verdict === 'string') return;
+    count++;
+    volume += ctx.slots.footprint(verdict.size);
+  };
+  if (ctx.log !== undefined) yield* forEachEntry(ctx, visit);
+  yield* forEachFile(ctx, (path, _name, kind) => (kind === 'entry' ? visit(path) : noop()));
+  return { count, volume };
+}
+
+function* noop(): Op<void> {}
+
+/**
  * `check({ fix })`: verifies every entry file in full, the counters against the entries, the
  * top-level folders, and what dead writers and dead lock holders left. With `fix`, moves corrupt and
  * misplaced entries and every name that is not the cache's to `corrupt/`, completes or removes what
@@ -104,22 +138,15 @@ export function* check(ctx: CacheContext, fix = false): Op<CheckReport> {
   }
 
   const verify = function* (path: string) {
-    const read = yield* ctx.slots.read(path);
-    if (read.state === 'missing') return;
-    const damage = read.state === 'ok' ? undecodable(ctx, read.entry) : undefined;
-    if (read.state === 'corrupt') {
-      found(`${where(path)}: corrupt entry (${read.reason})`, fix);
+    const verdict = yield* judgeEntry(ctx, path);
+    if (verdict === undefined) return;
+    if (typeof verdict === 'string') {
+      found(`${where(path)}: ${verdict}`, fix);
       if (fix) yield* moveAside(path);
-    } else if (!storedUnderItsName(basename(path), read.entry)) {
-      found(`${where(path)}: entry stored under another key's name`, fix);
-      if (fix) yield* moveAside(path);
-    } else if (damage !== undefined) {
-      found(`${where(path)}: undecodable entry (${damage})`, fix);
-      if (fix) yield* moveAside(path);
-    } else {
-      entries++;
-      volume += read.entry.fileSize;
+      return;
     }
+    entries++;
+    volume += ctx.slots.footprint(verdict.size);
   };
 
   if (ctx.log !== undefined) {
@@ -160,7 +187,7 @@ export function* check(ctx: CacheContext, fix = false): Op<CheckReport> {
     found(
       typeof totals === 'string'
         ? totals
-        : `counters say ${totals.count} entries and ${totals.volume} bytes; the files hold ${entries} entries and ${volume} bytes`,
+        : `counters say ${totals.count} entries and ${totals.volume} bytes; the entries are ${entries}, taking ${volume} bytes`,
       fix,
     );
     if (fix) yield* ctx.counters.reconcile({ count: entries, volume }, ctx.lock);

@@ -120,6 +120,16 @@ export function* count(ctx: CacheContext, change: Partial<Totals>): Op<void> {
   if (change.count || change.volume || change.hits || change.misses) yield* ctx.counters.add(change);
 }
 
+/**
+ * Records in the counters that an entry of `entryBytes` bytes (the size of its entry file) is gone,
+ * and returns the space it took as `volume()` counts it: the engine's footprint of that size.
+ */
+export function* countRemoved(ctx: CacheContext, entryBytes: number): Op<number> {
+  const footprint = ctx.slots.footprint(entryBytes);
+  yield* count(ctx, { count: -1, volume: -footprint });
+  return footprint;
+}
+
 /** Decodes an entry's value with the cache's codec. */
 export function decodeEntry(ctx: CacheContext, entry: Entry): Decoded {
   return ctx.codec.decode(entry.valueKind, entry.value, entry.codecName);
@@ -151,7 +161,7 @@ export function* quarantine(ctx: CacheContext, path: string): Op<void> {
       'full',
     );
     if (!removal.removed) return;
-    yield* count(ctx, { count: -1, volume: -removal.size });
+    yield* countRemoved(ctx, removal.size);
     if (damage !== undefined && listening(ctx.events, 'damaged')) ctx.events.emit('damaged', damage);
   });
 }

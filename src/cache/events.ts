@@ -32,7 +32,7 @@ export interface DamagedEvent {
 /** A value not stored because it alone is larger than `sizeLimit` (any entry of its key was removed). */
 export interface RefusedEvent {
   key: Key;
-  /** Bytes the entry would take. */
+  /** Bytes the entry would take on disk, as `volume()` counts them. */
   size: number;
   sizeLimit: number;
 }

@@ -3,6 +3,7 @@ import { CacheError } from '../errors.js';
 import { io, type Op } from '../fs/runner.js';
 import { bookkeeping } from '../store/bookkeeping.js';
 import { claim, moveToCorrupt, type StoreSettings } from '../store/entries.js';
+import { measureAllocationUnit } from '../store/footprint.js';
 import { SETTINGS_FILE } from '../store/layout.js';
 import {
   isBlobName,
@@ -180,6 +181,9 @@ export function* settleSettings(
       );
     }
     checkEngine(store, options, settings.engine);
+    // A new cache counts volume in its file system's allocation unit from the start; any other
+    // cache without one has counters of plain bytes, recounted once opened (open.ts).
+    if (missing === 'new') settings.allocationUnit = measureAllocationUnit(store.layout.directory);
     const wrong =
       read.state === 'damaged'
         ? read.reason

@@ -16,10 +16,13 @@ import { io, type Op, runSync } from '../fs/runner.js';
 import { Evictor } from '../policy/evict.js';
 import { bookkeeping } from '../store/bookkeeping.js';
 import type { StoreSettings } from '../store/entries.js';
+import { measureAllocationUnit } from '../store/footprint.js';
 import { Layout } from '../store/layout.js';
 import { DEFAULT_INDEX_LIMIT, LogStore } from '../store/log/log-store.js';
 import { withMemoryTier } from '../store/memory-tier.js';
+import { writeSettingsFile } from '../store/settings-file.js';
 import { filesSlots, logSlots } from '../store/slots.js';
+import { recount } from './check.js';
 import type { CacheContext } from './context.js';
 import type { CacheEvents } from './events.js';
 import { restoreFolders } from './folders.js';
@@ -180,11 +183,12 @@ function openDirectory(dir: string, options: CacheOptions): OpenCache {
   };
   const counters = acquireCounters(store);
   const evictor = new Evictor();
+  const unit = settings.allocationUnit ?? measureAllocationUnit(dir);
   const log =
     settings.engine === 'log'
-      ? new LogStore(store, lock, options.indexLimit ?? DEFAULT_INDEX_LIMIT)
+      ? new LogStore(store, lock, options.indexLimit ?? DEFAULT_INDEX_LIMIT, unit)
       : undefined;
-  const engineSlots = log === undefined ? filesSlots(store, lock) : logSlots(log);
+  const engineSlots = log === undefined ? filesSlots(store, lock, unit) : logSlots(log);
   const ctx: CacheContext = {
     layout,
     store,
@@ -202,7 +206,7 @@ function openDirectory(dir: string, options: CacheOptions): OpenCache {
     events: new EventEmitter<CacheEvents>(),
   };
   try {
-    runSync(base, recoverWhileOpening(ctx, counters));
+    runSync(base, recoverWhileOpening(ctx, counters, unit));
   } catch (error) {
     releaseCounters(dir);
     throw error;
@@ -221,11 +225,25 @@ function openDirectory(dir: string, options: CacheOptions): OpenCache {
  * private directories, dead processes' counters. Damage repaired here is recorded (a warning, and
  * the next `check()`).
  */
-function* recoverWhileOpening(ctx: CacheContext, counters: Counters): Op<void> {
+function* recoverWhileOpening(ctx: CacheContext, counters: Counters, unit: number): Op<void> {
   yield* bookkeeping(ctx.store, function* () {
     record(ctx.repairs, yield* recoverDeadWriters(ctx, 'open'));
   });
   yield* bookkeeping(ctx.store, () => counters.fold(ctx.lock, false));
+  yield* bookkeeping(ctx.store, () => migrateCounting(ctx, counters, unit));
+}
+
+/**
+ * Once, for a cache whose counters count plain bytes (written by an earlier version, or whose
+ * settings file was lost): recounts the volume as the engine's footprints (as `check({ fix: true })`
+ * does), then stores the allocation unit in the settings file, which marks the new counting. A
+ * process killed in between recounts again at the next open.
+ */
+function* migrateCounting(ctx: CacheContext, counters: Counters, unit: number): Op<void> {
+  if (ctx.settings.allocationUnit !== undefined) return;
+  yield* counters.reconcile(yield* recount(ctx), ctx.lock);
+  ctx.settings.allocationUnit = unit;
+  yield* writeSettingsFile(ctx.store, ctx.settings);
 }
 
 /** Restores the top-level folders while opening (bookkeeping: none on a read-only store). */

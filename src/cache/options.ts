@@ -2,6 +2,7 @@ import { type Codec, type CodecName, resolveCodec } from '../format/codec.js';
 import { type CompressionName, compressionKind, isCompressionName } from '../format/compression.js';
 import type { FileSystem } from '../fs/backend.js';
 import { rejectUnknown } from '../option-names.js';
+import { isAllocationUnit } from '../store/footprint.js';
 import { type MemoryTierOptions, validateMemoryTier } from '../store/memory-tier.js';
 import type { EngineName } from '../store/slots.js';
 import { checkTtl } from './ttl.js';
@@ -175,6 +176,12 @@ export interface Settings {
   timeout: number;
   /** The engine the cache was created with (not changed by later opens). */
   engine: EngineName;
+  /**
+   * The allocation unit `volume()` counts file space in (see `store/footprint.ts`), measured when the
+   * cache was created; absent from directories whose counters count plain bytes (written by earlier
+   * versions), whose volume a writable open recounts once before storing it.
+   */
+  allocationUnit?: number;
 }
 
 /** The defaults of the persisted settings. */
@@ -332,12 +339,18 @@ export function readStoredSettings(stored: unknown): StoredSettings {
     if (engine === 'log' || engine === 'files') settings.engine = engine;
     else rejected.push(`engine ${JSON.stringify(engine) ?? String(engine)}`);
   }
+  if (Object.hasOwn(stored, 'allocationUnit')) {
+    const unit = (stored as Record<string, unknown>).allocationUnit;
+    if (isAllocationUnit(unit)) settings.allocationUnit = unit;
+    else rejected.push(`allocationUnit ${JSON.stringify(unit) ?? String(unit)}`);
+  }
   return { settings: settings as Partial<Settings>, rejected };
 }
 
 /** The settings in force: defaults, then what the directory stored, then what the caller passed. */
 export function mergeSettings(stored: Partial<Settings>, passed: CacheOptions): Settings {
   const merged: Settings = { ...DEFAULT_SETTINGS, engine: stored.engine ?? DEFAULT_SETTINGS.engine };
+  if (stored.allocationUnit !== undefined) merged.allocationUnit = stored.allocationUnit;
   for (const name of PERSISTED) {
     const fromStore = stored[name];
     if (fromStore !== undefined && typeof fromStore === typeof DEFAULT_SETTINGS[name]) {

@@ -8,7 +8,7 @@ import { bookkeeping, isReadOnlyError } from '../store/bookkeeping.js';
 import { readPlainFile } from '../store/entries.js';
 import {
   type CacheContext,
-  count,
+  countRemoved,
   isLiveFor,
   locate,
   storedValue,
@@ -230,14 +230,11 @@ function* takeEnd(ctx: CacheContext, options: PullOptions, remove: boolean): Op<
               at.path,
               (again) => !(again.state === 'ok' && isLiveFor(again.entry, at, now)),
             );
-            if (removal.removed) yield* count(ctx, { count: -1, volume: -removal.size });
+            if (removal.removed) yield* countRemoved(ctx, removal.size);
           });
         }
         if (remove && found.state !== 'missing') {
-          yield* count(ctx, {
-            count: -1,
-            volume: found.state === 'ok' ? -found.entry.fileSize : -found.size,
-          });
+          yield* countRemoved(ctx, found.state === 'ok' ? found.entry.fileSize : found.size);
         }
         if (side === 'front') state.head++;
         else state.tail--;

@@ -4,7 +4,7 @@ import { assertKey, decodeKey, encodeKey, type Key, keyHash } from '../format/ke
 import { emit, io, type Op } from '../fs/runner.js';
 import { isPlainInside } from '../store/directories.js';
 import { SHARD_COUNT, type ShardFileKind, shardFileKind } from '../store/layout.js';
-import { type CacheContext, count, decodeEntry, quarantine } from './context.js';
+import { type CacheContext, countRemoved, decodeEntry, quarantine } from './context.js';
 import { type EvictReason, listening, noteEvicted } from './events.js';
 
 /** Calls `visit` for every file in every (plain) shard directory, shard by shard, in name order. */
@@ -39,8 +39,8 @@ export function* clear(ctx: CacheContext): Op<number> {
     const size = yield* ctx.slots.discard(path);
     if (size === undefined) return;
     removed++;
-    yield* count(ctx, { count: -1, volume: -size });
-    noteEvicted(ctx.events, 'clear', found?.state === 'ok' ? found.entry : undefined, size);
+    const footprint = yield* countRemoved(ctx, size);
+    noteEvicted(ctx.events, 'clear', found?.state === 'ok' ? found.entry : undefined, footprint);
   });
   return removed;
 }
@@ -58,8 +58,7 @@ function* removeWhere(
     const removal = yield* ctx.slots.removeIf(path, (again) => again.state === 'ok' && matches(again.entry));
     if (!removal.removed) return;
     removed++;
-    yield* count(ctx, { count: -1, volume: -removal.size });
-    noteEvicted(ctx.events, reason, found.entry, removal.size);
+    noteEvicted(ctx.events, reason, found.entry, yield* countRemoved(ctx, removal.size));
   });
   return removed;
 }

@@ -11,6 +11,7 @@ import type { Published } from '../store/entries.js';
 import {
   type CacheContext,
   count,
+  countRemoved,
   isLiveFor,
   isStaleFor,
   keyMissing,
@@ -34,7 +35,7 @@ export interface CacheEntry<V = unknown> {
   tag: Key | null;
   /** Epoch milliseconds when the entry was stored. */
   storedAt: number;
-  /** Bytes the entry takes on disk. */
+  /** Bytes the entry takes on disk, as `volume()` counts them (its file or record, see `sizeLimit`). */
   size: number;
 }
 
@@ -72,14 +73,14 @@ function* lookup(ctx: CacheContext, at: Located, allowStale = false): Op<Hit | u
   return hit;
 }
 
-function toCacheEntry(at: Located, { entry, value }: Hit): CacheEntry {
+function toCacheEntry(ctx: CacheContext, at: Located, { entry, value }: Hit): CacheEntry {
   return {
     key: at.key,
     value,
     expiresAt: entry.expiresAt,
     tag: entry.tag === undefined ? null : (decodeKey(entry.tagType, entry.tag) ?? null),
     storedAt: entry.storedAt,
-    size: entry.fileSize,
+    size: ctx.slots.footprint(entry.fileSize),
   };
 }
 
@@ -94,7 +95,7 @@ export function* get(ctx: CacheContext, key: Key, defaultValue?: unknown): Op<un
 export function* getEntry(ctx: CacheContext, key: Key): Op<CacheEntry | undefined> {
   const at = locate(ctx, key);
   const hit = yield* lookup(ctx, at);
-  return hit === undefined ? undefined : toCacheEntry(at, hit);
+  return hit === undefined ? undefined : toCacheEntry(ctx, at, hit);
 }
 
 /** A value found by {@link getFreshOrStale}. */
@@ -152,9 +153,9 @@ export function* prepare(
  */
 export function refusedForSize(ctx: CacheContext, at: Located, prepared: Prepared): boolean {
   const { sizeLimit, evictionPolicy } = ctx.settings;
-  if (!POLICIES[evictionPolicy].evicts || prepared.size <= sizeLimit) return false;
-  if (listening(ctx.events, 'refused'))
-    ctx.events.emit('refused', { key: at.key, size: prepared.size, sizeLimit });
+  const size = ctx.slots.footprint(prepared.size);
+  if (!POLICIES[evictionPolicy].evicts || size <= sizeLimit) return false;
+  if (listening(ctx.events, 'refused')) ctx.events.emit('refused', { key: at.key, size, sizeLimit });
   return true;
 }
 
@@ -186,7 +187,7 @@ export function* afterPublishMany(ctx: CacheContext, written: readonly Written[]
   let volume = 0;
   for (const { prepared, published } of written) {
     if (published.created) created++;
-    volume += prepared.size - published.replacedSize;
+    volume += ctx.slots.footprint(prepared.size) - ctx.slots.footprint(published.replacedSize);
   }
   yield* count(ctx, { count: created, volume });
   const policy = POLICIES[ctx.settings.evictionPolicy];
@@ -237,7 +238,7 @@ export function* add(ctx: CacheContext, key: Key, value: unknown, options?: Writ
       },
       'full',
     );
-    if (removal.removed) yield* count(ctx, { count: -1, volume: -removal.size });
+    if (removal.removed) yield* countRemoved(ctx, removal.size);
     if (liveFound) return false;
     // Without hard links, the look above decides (under the lock).
     const placed =
@@ -255,7 +256,7 @@ export function* pop(ctx: CacheContext, key: Key, defaultValue?: unknown): Op<un
   return yield* ctx.slots.exclusive(at.path, function* () {
     const found = yield* ctx.slots.take(at.path);
     if (found.state === 'missing') return defaultValue;
-    yield* count(ctx, { count: -1, volume: found.state === 'ok' ? -found.entry.fileSize : -found.size });
+    yield* countRemoved(ctx, found.state === 'ok' ? found.entry.fileSize : found.size);
     if (found.state !== 'ok' || !isLiveFor(found.entry, at, ctx.clock.now())) return defaultValue;
     // Taken out already: an undecodable entry is gone, and a miss.
     return ((yield* storedValue(ctx, key, found.entry, undefined)) ?? { value: defaultValue }).value;
@@ -343,7 +344,7 @@ export function* touch(ctx: CacheContext, key: Key, options?: Pick<WriteOptions,
       prepared = yield* prepare(ctx, at, value, { expiresAt, graceMs: e.graceMs, tag }, e.storedAt);
       return prepared.chunks;
     });
-    if (result.lost !== undefined) yield* count(ctx, { count: -1, volume: -result.lost });
+    if (result.lost !== undefined) yield* countRemoved(ctx, result.lost);
     if (result.found.state !== 'ok') return false;
     if (result.written && prepared !== undefined) {
       yield* afterPublish(ctx, at, prepared, { created: false, replacedSize: result.found.entry.fileSize });

@@ -1,4 +1,4 @@
-import { type CacheContext, count } from '../cache/context.js';
+import { type CacheContext, countRemoved } from '../cache/context.js';
 import { noteEvicted } from '../cache/events.js';
 import { type EntryHeader, staleUntil } from '../format/entry.js';
 import type { Op } from '../fs/runner.js';
@@ -138,8 +138,8 @@ export class Evictor {
       (found) => found.state === 'ok' && found.entry.storedAt === victim.storedAt,
     );
     if (!removal.removed) return false;
-    yield* count(ctx, { count: -1, volume: -removal.size });
-    noteEvicted(ctx.events, victim.expired ? 'expired' : 'size', victim.header, removal.size);
+    const footprint = yield* countRemoved(ctx, removal.size);
+    noteEvicted(ctx.events, victim.expired ? 'expired' : 'size', victim.header, footprint);
     return true;
   }
 

@@ -23,6 +23,7 @@ import {
   update,
   writeTemp,
 } from './entries.js';
+import { allocated } from './footprint.js';
 import { SHARD_COUNT, shardFileKind } from './layout.js';
 import type { LogStore } from './log/log-store.js';
 
@@ -39,6 +40,13 @@ export type EngineName = 'files' | 'log';
 export interface Slots {
   /** Which engine stores the entries. */
   readonly engine: EngineName;
+  /**
+   * The bytes the disk takes for one stored entry of `entryBytes` bytes (the size of its entry
+   * file) in this engine: what `count`/`volume` add for it when it is stored and subtract when it
+   * goes, so that `volume()` follows what `du` says of the directory. A function of the size alone,
+   * so that every process adds and subtracts the same amount for the same entry.
+   */
+  footprint(entryBytes: number): number;
   /** Reads and fully verifies the entry at `path`. */
   read(path: string): Op<ReadResult<Entry>>;
   /**
@@ -126,17 +134,20 @@ const MISSING = { state: 'missing' } as const;
 
 /**
  * The `files` engine: each entry is a file of its own, published by link or rename from a private
- * temp file; key locks are lock folders; access records are the file's modification time. (An entry
+ * temp file; key locks are lock folders; access records are the file's modification time. An entry
+ * takes its file's size rounded up to `allocationUnit`. (An entry
  * whose shard directory is not a plain directory, such as a symbolic link planted in a shared
  * directory, is missing to the file system the store runs on: see `fs/confined.ts`.)
  */
-export function filesSlots(store: StoreSettings, lock: LockOptions): Slots {
+export function filesSlots(store: StoreSettings, lock: LockOptions, allocationUnit: number): Slots {
   function* writeEntry(path: string, chunks: readonly Uint8Array[]): Op<Published> {
     return yield* publish(store, yield* writeTemp(store, path, chunks), path);
   }
   return {
     engine: 'files',
     groups: SHARD_COUNT,
+    // A file takes whole allocation units.
+    footprint: (entryBytes) => allocated(entryBytes, allocationUnit),
     read: (path) => readEntry(path),
     *version(path) {
       const info = yield* io('stat', path);
@@ -210,6 +221,7 @@ export function logSlots(log: LogStore): Slots {
   return {
     engine: 'log',
     groups: log.groups,
+    footprint: (entryBytes) => log.footprint(entryBytes),
     read: (path) => log.read(path),
     version: (path) => log.version(path),
     readHeader: (path) => log.readHeader(path),

@@ -25,6 +25,7 @@ import {
   writePrivate,
   writeTemp,
 } from '../entries.js';
+import { allocated } from '../footprint.js';
 import { HOST, parseOwner, uniqueToken } from '../layout.js';
 import { isBlobName, isBucketName, isCompactionLockName, isIgnoredName } from '../names.js';
 import type { Batch, EntryWrite } from '../slots.js';
@@ -66,6 +67,12 @@ const ORPHAN_AGE_MS = 60_000;
 export const BUCKET_COUNT = 64;
 /** Entries larger than this keep a file of their own (`blobs/`); smaller ones are records. */
 export const BLOB_THRESHOLD = 32 * 1024;
+/**
+ * The length a blob record is counted with: its header, the entry size and a file name
+ * (`<host>~<pid>~<nonce>~<seq>.blob`, whose length varies a little with the host name; counted
+ * alike by every process).
+ */
+const BLOB_RECORD_BYTES = RECORD_HEADER + 4 + 48;
 /** A bucket is compacted once its dead bytes pass its live bytes and it is at least this long. */
 export const COMPACT_MIN_BYTES = 64 * 1024;
 /** Keys one process keeps in its index of a log cache unless `indexLimit` says otherwise. */
@@ -109,10 +116,26 @@ export class LogStore {
     readonly store: StoreSettings,
     readonly lock: LockOptions,
     readonly indexLimit: number,
+    /** The unit in which the file system allocates blob files (see `store/footprint.ts`). */
+    readonly allocationUnit: number,
   ) {
     this.folder = join(store.layout.directory, 'log');
     this.blobFolder = join(store.layout.directory, 'blobs');
     this.buckets = Array.from({ length: BUCKET_COUNT }, (_, n) => new Bucket(n, this.folder));
+  }
+
+  /**
+   * The bytes the disk takes for a live entry of `entryBytes` bytes: a record (its header and the
+   * entry: records lie end to end, so nothing is rounded) or, above {@link BLOB_THRESHOLD}, a blob
+   * file (rounded up to the allocation unit) and the record that names it. Dead records, which
+   * wait in a bucket file until it is compacted, are not counted (see docs/FORMAT.md, "Volume").
+   * An entry written from a stream is a blob whatever its size, and is counted by its size as well.
+   */
+  footprint(entryBytes: number): number {
+    if (entryBytes === 0) return 0; // No entry (a size that is not known counts nothing).
+    return entryBytes <= BLOB_THRESHOLD
+      ? RECORD_HEADER + entryBytes
+      : allocated(entryBytes, this.allocationUnit) + BLOB_RECORD_BYTES;
   }
 
   /** The bucket that holds `hash`, caught up with its file. */
