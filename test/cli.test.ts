@@ -364,7 +364,7 @@ describe('the diskcache binary', () => {
     const lines = human.stdout.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^\s+SIZE\s+STORED\s+EXPIRES\s+TAG\s+KEY$/);
     expect(lines).toHaveLength(4);
-    expect(human.stdout).toMatch(/\d+ B\s+\S+ ago\s+in 4m 5\ds\s+sessions\s+session\n/);
+    expect(human.stdout).toMatch(/\d+(\.\d)? (B|KiB)\s+\S+ ago\s+in 4m 5\ds\s+sessions\s+session\n/);
     expect(human.stdout).toMatch(/never\s+-\s+other\n/);
 
     expect(((await runJson(dir, 'ls', '--limit', '2')).value as unknown[]).length).toBe(2);
@@ -521,13 +521,14 @@ describe('the diskcache binary', () => {
   it('expire, cull and clear remove entries and say how many', async () => {
     let now = 1_000_000;
     const dir = tempDir();
-    const cache = new Cache(dir, { clock: { now: () => now }, sizeLimit: 4000, cullLimit: 0 });
+    // Values of 3,000 bytes: 20 of them pass the limit on either engine (a 4 KiB block each, or a record).
+    const cache = new Cache(dir, { clock: { now: () => now }, sizeLimit: 40_000, cullLimit: 0 });
     for (let i = 0; i < 3; i++) await cache.set(`old${i}`, 'v', { ttl: 1000 });
     now += 2000;
-    for (let i = 0; i < 20; i++) await cache.set(`big${i}`, 'x'.repeat(300));
+    for (let i = 0; i < 20; i++) await cache.set(`big${i}`, 'x'.repeat(3000));
     const volume = await cache.volume();
     await cache.close();
-    expect(volume).toBeGreaterThan(4000);
+    expect(volume).toBeGreaterThan(40_000);
 
     // The entries expired long ago by the wall clock the binary uses.
     expect(await runJson(dir, 'expire')).toMatchObject({ code: 0, value: { removed: 3 } });
@@ -535,7 +536,7 @@ describe('the diskcache binary', () => {
     expect(culled.code).toBe(0);
     expect((culled.value as { removed: number }).removed).toBeGreaterThan(0);
     const after = (await runJson(dir, 'stats')).value as { volume: number; count: number };
-    expect(after.volume).toBeLessThanOrEqual(4000);
+    expect(after.volume).toBeLessThanOrEqual(40_000);
     expect(await run(dir, 'clear')).toMatchObject({ code: 0, stdout: `removed ${after.count} entries\n` });
     expect(await runJson(dir, 'clear')).toMatchObject({ code: 0, value: { removed: 0 } });
     expect(fs.existsSync(path.join(dir, 'diskcache.json'))).toBe(true);
