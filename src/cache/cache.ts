@@ -95,7 +95,13 @@ export interface CacheMethods<V> {
   peekItem(options?: { last?: boolean }): [Key, V] | undefined;
   /** Entries stored, including expired ones not yet removed. O(1). */
   count(): number;
-  /** Bytes the entries take on disk. O(1). */
+  /**
+   * Bytes the entries take on disk, as `du` counts them: entry files rounded up to the file
+   * system's allocation unit (`files` engine), or records with their headers and blob files rounded
+   * up (`log` engine). O(1). A `log` cache's replaced and deleted records, which stay in their
+   * bucket file until it is compacted, are not counted: `du` may show up to about twice as much
+   * after heavy overwrites. What `sizeLimit` limits.
+   */
   volume(): number;
   /** Hit and miss counts (counted while `statistics` is on), before any `reset`. */
   stats(options?: StatsOptions): Stats;

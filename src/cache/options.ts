@@ -22,7 +22,9 @@ export interface Clock {
 /** Options of `new Cache(directory, options)`. */
 export interface CacheOptions {
   /**
-   * Target maximum of `volume()` in bytes.
+   * Target maximum of `volume()` in bytes: the space the entries take on disk as `du` counts it
+   * (files rounded up to the allocation unit on the `files` engine, records with their headers on
+   * the `log` engine; see `volume()`).
    * @default 2 ** 30 (1 GiB)
    */
   sizeLimit?: number;
