@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Cache, CacheError, type FactoryContext, type FactoryErrorEvent, FanoutCache } from '../src/index.js';
@@ -266,6 +267,29 @@ describe('getOrSet timeouts and abort', () => {
     expect(await cache.has('k')).toBe(false);
     // The key's lock was released: the next call computes at once.
     expect(await cache.getOrSet('k', () => 'next')).toBe('next');
+  });
+
+  it("holds the key's lock with a lease that outlasts the hard timeout", async () => {
+    const cache = new Cache(tempDir(), { timeout: 1_000 });
+    const gate = deferred<void>();
+    let leaseMs: number | undefined;
+    const computing = cache.getOrSet(
+      'k',
+      async () => {
+        // The lock is a folder named <key hash>.lock holding its owner record (docs/FORMAT.md).
+        const locks = fs
+          .readdirSync(cache.directory, { recursive: true, encoding: 'utf8' })
+          .filter((name) => name.endsWith('.lock/owner'));
+        leaseMs = JSON.parse(fs.readFileSync(path.join(cache.directory, locks[0] ?? ''), 'utf8')).leaseMs;
+        await gate.promise;
+        return 'v';
+      },
+      { hardTimeout: 60_000 },
+    );
+    await vi.waitFor(() => expect(leaseMs).toBeDefined());
+    expect(leaseMs).toBeGreaterThanOrEqual(60_000);
+    gate.resolve();
+    expect(await computing).toBe('v');
   });
 
   it('serves the stale value after hardTimeout when there is one', async () => {

@@ -1,4 +1,4 @@
-import { acquireLock, type HeldLock, releaseLock } from '../coordination/lock.js';
+import { acquireLock, type HeldLock, type LockOptions, releaseLock } from '../coordination/lock.js';
 import { CacheError, LockTimeoutError } from '../errors.js';
 import { encodeKey, type Key, keyHash } from '../format/key.js';
 import { call, type Op } from '../fs/runner.js';
@@ -247,10 +247,23 @@ export function invokeAsync(factory: Factory<unknown>, plan: GetOrSetPlan): Invo
   };
 }
 
+/**
+ * How the key's lock is taken: as the cache's locks are, with a lease that outlasts the hard timeout
+ * (a holder is presumed dead only after its lease: a factory that runs longer without one may be run
+ * again by another process).
+ */
+function lockOptions(ctx: CacheContext, plan: GetOrSetPlan): LockOptions {
+  const leaseMs = Math.max(ctx.lock.leaseMs, (plan.hardTimeout ?? 0) + LEASE_MARGIN_MS);
+  return { ...ctx.lock, leaseMs };
+}
+
+/** What a lease adds to the hard timeout: time to store the value and release the lock. */
+const LEASE_MARGIN_MS = 10_000;
+
 /** The key's lock if it is free now, else `undefined` (another caller is computing). */
-function* tryLock(ctx: CacheContext, path: string): Op<HeldLock | undefined> {
+function* tryLock(options: LockOptions, path: string): Op<HeldLock | undefined> {
   try {
-    return yield* acquireLock(path, { ...ctx.lock, timeout: 0 });
+    return yield* acquireLock(path, { ...options, timeout: 0 });
   } catch (error) {
     if (error instanceof LockTimeoutError) return undefined;
     throw error;
@@ -295,7 +308,8 @@ export function* getOrSet(
   const early = found !== undefined && !found.stale && refreshEarly?.(found) === true;
   if (found !== undefined && !found.stale && !early) return { value: found.value };
   const path = ctx.layout.keyLock(keyHash(encodeKey(key)));
-  const lock = found === undefined ? yield* acquireLock(path, ctx.lock) : yield* tryLock(ctx, path);
+  const options = lockOptions(ctx, plan);
+  const lock = found === undefined ? yield* acquireLock(path, options) : yield* tryLock(options, path);
   if (lock === undefined) return { value: (found as Found).value };
   let late: Late | undefined;
   try {
