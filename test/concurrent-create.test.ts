@@ -33,6 +33,18 @@ async function openTogether(engineOptions: string[]): Promise<{ base: string; wo
   return { base, workers };
 }
 
+/** Runs one `fanout-fresh` worker per shard count, all creating each round's new fan-out at once. */
+async function fanoutTogether(shards: number[]): Promise<{ base: string; counts: (number | string)[][] }> {
+  const base = makeTemp('dct-create-');
+  dirs.push(base);
+  const startAt = String(Date.now() + 8_000);
+  const workers = (await runWorkers(
+    shards.map((n) => ['fanout-fresh', base, String(ROUNDS), startAt, String(n)]),
+    60_000,
+  )) as { counts: (number | string)[] }[];
+  return { base, counts: workers.map((w) => w.counts) };
+}
+
 /** What the cache of round `i` records, read by a new process-local open. */
 function recorded(base: string, i: number): { engine: string; pids: number[] } {
   const cache = new Cache(`${base}/${i}`);
@@ -101,6 +113,21 @@ describe('several processes creating one cache at once', () => {
       const opened = workers.filter((w) => w.engines[i] === engine).map((w) => w.pid);
       expect(pids, `round ${i}`).toEqual(opened.sort());
       expect(fs.existsSync(`${base}/${i}/diskcache.json`)).toBe(true);
+    }
+  }, 90_000);
+
+  it('FanoutCache: with shard counts that differ, the first one wins and the others are refused', async () => {
+    const wanted = [2, 3, 4, 5];
+    const { base, counts } = await fanoutTogether(wanted);
+    for (let i = 0; i < ROUNDS; i++) {
+      const recorded = JSON.parse(fs.readFileSync(`${base}/${i}/fanout.json`, 'utf8')).shards;
+      const got = counts.map((c) => c[i]);
+      expect(
+        got.map((g, w) =>
+          g === 'EOPTION' ? wanted[w] !== recorded : g === recorded && wanted[w] === recorded,
+        ),
+        `round ${i}: ${got.join(' ')} with ${recorded} recorded`,
+      ).toEqual([true, true, true, true]);
     }
   }, 90_000);
 });

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import {
@@ -21,11 +21,11 @@ import { queueOf } from '../cache/queue.js';
 import type { Stats } from '../cache/totals.js';
 import { Deque } from '../collections/deque.js';
 import { Index } from '../collections/index-map.js';
-import { CacheError } from '../errors.js';
 import { assertKey, encodeKey, type Key, keyHash } from '../format/key.js';
 import { nodeFileSystem } from '../fs/backend.js';
 import { runSync } from '../fs/runner.js';
 import { SETTINGS_FILE } from '../store/layout.js';
+import { isFanoutName, shardCount } from './shard-count.js';
 
 /** Options of `new FanoutCache(directory, options)`. */
 export interface FanoutOptions extends CacheOptions {
@@ -168,27 +168,6 @@ function forwardingEvents(shards: () => readonly { events: CacheEventEmitter }[]
 /** Set only while `transact` builds the fan-out over its shards' transaction views. */
 let openingOver: Cache[] | undefined;
 
-function storedShardCount(directory: string, wanted: number | undefined): number {
-  const file = join(directory, FANOUT_FILE);
-  let stored: number | undefined;
-  try {
-    stored = (JSON.parse(readFileSync(file, 'utf8')) as { shards?: number }).shards;
-  } catch {}
-  if (stored !== undefined && wanted !== undefined && stored !== wanted) {
-    throw new CacheError(
-      'EOPTION',
-      `${directory} was created with ${stored} shards, not ${wanted}; open it without options.shards`,
-      { directory },
-    );
-  }
-  const shards = stored ?? wanted ?? 8;
-  if (!Number.isInteger(shards) || shards < 1 || shards > 1024) {
-    throw new RangeError('diskcache-ts: options.shards must be an integer from 1 to 1024');
-  }
-  if (stored === undefined) writeFileSync(file, `${JSON.stringify({ shards })}\n`);
-  return shards;
-}
-
 /**
  * A cache spread over `shards` sub-caches (`<directory>/000`, `001`, …), each a {@link Cache} with its
  * share of `sizeLimit`; a key's shard is chosen by a stable hash of the key. It has the API of
@@ -214,12 +193,9 @@ export class FanoutCache<V = unknown> {
     validateOptions(options, ['shards'], 'FanoutCache');
     const { shards: wanted, ...cacheOptions } = options;
     const dir = resolve(directory ?? mkdtempSync(join(tmpdir(), 'diskcache-fanout-')));
-    runSync(
-      nodeFileSystem,
-      refuseForeign(dir, FANOUT_FILE, (name) => /^\d{3}$/.test(name)),
-    );
+    runSync(nodeFileSystem, refuseForeign(dir, FANOUT_FILE, isFanoutName));
     mkdirSync(dir, { recursive: true, mode: cacheOptions.dirMode ?? 0o755 });
-    const count = storedShardCount(dir, wanted);
+    const count = shardCount(dir, wanted, cacheOptions.fileMode ?? 0o644);
     // Each shard gets its share of the totals; without one, shards keep the one they stored.
     const shardOptions = {
       ...cacheOptions,
