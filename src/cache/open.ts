@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Counters } from '../coordination/counters.js';
 import type { LockOptions } from '../coordination/lock.js';
-import { CacheError, toCacheError } from '../errors.js';
+import { CacheError, LockTimeoutError, toCacheError } from '../errors.js';
 import { type CodecName, resolveCodec } from '../format/codec.js';
 import { CompressionKind, compressionKind } from '../format/compression.js';
 import { type FileSystem, nodeFileSystem } from '../fs/backend.js';
@@ -237,11 +237,17 @@ function* recoverWhileOpening(ctx: CacheContext, counters: Counters, unit: numbe
  * Once, for a cache whose counters count plain bytes (written by an earlier version, or whose
  * settings file was lost): recounts the volume as the engine's footprints (as `check({ fix: true })`
  * does), then stores the allocation unit in the settings file, which marks the new counting. A
- * process killed in between recounts again at the next open.
+ * process killed in between recounts again at the next open; so does one that finds the counters'
+ * fold lock held (an open never waits for it).
  */
 function* migrateCounting(ctx: CacheContext, counters: Counters, unit: number): Op<void> {
   if (ctx.settings.allocationUnit !== undefined) return;
-  yield* counters.reconcile(yield* recount(ctx), ctx.lock);
+  try {
+    yield* counters.reconcile(yield* recount(ctx), { ...ctx.lock, timeout: 0 });
+  } catch (error) {
+    if (error instanceof LockTimeoutError) return;
+    throw error;
+  }
   ctx.settings.allocationUnit = unit;
   yield* writeSettingsFile(ctx.store, ctx.settings);
 }
