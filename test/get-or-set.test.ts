@@ -73,16 +73,17 @@ describe('getOrSet', () => {
   it('lets the factory set the ttl and tag from the value, or skip storing it', async () => {
     const clock = manualClock();
     const cache = new Cache(tempDir(), { clock });
-    await cache.getOrSet('a', (c) => {
-      c.setTtl(5_000);
-      c.setTag('from-value');
+    await cache.getOrSet('a', ({ setTtl, setTag }) => {
+      setTtl(5_000);
+      setTag('from-value');
       return 'a';
     });
     const entry = await cache.getEntry('a');
     expect(entry?.expiresAt).toBe(clock.now() + 5_000);
     expect(entry?.tag).toBe('from-value');
-    const skipped = (c: FactoryContext) => {
-      c.skip();
+    // As the README's example does: the context's methods may be destructured.
+    const skipped = ({ skip }: FactoryContext) => {
+      skip();
       return 'not stored';
     };
     expect(await cache.getOrSet('b', skipped)).toBe('not stored');

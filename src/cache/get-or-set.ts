@@ -125,10 +125,13 @@ export function planGetOrSet(
   };
 }
 
-/** The context a factory is called with; what it decided is read back when storing. */
+/**
+ * The context a factory is called with; what it decided is read back when storing. Its methods are
+ * bound, so that a factory may destructure them (`({ setTtl, skip }) => …`).
+ */
 class Computation implements FactoryContext {
   readonly #controller = new AbortController();
-  #write: WriteOptions;
+  readonly #write: WriteOptions;
   skipped = false;
 
   constructor(
@@ -142,15 +145,15 @@ class Computation implements FactoryContext {
   get signal(): AbortSignal {
     return this.#controller.signal;
   }
-  setTtl(ttl: number | null): void {
+  readonly setTtl = (ttl: number | null): void => {
     this.#write.ttl = checkTtl(ttl);
-  }
-  setTag(tag: Key | null): void {
+  };
+  readonly setTag = (tag: Key | null): void => {
     this.#write.tag = tag;
-  }
-  skip(): void {
+  };
+  readonly skip = (): void => {
     this.skipped = true;
-  }
+  };
   /** Aborts the factory's signal. */
   abort(reason: unknown): void {
     this.#controller.abort(reason);
