@@ -113,6 +113,9 @@ describe('getOrSet', () => {
     await expect(cache.getOrSet('k', () => 1, { grace: 1.5 })).rejects.toThrow(RangeError);
     await expect(cache.getOrSet('k', () => 1, { hardTimeout: Number.NaN })).rejects.toThrow(RangeError);
     await expect(cache.getOrSet('k', () => 1, { ttl: -5 })).rejects.toThrow(RangeError);
+    const factory = vi.fn(() => 1);
+    await expect(cache.getOrSet('k', factory, { tag: {} as never })).rejects.toThrow(TypeError);
+    expect(factory).not.toHaveBeenCalled();
     await expect(cache.getOrSet('k', () => 1, { gracePeriod: 1 } as never)).rejects.toThrow(/grace/);
     await expect(cache.getOrSet('k', () => 1, { signal: {} as never })).rejects.toThrow(TypeError);
     expect(() => cache.getOrSetSync('k', () => 1, { softTimeout: 5 } as never)).toThrow(/async/);

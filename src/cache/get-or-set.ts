@@ -1,6 +1,6 @@
 import { acquireLock, type HeldLock, type LockOptions, releaseLock } from '../coordination/lock.js';
 import { CacheError, LockTimeoutError } from '../errors.js';
-import { encodeKey, type Key, keyHash } from '../format/key.js';
+import { assertKey, encodeKey, type Key, keyHash } from '../format/key.js';
 import { call, type Op } from '../fs/runner.js';
 import { rejectUnknown } from '../option-names.js';
 import { set } from './batch.js';
@@ -117,6 +117,7 @@ export function planGetOrSet(
     throw new TypeError('diskcache-ts: signal must be an AbortSignal');
   checkTtl(given.ttl);
   checkGrace(given.grace);
+  if (given.tag !== undefined && given.tag !== null) assertKey(given.tag, 'tag');
   return {
     write: { ttl: given.ttl, tag: given.tag, grace: given.grace },
     softTimeout: checkTimeout(given.softTimeout, 'softTimeout'),
