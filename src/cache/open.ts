@@ -12,6 +12,7 @@ import { confineFileSystem } from '../fs/confined.js';
 import { boundedFileSystems } from '../fs/descriptors.js';
 import { isRemoteFileSystem } from '../fs/kind.js';
 import { readOnlyFileSystem } from '../fs/read-only.js';
+import { retryingFileSystem } from '../fs/retrying.js';
 import { io, type Op, runSync } from '../fs/runner.js';
 import { Evictor } from '../policy/evict.js';
 import { bookkeeping } from '../store/bookkeeping.js';
@@ -126,6 +127,7 @@ const REMOTE_LOG = {
 
 function openDirectory(dir: string, options: CacheOptions): OpenCache {
   const given = options.fileSystem ?? nodeFileSystem;
+  const retriedGiven = retryingFileSystem(given);
   const layout = new Layout(dir);
   const readOnly = options.readOnly === true;
   const store: StoreSettings = {
@@ -141,12 +143,13 @@ function openDirectory(dir: string, options: CacheOptions): OpenCache {
   try {
     if (!readOnly) {
       try {
-        runSync(given, io('mkdir', dir, store.dirMode));
+        runSync(retriedGiven, io('mkdir', dir, store.dirMode));
       } catch (error) {
         // Read-only media answer EROFS even where the directory exists: what matters is that it does.
-        if (runSync(given, io('stat', dir))?.isDirectory !== true) throw error;
+        if (runSync(retriedGiven, io('stat', dir))?.isDirectory !== true) throw error;
       }
-    } else if (runSync(given, io('stat', dir))?.isDirectory !== true) throw new Error('no such directory');
+    } else if (runSync(retriedGiven, io('stat', dir))?.isDirectory !== true)
+      throw new Error('no such directory');
   } catch (cause) {
     throw new CacheError(
       'ENOTCACHE',
@@ -161,7 +164,7 @@ function openDirectory(dir: string, options: CacheOptions): OpenCache {
   const opened = readOnly ? readOnlyFileSystem(reachable) : reachable;
   const repairs = new Repairs(dir);
   const settings = runSync(
-    opened,
+    retryingFileSystem(opened),
     settleSettings(store, options, repairs, () => restoreWhileOpening(store, repairs)),
   );
   store.fsync = settings.durability === 'fsync';
@@ -206,7 +209,7 @@ function openDirectory(dir: string, options: CacheOptions): OpenCache {
     events: new EventEmitter<CacheEvents>(),
   };
   try {
-    runSync(base, recoverWhileOpening(ctx, counters, unit));
+    runSync(retryingFileSystem(base), recoverWhileOpening(ctx, counters, unit));
   } catch (error) {
     releaseCounters(dir);
     throw error;
@@ -217,7 +220,16 @@ function openDirectory(dir: string, options: CacheOptions): OpenCache {
       : store.remote
         ? 'threadpool'
         : 'inline';
-  return { ctx, counters, evictor, ...boundedFileSystems(base, asyncIO === 'inline'), asyncIO };
+  const { syncFs, asyncFs } = boundedFileSystems(base, asyncIO === 'inline');
+  // Outermost, so that a retry runs the whole stacked primitive again.
+  return {
+    ctx,
+    counters,
+    evictor,
+    syncFs: retryingFileSystem(syncFs),
+    asyncFs: retryingFileSystem(asyncFs),
+    asyncIO,
+  };
 }
 
 /**

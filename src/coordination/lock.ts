@@ -1,6 +1,7 @@
 import { dirname, join } from 'node:path';
 import { LockTimeoutError } from '../errors.js';
 import type { FileInfo } from '../fs/backend.js';
+import { BUSY, isBusy, retryWhileBusy } from '../fs/retrying.js';
 import { io, type Op } from '../fs/runner.js';
 import { ensureDirectory, forgetDirectory, removeTree } from '../store/directories.js';
 import { claim, readPlainFile, type StoreSettings } from '../store/entries.js';
@@ -71,19 +72,6 @@ function* readHolder(path: string): Op<LockOwner | undefined> {
   return parseOwner(yield* readPlainFile(join(path, OWNER_FILE)));
 }
 
-/**
- * Network clients answer EIO for a while about a name that another client keeps creating and
- * removing (smbnetfs does, for a busy lock): a lock step that meets it waits and tries again.
- */
-const BUSY = 'EIO';
-
-/** Attempts of a release step that meets {@link BUSY}, about 50 ms apart. */
-const BUSY_ATTEMPTS = 40;
-
-function isBusy(error: unknown): boolean {
-  return (error as NodeJS.ErrnoException).code === BUSY;
-}
-
 /** {@link readHolder}, or `'unknown'` while the client answers {@link BUSY}. */
 function* tryReadHolder(path: string): Op<LockOwner | undefined | 'unknown'> {
   try {
@@ -91,18 +79,6 @@ function* tryReadHolder(path: string): Op<LockOwner | undefined | 'unknown'> {
   } catch (error) {
     if (isBusy(error)) return 'unknown';
     throw error;
-  }
-}
-
-/** Runs a step of a release again while the client answers {@link BUSY}. */
-function* patiently<T>(step: () => Op<T>): Op<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return yield* step();
-    } catch (error) {
-      if (!isBusy(error) || attempt === BUSY_ATTEMPTS) throw error;
-      yield* io('sleep', 25 + Math.random() * 50);
-    }
   }
 }
 
@@ -387,8 +363,8 @@ function taken(path: string, token: string): HeldLock {
  */
 export function* releaseLock(lock: HeldLock): Op<void> {
   try {
-    if ((yield* patiently(() => readHolder(lock.path)))?.token !== lock.token) return;
-    yield* patiently(() => io('unlink', join(lock.path, OWNER_FILE)));
+    if ((yield* retryWhileBusy(() => readHolder(lock.path)))?.token !== lock.token) return;
+    yield* retryWhileBusy(() => io('unlink', join(lock.path, OWNER_FILE)));
     yield* io('rmdir', lock.path);
   } finally {
     held.delete(lock.token);

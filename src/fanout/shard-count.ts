@@ -4,6 +4,7 @@ import { FANOUT_FILE } from '../cache/open-settings.js';
 import { CacheError } from '../errors.js';
 import { nodeFileSystem } from '../fs/backend.js';
 import { confineFileSystem } from '../fs/confined.js';
+import { retryingFileSystem } from '../fs/retrying.js';
 import { io, type Op, runSync } from '../fs/runner.js';
 import { readPlainFile } from '../store/entries.js';
 
@@ -109,7 +110,7 @@ function* settleCount(directory: string, wanted: number | undefined, mode: numbe
  */
 export function shardCount(directory: string, wanted: number | undefined, fileMode: number): number {
   const shards = runSync(
-    confineFileSystem(nodeFileSystem, directory),
+    retryingFileSystem(confineFileSystem(nodeFileSystem, directory)),
     settleCount(directory, wanted, fileMode),
   );
   if (wanted !== undefined && shards !== wanted) {

@@ -1,5 +1,4 @@
-import { constants } from 'node:os';
-import type { AsyncFileSystem, FileSystem, SyncFileSystem } from './backend.js';
+import type { FileSystem, SyncFileSystem } from './backend.js';
 import { turnPause } from './turns.js';
 
 /** The name of one file-system primitive. */
@@ -64,83 +63,6 @@ export function* emit(item: unknown): Op<void> {
   yield { emit: item };
 }
 
-const TRANSIENT = new Set(['EAGAIN', 'EBUSY', 'EINTR', 'ESTALE']);
-/** Renames over a file that another client holds open fail with these on SMB and Windows. */
-const TRANSIENT_RENAME = new Set(['EPERM', 'EACCES', 'EEXIST']);
-/** About 4 s of jittered backoff in all: SMB keeps a file busy for a while after another client closes it. */
-const MAX_ATTEMPTS = 13;
-/** About 60 ms in all: long enough for a blip, short enough for callers that wait their own way. */
-const EIO_ATTEMPTS = 7;
-
-/** The pause before retry number `attempt + 1`, or `undefined` once `attempts` are spent. */
-function retryDelay(attempt: number, attempts: number): number | undefined {
-  if (attempt + 1 >= attempts) return undefined;
-  return (1 << attempt) * (0.5 + Math.random());
-}
-
-/** libuv has no name for ESTALE (a network client's stale file handle): its errors say "Unknown system error". */
-const ESTALE_ERRNO = -constants.errno.ESTALE;
-
-/** Gives errors that libuv could not name their errno name, so that callers can tell them apart. */
-function named(error: unknown): unknown {
-  const errno = error as NodeJS.ErrnoException;
-  if (errno?.errno === ESTALE_ERRNO && errno.code !== 'ESTALE') errno.code = 'ESTALE';
-  return error;
-}
-
-/**
- * Primitives that only look: retried briefly on EIO too, which network clients answer for a while
- * about a name that another client is creating or removing (on a file system known to be remote,
- * every primitive is retried on EIO as on EBUSY).
- */
-const LOOKS: ReadonlySet<IoName> = new Set<IoName>([
-  'readFile',
-  'readHead',
-  'stat',
-  'lstat',
-  'readdir',
-  'openForRead',
-]);
-
-/** Too many open files (in the process, or in the system): waited out by the async surface. */
-const DESCRIPTORS_EXHAUSTED = new Set(['EMFILE', 'ENFILE']);
-
-/**
- * How many times to try an effect that failed with `error` (1: not again). `waits`: the caller runs
- * asynchronously, so other operations close files while it waits.
- */
-function attemptsFor(remote: boolean, effect: IoEffect, error: unknown, waits = false): number {
-  const code = (named(error) as NodeJS.ErrnoException).code ?? '';
-  if (waits && DESCRIPTORS_EXHAUSTED.has(code)) return MAX_ATTEMPTS;
-  if (TRANSIENT.has(code) || (effect.io === 'rename' && TRANSIENT_RENAME.has(code))) return MAX_ATTEMPTS;
-  if (code !== 'EIO') return 1;
-  return remote ? MAX_ATTEMPTS : LOOKS.has(effect.io) ? EIO_ATTEMPTS : 1;
-}
-
-function callSync(fs: SyncFileSystem, effect: IoEffect, remote: boolean): unknown {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return (fs[effect.io] as (...a: unknown[]) => unknown)(...effect.args);
-    } catch (error) {
-      const delay = retryDelay(attempt, attemptsFor(remote, effect, error));
-      if (delay === undefined) throw error;
-      fs.sleep(delay);
-    }
-  }
-}
-
-async function callAsync(fs: AsyncFileSystem, effect: IoEffect, remote: boolean): Promise<unknown> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await (fs[effect.io] as (...a: unknown[]) => Promise<unknown>)(...effect.args);
-    } catch (error) {
-      const delay = retryDelay(attempt, attemptsFor(remote, effect, error, true));
-      if (delay === undefined) throw error;
-      await fs.sleep(delay);
-    }
-  }
-}
-
 function isEmit(effect: Effect): effect is EmitEffect {
   return 'emit' in effect;
 }
@@ -160,7 +82,7 @@ export function* iterateSync<T, R = void>(fs: FileSystem, op: Op<R>): Generator<
     try {
       if ('call' in effect) result = effect.call();
       else if ('offload' in effect) result = effect.offload.sync();
-      else result = callSync(fs.sync, effect, fs.remote === true);
+      else result = (fs.sync[effect.io] as (...a: unknown[]) => unknown)(...effect.args);
     } catch (error) {
       step = op.throw(error);
       continue;
@@ -193,7 +115,7 @@ export async function* iterateAsync<T, R = void>(fs: FileSystem, op: Op<R>): Asy
     try {
       if ('call' in effect) result = await effect.call();
       else if ('offload' in effect) result = await effect.offload.async();
-      else result = await callAsync(fs.async, effect, fs.remote === true);
+      else result = await (fs.async[effect.io] as (...a: unknown[]) => Promise<unknown>)(...effect.args);
     } catch (error) {
       step = op.throw(error);
       continue;

@@ -159,7 +159,7 @@ const SCENARIOS: Scenario[] = [
   },
 ];
 
-/** Errors the runner retries (src/fs/runner.ts): the call must then succeed. On a network file system, EIO too. */
+/** Errors the file system retries (src/fs/retrying.ts): the call must then succeed. On a network file system, EIO too. */
 function isRetried(fault: Fault, remote: boolean): boolean {
   return (
     ['EAGAIN', 'EBUSY', 'EINTR', 'ESTALE'].includes(fault.code) ||
