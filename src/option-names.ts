@@ -1,6 +1,6 @@
 /**
- * The one check of option names, for every class and method that takes options: an unknown name
- * is a `TypeError` that says what was probably meant.
+ * The shared checks of options objects, for every class and method that takes options: what is not
+ * an object is a `TypeError`, and so is an unknown name, with what was probably meant.
  */
 
 /** Names other libraries (python-diskcache, lru-cache, Keyv, …) use, and what to say instead. */
@@ -64,11 +64,49 @@ export function hintFor(name: string, known: Iterable<string>): string | undefin
   return best === undefined ? undefined : `did you mean ${best}?`;
 }
 
-/** Throws a `TypeError` for the first name of `options` that is not one of `known`, with a hint. */
-export function rejectUnknown(options: object, known: ReadonlySet<string>, where: string): void {
+/** How {@link rejectUnknown} speaks of a name it does not know. */
+export interface UnknownNames {
+  /** What a name is: `option` unless told. */
+  noun?: string;
+  /** Whether the message says what was probably meant (true unless told). */
+  hints?: boolean;
+}
+
+/**
+ * Throws a `TypeError` for the first name of `options` that is not one of `known`, with a hint:
+ * `unknown <where> option "name"; did you mean …?`.
+ */
+export function rejectUnknown(
+  options: object,
+  known: ReadonlySet<string>,
+  where: string,
+  { noun = 'option', hints = true }: UnknownNames = {},
+): void {
   for (const name of Object.keys(options)) {
     if (known.has(name)) continue;
-    const hint = hintFor(name, known);
-    throw new TypeError(`diskcache-ts: unknown ${where} option "${name}"${hint ? `; ${hint}` : ''}`);
+    const hint = hints ? hintFor(name, known) : undefined;
+    throw new TypeError(`diskcache-ts: unknown ${where} ${noun} "${name}"${hint ? `; ${hint}` : ''}`);
   }
+}
+
+/**
+ * Throws a `TypeError` unless `options` is an object (`null` is not): `options must be an object`,
+ * or `diskcache-ts: <what>` where the call says what it wants.
+ */
+export function assertOptionsObject(
+  options: unknown,
+  what = 'options must be an object',
+): asserts options is object {
+  if (options === null || typeof options !== 'object') throw new TypeError(`diskcache-ts: ${what}`);
+}
+
+/** {@link assertOptionsObject}, then {@link rejectUnknown}: the options of a call, checked. */
+export function checkOptions(
+  options: unknown,
+  known: ReadonlySet<string>,
+  where: string,
+  what?: string,
+): asserts options is object {
+  assertOptionsObject(options, what);
+  rejectUnknown(options, known, where);
 }

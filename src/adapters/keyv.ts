@@ -9,6 +9,7 @@ import { EventEmitter } from 'node:events';
 import type { BatchEntry } from '../cache/batch.js';
 import { Cache } from '../cache/cache.js';
 import { type CacheOptions, validateOptions } from '../cache/options.js';
+import { assertOptionsObject } from '../option-names.js';
 
 /** Options of {@link KeyvDiskCache}: where to store, plus any {@link CacheOptions} for opening it. */
 export interface KeyvDiskCacheOptions extends CacheOptions {
@@ -151,9 +152,7 @@ export class KeyvDiskCache extends EventEmitter {
   constructor(options: string | KeyvDiskCacheOptions = {}) {
     super();
     const given: KeyvDiskCacheOptions = typeof options === 'string' ? { directory: options } : options;
-    if (given === null || typeof given !== 'object') {
-      throw new TypeError('diskcache-ts: KeyvDiskCache options must be a directory path or an object');
-    }
+    assertOptionsObject(given, 'KeyvDiskCache options must be a directory path or an object');
     validateOptions(given, [...ADAPTER_OPTIONS], 'KeyvDiskCache');
     if (given.keyvVersion !== undefined && given.keyvVersion !== 5 && given.keyvVersion !== 6) {
       throw new RangeError('diskcache-ts: keyvVersion must be 5 or 6');

@@ -1,5 +1,6 @@
 import type { Key } from '../format/key.js';
 import type { Op } from '../fs/runner.js';
+import { rejectUnknown } from '../option-names.js';
 import {
   type CacheContext,
   count,
@@ -38,9 +39,7 @@ export function entryTerms(
   if (entry === null || typeof entry !== 'object' || Array.isArray(entry) || !('key' in entry)) {
     throw new TypeError('diskcache-ts: a setMany entry must be [key, value] or { key, value, ttl?, tag? }');
   }
-  for (const name of Object.keys(entry)) {
-    if (!ENTRY_FIELDS.has(name)) throw new TypeError(`diskcache-ts: unknown setMany entry field "${name}"`);
-  }
+  rejectUnknown(entry, ENTRY_FIELDS, 'setMany entry', { noun: 'field', hints: false });
   const own = entry as { key: Key; value: unknown; ttl?: number | null; tag?: Key | null };
   const write: WriteOptions = { ...options };
   if ('ttl' in own) write.ttl = own.ttl;

@@ -6,7 +6,7 @@ import type { CompressionKind } from '../format/compression.js';
 import type { Entry, EntryHeader } from '../format/entry.js';
 import { assertKey, type EncodedKey, encodeKey, type Key, keyHash, sameKey } from '../format/key.js';
 import type { Op } from '../fs/runner.js';
-import { rejectUnknown } from '../option-names.js';
+import { checkOptions } from '../option-names.js';
 import type { Evictor } from '../policy/evict.js';
 import { bookkeeping } from '../store/bookkeeping.js';
 import type { StoreSettings } from '../store/entries.js';
@@ -104,9 +104,7 @@ const WRITE_OPTIONS = new Set(['ttl', 'tag', 'grace']);
 export function writeTerms(ctx: CacheContext, options: WriteOptions | undefined): Terms {
   if (options === undefined)
     return { expiresAt: expiryOf(undefined, ctx.defaultTtl, ctx.clock.now()), graceMs: 0, tag: undefined };
-  if (options === null || typeof options !== 'object')
-    throw new TypeError('diskcache-ts: options must be an object');
-  rejectUnknown(options, WRITE_OPTIONS, 'write');
+  checkOptions(options, WRITE_OPTIONS, 'write');
   const { ttl, tag } = options;
   const expiresAt = expiryOf(ttl, ctx.defaultTtl, ctx.clock.now());
   const graceMs = checkGrace(options.grace);

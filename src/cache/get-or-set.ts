@@ -2,7 +2,7 @@ import { acquireLock, type HeldLock, type LockOptions, releaseLock } from '../co
 import { CacheError, LockTimeoutError } from '../errors.js';
 import { assertKey, encodeKey, type Key, keyHash } from '../format/key.js';
 import { call, type Op } from '../fs/runner.js';
-import { rejectUnknown } from '../option-names.js';
+import { checkOptions } from '../option-names.js';
 import { set } from './batch.js';
 import type { CacheContext, WriteOptions } from './context.js';
 import { listening } from './events.js';
@@ -101,9 +101,7 @@ export function planGetOrSet(
 ): GetOrSetPlan {
   if (typeof factory !== 'function') throw new TypeError('diskcache-ts: getOrSet needs a factory function');
   const given = options ?? {};
-  if (given === null || typeof given !== 'object')
-    throw new TypeError('diskcache-ts: options must be an object');
-  rejectUnknown(given, OPTIONS, 'getOrSet');
+  checkOptions(given, OPTIONS, 'getOrSet');
   if (sync) {
     for (const name of ASYNC_ONLY) {
       if (given[name] !== undefined)

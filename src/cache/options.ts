@@ -1,7 +1,7 @@
 import { type Codec, type CodecName, resolveCodec } from '../format/codec.js';
 import { type CompressionName, compressionKind, isCompressionName } from '../format/compression.js';
 import type { FileSystem } from '../fs/backend.js';
-import { rejectUnknown } from '../option-names.js';
+import { checkOptions } from '../option-names.js';
 import { isAllocationUnit } from '../store/footprint.js';
 import { type MemoryTierOptions, validateMemoryTier } from '../store/memory-tier.js';
 import type { EngineName } from '../store/slots.js';
@@ -281,9 +281,7 @@ function boolean(name: string, value: unknown): void {
 
 /** Validates constructor options, throwing precise `TypeError`s and `RangeError`s. */
 export function validateOptions(options: CacheOptions, extra: readonly string[] = [], where = 'Cache'): void {
-  if (options === null || typeof options !== 'object')
-    throw new TypeError('diskcache-ts: options must be an object');
-  rejectUnknown(options, extra.length ? new Set([...KNOWN, ...extra]) : KNOWN, where);
+  checkOptions(options, extra.length ? new Set([...KNOWN, ...extra]) : KNOWN, where);
   for (const [name, validate] of VALIDATORS) {
     const value = (options as Record<string, unknown>)[name];
     if (value !== undefined) validate(value);

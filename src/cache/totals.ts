@@ -1,4 +1,5 @@
 import type { Op } from '../fs/runner.js';
+import { assertOptionsObject } from '../option-names.js';
 import { writeSettingsFile } from '../store/settings-file.js';
 import { type CacheContext, count as record } from './context.js';
 
@@ -28,8 +29,7 @@ export function* volume(ctx: CacheContext): Op<number> {
 
 /** `stats({ enable, reset })`: the counts before any reset. */
 export function* stats(ctx: CacheContext, options: StatsOptions = {}): Op<Stats> {
-  if (options === null || typeof options !== 'object')
-    throw new TypeError('diskcache-ts: options must be an object');
+  assertOptionsObject(options);
   if (options.enable !== undefined && typeof options.enable !== 'boolean') {
     throw new TypeError('diskcache-ts: enable must be a boolean');
   }

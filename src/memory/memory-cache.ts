@@ -9,7 +9,7 @@ import type { Stats, StatsOptions } from '../cache/totals.js';
 import { checkTtl, expiryOf } from '../cache/ttl.js';
 import { CacheError } from '../errors.js';
 import { assertKey, encodeKey, type Key } from '../format/key.js';
-import { rejectUnknown } from '../option-names.js';
+import { assertOptionsObject, checkOptions } from '../option-names.js';
 
 /**
  * The operations of a {@link MemoryCache}, in their synchronous form: the {@link Cache} methods that
@@ -112,10 +112,7 @@ function live(s: State, held: Held | undefined, now = s.clock.now()): held is He
 /** Validates write options; returns the expiry time and tag. */
 function terms(s: State, options: WriteOptions | undefined): { expiresAt: number | null; tag: Key | null } {
   if (options === undefined) return { expiresAt: expiryOf(undefined, s.ttl, s.clock.now()), tag: null };
-  if (options === null || typeof options !== 'object') {
-    throw new TypeError('diskcache-ts: options must be an object');
-  }
-  rejectUnknown(options, WRITE, 'write');
+  checkOptions(options, WRITE, 'write');
   const expiresAt = expiryOf(options.ttl, s.ttl, s.clock.now());
   const tag = options.tag ?? null;
   if (tag !== null) assertKey(tag, 'tag');
@@ -288,9 +285,7 @@ const OPERATIONS: Operations = {
   count: (s) => s.lru.size,
   volume: (s) => s.lru.calculatedSize,
   stats: (s, options = {}) => {
-    if (options === null || typeof options !== 'object') {
-      throw new TypeError('diskcache-ts: options must be an object');
-    }
+    assertOptionsObject(options);
     const result = { hits: s.hits, misses: s.misses };
     if (options.reset) {
       s.hits = 0;
@@ -331,10 +326,7 @@ export class MemoryCache<V = unknown> {
 
   /** An empty cache; see {@link MemoryCache.Options}. */
   constructor(options: MemoryCache.Options<V> = {}) {
-    if (options === null || typeof options !== 'object') {
-      throw new TypeError('diskcache-ts: options must be an object');
-    }
-    rejectUnknown(options, KNOWN, 'MemoryCache');
+    checkOptions(options, KNOWN, 'MemoryCache');
     const { maxEntries, maxBytes = 2 ** 30, statistics = false, clock, sizeOf } = options;
     positiveInteger('maxEntries', maxEntries);
     positiveInteger('maxBytes', maxBytes);

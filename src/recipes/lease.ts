@@ -5,7 +5,7 @@ import { checkTtl } from '../cache/ttl.js';
 import { provablyDead } from '../coordination/liveness.js';
 import { CacheError, LockTimeoutError } from '../errors.js';
 import { assertKey, type Key } from '../format/key.js';
-import { rejectUnknown } from '../option-names.js';
+import { checkOptions } from '../option-names.js';
 import { HOST } from '../store/layout.js';
 import { type AnyCache, call, type Steps, sleep, transact } from './steps.js';
 
@@ -85,10 +85,7 @@ export function resolveLease(
   extra: readonly string[] = [],
 ): { ttl: number | null; timeout: number; tag: Key | null } {
   assertKey(key);
-  if (options === null || typeof options !== 'object') {
-    throw new TypeError('diskcache-ts: options must be an object');
-  }
-  rejectUnknown(options, new Set(['ttl', 'timeout', 'tag', ...extra]), 'lock');
+  checkOptions(options, new Set(['ttl', 'timeout', 'tag', ...extra]), 'lock');
   const ttl = options.ttl === undefined ? DEFAULT_LEASE_TTL : checkTtl(options.ttl);
   const timeout = checkTimeout(options.timeout) ?? cache.options.timeout;
   if (options.tag !== undefined && options.tag !== null) assertKey(options.tag, 'tag');

@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import type { Entry } from '../format/entry.js';
 import type { Op } from '../fs/runner.js';
-import { rejectUnknown } from '../option-names.js';
+import { checkOptions } from '../option-names.js';
 import type { ReadResult } from './entries.js';
 import type { Slots } from './slots.js';
 
@@ -24,10 +24,12 @@ const MEMORY_TIER_OPTIONS = new Set(['maxEntries', 'maxBytes']);
 
 /** Throws a `TypeError`/`RangeError` unless `options` are valid memory-tier bounds. */
 export function validateMemoryTier(options: unknown): asserts options is MemoryTierOptions {
-  if (options === null || typeof options !== 'object') {
-    throw new TypeError('diskcache-ts: options.memory must be an object { maxEntries?, maxBytes? }');
-  }
-  rejectUnknown(options, MEMORY_TIER_OPTIONS, 'options.memory');
+  checkOptions(
+    options,
+    MEMORY_TIER_OPTIONS,
+    'options.memory',
+    'options.memory must be an object { maxEntries?, maxBytes? }',
+  );
   for (const [name, value] of Object.entries(options)) {
     if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
       throw new RangeError(`diskcache-ts: options.memory.${name} must be a positive integer`);
