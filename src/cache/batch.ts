@@ -2,8 +2,8 @@ import type { Key } from '../format/key.js';
 import type { Op } from '../fs/runner.js';
 import { rejectUnknown } from '../option-names.js';
 import {
+  addToCounters,
   type CacheContext,
-  count,
   isLiveFor,
   type Located,
   locate,
@@ -124,7 +124,7 @@ export function* deleteMany(ctx: CacheContext, keys: readonly Key[]): Op<boolean
     volume += ctx.slots.footprint(header.state === 'ok' ? header.entry.fileSize : header.size);
     live[i] = header.state === 'ok' && isLiveFor(header.entry, at, now);
   });
-  yield* count(ctx, { count: -removed, volume: -volume });
+  yield* addToCounters(ctx, { count: -removed, volume: -volume });
   if (error !== undefined) throw error;
   return live;
 }

@@ -1,14 +1,9 @@
 import { basename, join, relative } from 'node:path';
 import type { Totals } from '../coordination/counters.js';
-import {
-  breakLock,
-  describeHolder,
-  inspectLock,
-  probeServerClock,
-  type ServerClock,
-} from '../coordination/lock.js';
+import { breakLock, inspectLock, probeServerClock, type ServerClock } from '../coordination/lock.js';
 import { CacheError } from '../errors.js';
 import { io, type Op } from '../fs/runner.js';
+import { describeProcess } from '../identity.js';
 import { forgetDirectory, isPlainInside } from '../store/directories.js';
 import { moveToCorrupt } from '../store/entries.js';
 import {
@@ -113,7 +108,7 @@ export function* check(ctx: CacheContext, fix = false): Op<CheckReport> {
     const lock = yield* inspectLock(path, serverClock);
     if (!lock.stale) return;
     if (fix) yield* breakLock(ctx.store, path, lock.holder);
-    found(`${where(path)}: stale lock held by ${describeHolder(lock.holder)}${fix ? ', removed' : ''}`, fix);
+    found(`${where(path)}: stale lock held by ${describeProcess(lock.holder)}${fix ? ', removed' : ''}`, fix);
   };
 
   // What does not belong in entries/: names that are no shard, and shards that are no plain folder.

@@ -114,7 +114,7 @@ export function writeTerms(ctx: CacheContext, options: WriteOptions | undefined)
 }
 
 /** Records a change in the shared counters. */
-export function* count(ctx: CacheContext, change: Partial<Totals>): Op<void> {
+export function* addToCounters(ctx: CacheContext, change: Partial<Totals>): Op<void> {
   if (change.count || change.volume || change.hits || change.misses) yield* ctx.counters.add(change);
 }
 
@@ -124,7 +124,7 @@ export function* count(ctx: CacheContext, change: Partial<Totals>): Op<void> {
  */
 export function* countRemoved(ctx: CacheContext, entryBytes: number): Op<number> {
   const footprint = ctx.slots.footprint(entryBytes);
-  yield* count(ctx, { count: -1, volume: -footprint });
+  yield* addToCounters(ctx, { count: -1, volume: -footprint });
   return footprint;
 }
 

@@ -1,6 +1,7 @@
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { CacheError } from '../errors.js';
 import { io, type Op } from '../fs/runner.js';
+import { OWNER, uniqueToken } from '../identity.js';
 import { isPlainInside } from '../store/directories.js';
 import {
   discard,
@@ -11,7 +12,6 @@ import {
   renameVerified,
   writePrivate,
 } from '../store/entries.js';
-import { OWNER, uniqueToken } from '../store/layout.js';
 import { isRecord } from '../store/log/record.js';
 import { isEntryName, isOwnerName, isPrivateName, isShardName } from '../store/names.js';
 import type { CacheContext } from './context.js';

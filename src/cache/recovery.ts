@@ -1,10 +1,9 @@
 import { join, relative } from 'node:path';
-import { provablyDead } from '../coordination/liveness.js';
 import { io, type Op } from '../fs/runner.js';
+import { processOfOwnerTag, provablyDead } from '../identity.js';
 import { isReadOnlyError } from '../store/bookkeeping.js';
 import { isPlainInside } from '../store/directories.js';
 import { moveToCorrupt } from '../store/entries.js';
-import { parseOwner } from '../store/layout.js';
 import { isIgnoredName, isJournalName, isOwnerName, isPrivateName } from '../store/names.js';
 import type { CacheContext } from './context.js';
 import { isOrphanedJournal, replayJournal } from './journal.js';
@@ -14,7 +13,7 @@ export const ABANDONED_MS = 24 * 60 * 60 * 1000;
 
 /** Whether the private directory or journal of `owner` (a `host~pid~nonce` tag) can be cleaned up. */
 function* ownerIsGone(ctx: CacheContext, owner: string, path: string): Op<boolean> {
-  const parsed = parseOwner(owner);
+  const parsed = processOfOwnerTag(owner);
   if (parsed !== undefined && provablyDead(parsed.host, parsed.pid)) return true;
   const info = yield* io('stat', path);
   return info !== undefined && ctx.clock.now() - info.mtimeMs > ABANDONED_MS;

@@ -9,8 +9,8 @@ import { POLICIES } from '../policy/policies.js';
 import { bookkeeping } from '../store/bookkeeping.js';
 import type { Published } from '../store/entries.js';
 import {
+  addToCounters,
   type CacheContext,
-  count,
   countRemoved,
   isLiveFor,
   isStaleFor,
@@ -69,7 +69,7 @@ function* lookup(ctx: CacheContext, at: Located, allowStale = false): Op<Hit | u
     yield* bookkeeping(ctx.store, () => onRead(ctx.slots, at.path, now));
   }
   const counted = hit !== undefined && !hit.stale ? { hits: 1 } : { misses: 1 };
-  if (ctx.settings.statistics) yield* bookkeeping(ctx.store, () => count(ctx, counted));
+  if (ctx.settings.statistics) yield* bookkeeping(ctx.store, () => addToCounters(ctx, counted));
   return hit;
 }
 
@@ -189,7 +189,7 @@ export function* afterPublishMany(ctx: CacheContext, written: readonly Written[]
     if (published.created) created++;
     volume += ctx.slots.footprint(prepared.size) - ctx.slots.footprint(published.replacedSize);
   }
-  yield* count(ctx, { count: created, volume });
+  yield* addToCounters(ctx, { count: created, volume });
   const policy = POLICIES[ctx.settings.evictionPolicy];
   for (const { at, prepared } of written) {
     if (policy.onWrite !== undefined) yield* policy.onWrite(ctx.slots, at.path, ctx.clock.now());

@@ -1,7 +1,7 @@
 import type { Op } from '../fs/runner.js';
 import { assertOptionsObject } from '../option-names.js';
 import { writeSettingsFile } from '../store/settings-file.js';
-import { type CacheContext, count as record } from './context.js';
+import { addToCounters, type CacheContext } from './context.js';
 
 /** Hit and miss counts, as `stats()` returns them. */
 export interface Stats {
@@ -34,7 +34,7 @@ export function* stats(ctx: CacheContext, options: StatsOptions = {}): Op<Stats>
     throw new TypeError('diskcache-ts: enable must be a boolean');
   }
   const totals = yield* ctx.counters.read();
-  if (options.reset) yield* record(ctx, { hits: -totals.hits, misses: -totals.misses });
+  if (options.reset) yield* addToCounters(ctx, { hits: -totals.hits, misses: -totals.misses });
   if (options.enable !== undefined && options.enable !== ctx.settings.statistics) {
     ctx.settings.statistics = options.enable;
     yield* writeSettingsFile(ctx.store, ctx.settings);

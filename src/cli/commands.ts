@@ -7,8 +7,8 @@ import {
   formatDuration,
   formatExpiry,
   formatTable,
+  keyForTerminal,
   renderKey,
-  showKey,
   toDisplayJson,
   valueType,
 } from './format.js';
@@ -135,8 +135,8 @@ async function ls(cache: Cache, out: Output, options: CommandOptions, interrupt:
       const size = formatBytes(entry.size).padStart(10);
       const age = `${formatDuration(now - entry.storedAt)} ago`.padEnd(9);
       const expiry = formatExpiry(entry.expiresAt, now).padEnd(11);
-      const tag = (entry.tag === null ? '-' : showKey(entry.tag)).padEnd(12);
-      line(out.stdout, `${size}  ${age}  ${expiry}  ${tag}  ${showKey(key)}`);
+      const tag = (entry.tag === null ? '-' : keyForTerminal(entry.tag)).padEnd(12);
+      line(out.stdout, `${size}  ${age}  ${expiry}  ${tag}  ${keyForTerminal(key)}`);
     }
     listed++;
     if (options.limit !== undefined && listed >= options.limit) break;
@@ -199,7 +199,7 @@ async function notFound(
 ): Promise<string | undefined> {
   const hint = await keyTypeHint(cache, options, command, key);
   const text = hint === undefined ? '' : hint.startsWith('there is') ? `; ${hint}` : ` (${hint})`;
-  line(out.stderr, `diskcache: ${showKey(key)} not found${text}`);
+  line(out.stderr, `diskcache: ${keyForTerminal(key)} not found${text}`);
   return hint;
 }
 
@@ -240,9 +240,9 @@ async function set(
   } else {
     const details = [
       options.ttl === undefined ? '' : `, expires in ${formatDuration(options.ttl)}`,
-      options.tag === undefined ? '' : `, tag ${showKey(options.tag)}`,
+      options.tag === undefined ? '' : `, tag ${keyForTerminal(options.tag)}`,
     ];
-    line(out.stdout, `stored ${showKey(key)}${details.join('')}`);
+    line(out.stdout, `stored ${keyForTerminal(key)}${details.join('')}`);
   }
   return EXIT.ok;
 }
@@ -251,7 +251,7 @@ async function remove(cache: Cache, out: Output, options: CommandOptions, key: K
   const deleted = await cache.delete(key);
   const hint = deleted ? undefined : await notFound(cache, out, options, 'delete', key);
   if (options.json) json(out, { deleted, ...keyFields(key), ...(hint === undefined ? {} : { hint }) });
-  else if (deleted) line(out.stdout, `deleted ${showKey(key)}`);
+  else if (deleted) line(out.stdout, `deleted ${keyForTerminal(key)}`);
   return deleted ? EXIT.ok : EXIT.notFound;
 }
 
@@ -391,7 +391,7 @@ export async function runCommand(cache: Cache, call: CommandCall, out: Output): 
         out,
         options,
         interrupt,
-        `removing the entries tagged ${showKey(first)}`,
+        `removing the entries tagged ${keyForTerminal(first)}`,
         whole(() => cache.evict(first)),
       );
     case 'cull':

@@ -67,7 +67,7 @@ export function renderKey(key: Key): RenderedKey {
 const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f]|^\s|\s$|^$/;
 
 /** A key (or tag) for a terminal: strings as they are unless unprintable (then quoted), others with their type. */
-export function showKey(key: Key): string {
+export function keyForTerminal(key: Key): string {
   const { text, type } = renderKey(key);
   if (type === 'string') return UNPRINTABLE.test(text) ? JSON.stringify(text) : text;
   return `${text} (${type})`;

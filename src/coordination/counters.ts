@@ -2,10 +2,9 @@ import { join } from 'node:path';
 import { CacheError, LockTimeoutError } from '../errors.js';
 import { crc32 } from '../format/crc32.js';
 import { io, type Op } from '../fs/runner.js';
+import { provablyDead, uniqueToken } from '../identity.js';
 import { ensureDirectory, isPlainInside } from '../store/directories.js';
 import { readPlainFile, type StoreSettings, writePrivate } from '../store/entries.js';
-import { uniqueToken } from '../store/layout.js';
-import { provablyDead } from './liveness.js';
 import { acquireLock, type HeldLock, type LockOptions, releaseLock } from './lock.js';
 
 /** Totals the cache keeps without scanning entries. */

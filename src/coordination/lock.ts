@@ -3,10 +3,9 @@ import { LockTimeoutError } from '../errors.js';
 import type { FileInfo } from '../fs/backend.js';
 import { BUSY, isBusy, retryWhileBusy } from '../fs/retrying.js';
 import { io, type Op } from '../fs/runner.js';
+import { describeProcess, HOST, OWNER, provablyDead, uniqueToken } from '../identity.js';
 import { ensureDirectory, forgetDirectory, removeTree } from '../store/directories.js';
 import { claim, readPlainFile, type StoreSettings } from '../store/entries.js';
-import { HOST, OWNER, uniqueToken } from '../store/layout.js';
-import { provablyDead } from './liveness.js';
 
 /** What a lock records about its holder. */
 export interface LockOwner {
@@ -48,7 +47,8 @@ const PREPARED_FRESH_MS = 1_000;
 /** Longest pause between two attempts to take a busy lock. */
 const MAX_BACKOFF_MS = 20;
 
-function parseOwner(bytes: Buffer | undefined): LockOwner | undefined {
+/** The owner record of a lock, or `undefined` if `bytes` are not one. */
+function decodeOwnerRecord(bytes: Buffer | undefined): LockOwner | undefined {
   if (bytes === undefined || bytes.length === 0) return undefined;
   try {
     const owner = JSON.parse(bytes.toString('utf8')) as LockOwner;
@@ -69,7 +69,7 @@ const holding = new Map<string, string>();
 
 /** The holder named in the lock directory at `path`; `undefined` if that cannot be read. */
 function* readHolder(path: string): Op<LockOwner | undefined> {
-  return parseOwner(yield* readPlainFile(join(path, OWNER_FILE)));
+  return decodeOwnerRecord(yield* readPlainFile(join(path, OWNER_FILE)));
 }
 
 /** {@link readHolder}, or `'unknown'` while the client answers {@link BUSY}. */
@@ -196,11 +196,6 @@ export function* inspectLock(
 ): Op<{ holder: LockOwner | undefined; stale: boolean }> {
   const holder = yield* readHolder(path);
   return { holder, stale: yield* isStale(path, holder, clock) };
-}
-
-/** Describes the holder for messages. */
-export function describeHolder(holder: LockOwner | undefined): string {
-  return holder === undefined ? 'an unknown holder' : `${holder.host}:${holder.pid}`;
 }
 
 /** Makes the folder `dir` in this process's private directory (made first if it is gone). */
@@ -336,8 +331,8 @@ export function* acquireLock(path: string, options: LockOptions): Op<HeldLock> {
       }
       if (timedOut) {
         throw new LockTimeoutError(
-          `lock ${path} held by ${describeHolder(holder)}${refused ? ` (the file system refused to rename a lock into place: ${refused})` : ''}; raise options.timeout or remove the stale lock with \`diskcache DIR check --fix\``,
-          { path, holder: describeHolder(holder) },
+          `lock ${path} held by ${describeProcess(holder)}${refused ? ` (the file system refused to rename a lock into place: ${refused})` : ''}; raise options.timeout or remove the stale lock with \`diskcache DIR check --fix\``,
+          { path, holder: describeProcess(holder) },
         );
       }
       yield* io('sleep', delay * (0.5 + Math.random()));

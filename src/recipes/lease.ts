@@ -2,11 +2,10 @@ import { randomUUID } from 'node:crypto';
 import type { Cache } from '../cache/cache.js';
 import type { WriteOptions } from '../cache/context.js';
 import { checkTtl } from '../cache/ttl.js';
-import { provablyDead } from '../coordination/liveness.js';
 import { CacheError, LockTimeoutError } from '../errors.js';
 import { assertKey, type Key } from '../format/key.js';
+import { describeProcess, HOST, provablyDead } from '../identity.js';
 import { checkOptions } from '../option-names.js';
-import { HOST } from '../store/layout.js';
 import { type AnyCache, call, type Steps, sleep, transact } from './steps.js';
 
 /** Options shared by the lock recipes. */
@@ -70,11 +69,6 @@ export function parseHolder(value: unknown): Holder | undefined {
 /** Whether the holder ran on this host and its process is gone. */
 export function holderIsDead(holder: Holder | undefined): boolean {
   return holder !== undefined && provablyDead(holder.host, holder.pid);
-}
-
-/** `host:pid`, for messages. */
-export function describeHolder(holder: Holder | undefined): string {
-  return holder === undefined ? 'an unknown holder' : `${holder.host}:${holder.pid}`;
 }
 
 /** Validates the shared options and resolves the defaults against `cache`. */
@@ -165,8 +159,8 @@ export function* spin<T>(
     const waited = performance.now() - start;
     if (waited >= timeout) {
       throw new LockTimeoutError(
-        `${what} in ${directory} is held by ${describeHolder(result.holder)}; gave up after ${Math.round(waited)} ms. raise the timeout option (a holder that crashed loses the lock when its ttl runs out)`,
-        { directory, ...(result.holder ? { holder: describeHolder(result.holder) } : {}) },
+        `${what} in ${directory} is held by ${describeProcess(result.holder)}; gave up after ${Math.round(waited)} ms. raise the timeout option (a holder that crashed loses the lock when its ttl runs out)`,
+        { directory, ...(result.holder ? { holder: describeProcess(result.holder) } : {}) },
       );
     }
     const pause = Math.min(delay * (0.5 + Math.random()), timeout - waited);

@@ -9,8 +9,9 @@ import {
 } from '../format/entry.js';
 import type { FileInfo } from '../fs/backend.js';
 import { io, type Op } from '../fs/runner.js';
+import { uniqueToken } from '../identity.js';
 import { type DirectorySettings, ensureDirectory, forgetDirectory } from './directories.js';
-import { type Layout, uniqueToken } from './layout.js';
+import type { Layout } from './layout.js';
 
 /** What reading an entry file found. */
 export type ReadResult<T> =

@@ -1,5 +1,5 @@
-import { hostname } from 'node:os';
 import { basename, join, sep } from 'node:path';
+import { nextSequence, OWNER } from '../identity.js';
 
 /** Name of the settings file that marks a directory as a diskcache-ts cache. */
 export const SETTINGS_FILE = 'diskcache.json';
@@ -8,36 +8,6 @@ export const SHARD_COUNT = 256;
 
 const HEX32 = /^[0-9a-f]{32}$/;
 const KEY_LOCK = /^[0-9a-f]{32}\.lock$/;
-
-/** This host's name, reduced to characters that are safe in file names. */
-export const HOST =
-  hostname()
-    .replace(/[^A-Za-z0-9-]/g, '-')
-    .slice(0, 64) || 'host';
-
-/**
- * Who writes a private file: `host~pid~nonce`. The nonce tells apart two loads of this module in one
- * process, and a later process that reuses the pid.
- */
-export const OWNER = `${HOST}~${process.pid}~${Math.random().toString(36).slice(2, 8)}`;
-
-let sequence = 0;
-
-function nextSequence(): string {
-  sequence = (sequence + 1) % Number.MAX_SAFE_INTEGER;
-  return sequence.toString(36);
-}
-
-/** A token that no other writer, anywhere, uses: `host~pid~nonce~seq`. */
-export function uniqueToken(): string {
-  return `${OWNER}~${nextSequence()}`;
-}
-
-/** The host and pid of an owner tag (`host~pid~nonce`), or `undefined` if `name` is not one. */
-export function parseOwner(name: string): { host: string; pid: number } | undefined {
-  const match = /^([A-Za-z0-9-]+)~(\d+)~[a-z0-9]+$/.exec(name);
-  return match ? { host: match[1] as string, pid: Number(match[2]) } : undefined;
-}
 
 /** Paths inside one cache directory. */
 export class Layout {

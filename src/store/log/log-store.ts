@@ -1,11 +1,11 @@
 import { basename, join } from 'node:path';
-import { provablyDead } from '../../coordination/liveness.js';
 import { type LockOptions, withLock } from '../../coordination/lock.js';
 import { LockTimeoutError } from '../../errors.js';
 import { crc32 } from '../../format/crc32.js';
 import type { Entry, EntryHeader } from '../../format/entry.js';
 import { refused } from '../../fs/read-only.js';
 import { io, type Op } from '../../fs/runner.js';
+import { HOST, processOfOwnerTag, provablyDead, uniqueToken } from '../../identity.js';
 import { isReadOnlyError } from '../bookkeeping.js';
 import { ensureDirectory, forgetDirectory, isPlainInside } from '../directories.js';
 import {
@@ -26,7 +26,6 @@ import {
   writeTemp,
 } from '../entries.js';
 import { allocated } from '../footprint.js';
-import { HOST, parseOwner, uniqueToken } from '../layout.js';
 import { isBlobName, isBucketName, isCompactionLockName, isIgnoredName } from '../names.js';
 import type { Batch, EntryWrite } from '../slots.js';
 import {
@@ -926,7 +925,7 @@ export class LogStore {
       if (named.has(name)) continue;
       // A blob of a writer that died before its record was appended is routine crash debris, which
       // fix removes without a finding; any other is an orphan once it is old enough.
-      const writer = parseOwner(name.slice(0, name.lastIndexOf('~')));
+      const writer = processOfOwnerTag(name.slice(0, name.lastIndexOf('~')));
       const debris = writer !== undefined && provablyDead(writer.host, writer.pid);
       if (!debris) {
         const info = yield* io('lstat', path);
