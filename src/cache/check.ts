@@ -1,7 +1,7 @@
 import { basename, join, relative } from 'node:path';
-import type { Totals } from '../coordination/counters.js';
 import { breakLock, inspectLock, probeServerClock, type ServerClock } from '../coordination/lock.js';
 import { CacheError } from '../errors.js';
+import type { Totals } from '../format/counters-record.js';
 import { io, type Op } from '../fs/runner.js';
 import { describeProcess } from '../identity.js';
 import { forgetDirectory, isPlainInside } from '../store/directories.js';

@@ -1,8 +1,9 @@
-import type { CounterStore, Totals } from '../coordination/counters.js';
+import type { CounterStore } from '../coordination/counters.js';
 import type { LockOptions } from '../coordination/lock.js';
 import { CacheError } from '../errors.js';
 import type { Decoded, ValueCodec } from '../format/codec.js';
 import type { CompressionKind } from '../format/compression.js';
+import type { Totals } from '../format/counters-record.js';
 import type { Entry, EntryHeader } from '../format/entry.js';
 import { assertKey, type EncodedKey, encodeKey, type Key, keyHash, sameKey } from '../format/key.js';
 import type { Op } from '../fs/runner.js';

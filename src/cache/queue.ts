@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { withLock } from '../coordination/lock.js';
-import { crc32 } from '../format/crc32.js';
 import { decodeKey, type Key } from '../format/key.js';
+import { decodeQueueState, encodeQueueState, type QueueState } from '../format/queue-state.js';
 import { io, type Op } from '../fs/runner.js';
 import { bookkeeping, isReadOnlyError } from '../store/bookkeeping.js';
 import { readPlainFile } from '../store/entries.js';
@@ -21,8 +21,6 @@ import { afterPublish, prepare } from './single.js';
 /** The index of the first item pushed to an empty queue, as in python-diskcache. */
 export const QUEUE_START = 500_000_000_000_000;
 const INDEX_DIGITS = 15;
-const STATE_MAGIC = 0x31514344; // "DCQ1"
-const STATE_SIZE = 32;
 /** Keys found occupied in a row before a push gives up (left by writers that crashed mid-push). */
 const MAX_OCCUPIED = 1000;
 
@@ -39,13 +37,6 @@ export interface PullOptions {
   prefix?: string | null | undefined;
   /** Which end to take from. @default 'front' */
   side?: 'front' | 'back' | undefined;
-}
-
-interface QueueState {
-  /** Index of the first item. */
-  head: number;
-  /** Index after the last item. */
-  tail: number;
 }
 
 function checkPrefix(prefix: unknown): string | null {
@@ -74,26 +65,6 @@ function statePaths(ctx: CacheContext, prefix: string | null): { state: string; 
     .slice(0, 32);
   const base = join(ctx.layout.directory, 'queues', name);
   return { state: `${base}.state`, lock: `${base}.lock` };
-}
-
-function decodeState(bytes: Buffer | undefined): QueueState | undefined {
-  if (bytes === undefined || bytes.length !== STATE_SIZE || bytes.readUInt32LE(0) !== STATE_MAGIC)
-    return undefined;
-  if (crc32(bytes.subarray(0, 24)) !== bytes.readUInt32LE(24)) return undefined;
-  const head = bytes.readDoubleLE(8);
-  const tail = bytes.readDoubleLE(16);
-  return Number.isSafeInteger(head) && Number.isSafeInteger(tail) && head <= tail
-    ? { head, tail }
-    : undefined;
-}
-
-function encodeState(state: QueueState): Buffer {
-  const bytes = Buffer.alloc(STATE_SIZE);
-  bytes.writeUInt32LE(STATE_MAGIC, 0);
-  bytes.writeDoubleLE(state.head, 8);
-  bytes.writeDoubleLE(state.tail, 16);
-  bytes.writeUInt32LE(crc32(bytes.subarray(0, 24)), 24);
-  return bytes;
 }
 
 /** The queue a key looks like an item of (`null`: the default queue), or `undefined`. */
@@ -135,7 +106,7 @@ function* readState(ctx: CacheContext, prefix: string | null, statePath: string)
   const bytes = yield* readPlainFile(statePath);
   return bytes === undefined
     ? { head: QUEUE_START, tail: QUEUE_START }
-    : (decodeState(bytes) ?? (yield* rebuildState(ctx, prefix)));
+    : (decodeQueueState(bytes) ?? (yield* rebuildState(ctx, prefix)));
 }
 
 /**
@@ -159,7 +130,7 @@ function* withQueue<T>(
       if (state.head !== before.head || state.tail !== before.tail) {
         const fd = yield* io('openForUpdate', paths.state, ctx.store.fileMode);
         try {
-          yield* io('writeAt', fd, encodeState(state), 0);
+          yield* io('writeAt', fd, encodeQueueState(state), 0);
         } finally {
           yield* io('close', fd);
         }

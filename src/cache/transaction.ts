@@ -1,4 +1,5 @@
-import type { CounterStore, Totals } from '../coordination/counters.js';
+import type { CounterStore } from '../coordination/counters.js';
+import type { Totals } from '../format/counters-record.js';
 import type { Entry, EntryHeader } from '../format/entry.js';
 import { io, type Op } from '../fs/runner.js';
 import {

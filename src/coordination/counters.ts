@@ -1,23 +1,13 @@
 import { join } from 'node:path';
 import { CacheError, LockTimeoutError } from '../errors.js';
-import { crc32 } from '../format/crc32.js';
+import { decodeCountersRecord, encodeCountersRecord, type Totals } from '../format/counters-record.js';
 import { io, type Op } from '../fs/runner.js';
 import { provablyDead, uniqueToken } from '../identity.js';
 import { ensureDirectory, isPlainInside } from '../store/directories.js';
 import { readPlainFile, type StoreSettings, writePrivate } from '../store/entries.js';
 import { acquireLock, type HeldLock, type LockOptions, releaseLock } from './lock.js';
 
-/** Totals the cache keeps without scanning entries. */
-export interface Totals {
-  count: number;
-  volume: number;
-  hits: number;
-  misses: number;
-}
-
 const ZERO: Totals = { count: 0, volume: 0, hits: 0, misses: 0 };
-const RECORD_MAGIC = 0x31434344; // "DCC1"
-const RECORD_SIZE = 48;
 const BASE = 'base.json';
 const FOLD_LOCK = 'fold.lock';
 /** `<host>~<pid>~<nonce>~<seq>.delta`, one per open counter store (`~<seq>` was absent before format 1.1). */
@@ -31,28 +21,6 @@ function add(a: Totals, b: Totals): Totals {
     volume: a.volume + b.volume,
     hits: a.hits + b.hits,
     misses: a.misses + b.misses,
-  };
-}
-
-function encodeRecord(t: Totals): Buffer {
-  const b = Buffer.alloc(RECORD_SIZE);
-  b.writeUInt32LE(RECORD_MAGIC, 0);
-  b.writeDoubleLE(t.count, 8);
-  b.writeDoubleLE(t.volume, 16);
-  b.writeDoubleLE(t.hits, 24);
-  b.writeDoubleLE(t.misses, 32);
-  b.writeUInt32LE(crc32(b.subarray(0, 40)), 40);
-  return b;
-}
-
-function decodeRecord(b: Buffer | undefined): Totals | undefined {
-  if (b === undefined || b.length < RECORD_SIZE || b.readUInt32LE(0) !== RECORD_MAGIC) return undefined;
-  if (crc32(b.subarray(0, 40)) !== b.readUInt32LE(40)) return undefined;
-  return {
-    count: b.readDoubleLE(8),
-    volume: b.readDoubleLE(16),
-    hits: b.readDoubleLE(24),
-    misses: b.readDoubleLE(32),
   };
 }
 
@@ -147,7 +115,7 @@ export class Counters implements CounterStore {
           yield* ensureDirectory(this.store, this.directory);
           this.fd = yield* io('openForUpdate', this.own, this.store.fileMode);
         }
-        yield* io('writeAt', this.fd, encodeRecord(this.delta), 0);
+        yield* io('writeAt', this.fd, encodeCountersRecord(this.delta), 0);
       }
     } finally {
       this.writing = false;
@@ -171,7 +139,7 @@ export class Counters implements CounterStore {
         totals = add(totals, this.delta);
         continue;
       }
-      const record = decodeRecord(yield* readPlainFile(join(this.directory, name)));
+      const record = decodeCountersRecord(yield* readPlainFile(join(this.directory, name)));
       if (record !== undefined) totals = add(totals, record);
     }
     return totals;
@@ -251,7 +219,7 @@ export class Counters implements CounterStore {
     const base = yield* this.readBase();
     if (base.lastFolded !== name) {
       const isOwn = name === this.ownName;
-      const record = isOwn ? this.delta : decodeRecord(yield* readPlainFile(path));
+      const record = isOwn ? this.delta : decodeCountersRecord(yield* readPlainFile(path));
       // Unreadable (a short read through a network client, or damage): left for a later fold, and
       // not counted meanwhile; check({ fix: true }) sets count and volume right.
       if (record === undefined) return;
