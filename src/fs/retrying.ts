@@ -22,7 +22,7 @@ const MAX_ATTEMPTS = 13;
 const EIO_ATTEMPTS = 7;
 
 /**
- * IoNames that only look: retried briefly on EIO too, which network clients answer for a while
+ * Primitives that only look: retried briefly on EIO too, which network clients answer for a while
  * about a name that another client is creating or removing.
  */
 const LOOKS: ReadonlySet<IoName> = new Set<IoName>([
