@@ -1,18 +1,9 @@
 import { Cache } from '../cache/cache.js';
 import { type CacheOptions, validateOptions } from '../cache/options.js';
+import { list, method, mutex } from '../cache/verbs.js';
 import type { Key } from '../format/key.js';
-import {
-  type AsyncSurface,
-  call,
-  installSteps,
-  iterateAsync,
-  iterateSync,
-  list,
-  mutex,
-  SKIP,
-  type Steps,
-  type SyncSurface,
-} from '../recipes/steps.js';
+import { emit, iterateAsync, iterateSync, type Op } from '../fs/runner.js';
+import { type AsyncSurface, installTwins, over, type SyncSurface } from '../fs/twins.js';
 
 /**
  * The operations of a {@link Deque}, in their synchronous form; each is installed as `name()`
@@ -55,60 +46,68 @@ interface DequeState {
   maxLength: number;
 }
 
-function* pushAt(d: DequeState, value: unknown, side: 'back' | 'front'): Steps<void> {
+function* pushAt(d: DequeState, value: unknown, side: 'back' | 'front'): Op<void> {
   const { cache, maxLength } = d;
   if (maxLength === Number.POSITIVE_INFINITY) {
-    yield* call(cache, 'push', value, { side });
+    yield* method(cache, 'push', value, { side });
     return;
   }
   if (maxLength === 0) return;
   // Push and trim under the deque's lock, so that racing pushes never trim more than needed.
   yield* mutex(cache, function* () {
-    yield* call(cache, 'push', value, { side });
-    while ((yield* call(cache, 'count')) > maxLength) {
-      if ((yield* call(cache, 'pull', { side: side === 'back' ? 'front' : 'back' })) === undefined) break;
+    yield* method(cache, 'push', value, { side });
+    while ((yield* method(cache, 'count')) > maxLength) {
+      if ((yield* method(cache, 'pull', { side: side === 'back' ? 'front' : 'back' })) === undefined) break;
     }
   });
 }
 
-function* take(d: DequeState, side: 'back' | 'front', remove: boolean): Steps<unknown> {
-  return (yield* call(d.cache, remove ? 'pull' : 'peek', { side }))?.[1];
+function* take(d: DequeState, side: 'back' | 'front', remove: boolean): Op<unknown> {
+  return (yield* method(d.cache, remove ? 'pull' : 'peek', { side }))?.[1];
 }
 
 /** The items' keys, front to back. Queue keys are integers, ordered from the front. */
-function* orderedKeys(d: DequeState): Steps<number[]> {
+function* orderedKeys(d: DequeState): Op<number[]> {
   const keys = yield* list(d.cache, 'keys');
   return keys.filter((k): k is number => typeof k === 'number').sort((a, b) => a - b);
 }
 
-function* itemValue(d: DequeState, key: Key): Steps<unknown> {
-  const entry = yield* call(d.cache, 'getEntry', key);
-  return entry === undefined ? SKIP : entry.value;
+/** The item under `key`, or `undefined` if it was removed meanwhile. */
+function itemEntry(d: DequeState, key: Key): Op<{ value: unknown } | undefined> {
+  return method(d.cache, 'getEntry', key);
 }
 
-function* at(d: DequeState, index: number): Steps<unknown> {
+/** Emits every item, front to back; an item removed meanwhile is skipped. */
+function* items(d: DequeState): Op<void> {
+  for (const key of yield* orderedKeys(d)) {
+    const entry = yield* itemEntry(d, key);
+    if (entry !== undefined) yield* emit(entry.value);
+  }
+}
+
+function* at(d: DequeState, index: number): Op<unknown> {
   if (!Number.isSafeInteger(index)) throw new TypeError('diskcache-ts: a deque index must be an integer');
   const keys = yield* orderedKeys(d);
   const step = index < 0 ? -1 : 1;
   for (let i = index < 0 ? keys.length + index : index; i >= 0 && i < keys.length; i += step) {
-    const value = yield* itemValue(d, keys[i] as number);
-    if (value !== SKIP) return value;
+    const entry = yield* itemEntry(d, keys[i] as number);
+    if (entry !== undefined) return entry.value;
   }
   return undefined;
 }
 
-function* rotate(d: DequeState, steps = 1): Steps<void> {
+function* rotate(d: DequeState, steps = 1): Op<void> {
   if (!Number.isSafeInteger(steps)) throw new TypeError('diskcache-ts: rotate steps must be an integer');
   const { cache } = d;
   yield* mutex(cache, function* () {
-    const length = yield* call(cache, 'count');
+    const length = yield* method(cache, 'count');
     if (length === 0) return;
     const moves = Math.abs(steps) % length;
     const [from, to] = steps >= 0 ? (['back', 'front'] as const) : (['front', 'back'] as const);
     for (let i = 0; i < moves; i++) {
-      const item = yield* call(cache, 'pull', { side: from });
+      const item = yield* method(cache, 'pull', { side: from });
       if (item === undefined) return;
-      yield* call(cache, 'push', item[1], { side: to });
+      yield* method(cache, 'push', item[1], { side: to });
     }
   });
 }
@@ -117,7 +116,7 @@ type Operations = {
   [K in keyof DequeMethods<unknown>]: (
     d: DequeState,
     ...args: Parameters<DequeMethods<unknown>[K]>
-  ) => Steps<ReturnType<DequeMethods<unknown>[K]>>;
+  ) => Op<ReturnType<DequeMethods<unknown>[K]>>;
 };
 
 /** Every operation, written once. */
@@ -128,10 +127,10 @@ const OPERATIONS: Operations = {
   popFront: (d) => take(d, 'front', true),
   peek: (d) => take(d, 'back', false),
   peekFront: (d) => take(d, 'front', false),
-  length: (d) => call(d.cache, 'count'),
+  length: (d) => method(d.cache, 'count'),
   at,
   rotate,
-  clear: (d) => call(d.cache, 'clear'),
+  clear: (d) => method(d.cache, 'clear'),
 };
 
 /**
@@ -156,6 +155,7 @@ export class Deque<V = unknown> {
   readonly directory: string;
   /** The most items kept; pushing beyond it drops from the opposite end. `Infinity` if unbounded. */
   readonly maxLength: number;
+  readonly #state: DequeState;
 
   /**
    * Opens the deque in `directory` (created if needed; a new temporary directory if omitted).
@@ -174,25 +174,24 @@ export class Deque<V = unknown> {
     this.cache = new Cache<V>(directory, { ...cacheOptions, evictionPolicy: 'none' });
     this.directory = this.cache.directory;
     this.maxLength = maxLength;
+    this.#state = { cache: this.cache as Cache<unknown>, maxLength };
   }
 
   static {
-    installSteps(Deque, (self) => self as unknown as DequeState, OPERATIONS);
+    installTwins(
+      Deque,
+      OPERATIONS,
+      over((self: Deque) => self.#state),
+    );
   }
 
   /** The items, front to back. Lists every key first (O(n)); an item removed meanwhile is skipped. */
   values(): AsyncIterableIterator<V> {
-    return iterateAsync(
-      () => orderedKeys(this as unknown as DequeState),
-      (key) => itemValue(this as unknown as DequeState, key) as Steps<V | typeof SKIP>,
-    );
+    return iterateAsync<V>(undefined, items(this.#state));
   }
   /** {@link values}, synchronously. */
   valuesSync(): IterableIterator<V> {
-    return iterateSync(
-      () => orderedKeys(this as unknown as DequeState),
-      (key) => itemValue(this as unknown as DequeState, key) as Steps<V | typeof SKIP>,
-    );
+    return iterateSync<V>(undefined, items(this.#state));
   }
   /** `for await (const item of deque)`: the items, front to back. */
   [Symbol.asyncIterator](): AsyncIterableIterator<V> {

@@ -12,21 +12,11 @@ import {
 import { refuseForeign } from '../cache/open-settings.js';
 import { type CacheOptions, validateDirectory, validateOptions } from '../cache/options.js';
 import type { PullOptions, PushOptions } from '../cache/queue.js';
+import { list, method, mutex } from '../cache/verbs.js';
 import type { Key } from '../format/key.js';
 import { nodeFileSystem } from '../fs/backend.js';
-import { runSync } from '../fs/runner.js';
-import {
-  type AsyncSurface,
-  call,
-  installSteps,
-  iterateAsync,
-  iterateSync,
-  list,
-  mutex,
-  SKIP,
-  type Steps,
-  type SyncSurface,
-} from '../recipes/steps.js';
+import { emit, iterateAsync, iterateSync, type Op, runSync } from '../fs/runner.js';
+import { type AsyncSurface, installTwins, over, type SyncSurface } from '../fs/twins.js';
 
 /**
  * The operations of an {@link Index}, in their synchronous form; each is installed as `name()`
@@ -79,129 +69,137 @@ function isSlot(value: unknown): value is Slot {
   return Array.isArray(value) && value.length === 2 && typeof value[0] === 'number';
 }
 
-function* slotOf(p: Parts, key: Key): Steps<Slot | undefined> {
-  const slot = yield* call(p.items, 'get', key);
+function* slotOf(p: Parts, key: Key): Op<Slot | undefined> {
+  const slot = yield* method(p.items, 'get', key);
   return isSlot(slot) ? slot : undefined;
 }
 
-function* set(p: Parts, key: Key, value: unknown): Steps<void> {
+function* set(p: Parts, key: Key, value: unknown): Op<void> {
   yield* mutex(p.items, function* () {
     const current = yield* slotOf(p, key);
     if (current !== undefined) {
-      yield* call(p.items, 'set', key, [current[0], value]);
+      yield* method(p.items, 'set', key, [current[0], value]);
       return;
     }
     // The order item first: a crash in between leaves an order item without an entry (skipped),
     // never an entry without an order item.
-    const at = (yield* call(p.order, 'push', key)) as number;
+    const at = (yield* method(p.order, 'push', key)) as number;
     try {
-      yield* call(p.items, 'set', key, [at, value]);
+      yield* method(p.items, 'set', key, [at, value]);
     } catch (error) {
-      yield* call(p.order, 'delete', at);
+      yield* method(p.order, 'delete', at);
       throw error;
     }
   });
 }
 
-function* pop(p: Parts, key: Key, defaultValue?: unknown): Steps<unknown> {
+function* pop(p: Parts, key: Key, defaultValue?: unknown): Op<unknown> {
   return yield* mutex(p.items, function* () {
     const current = yield* slotOf(p, key);
     if (current === undefined) return defaultValue;
-    yield* call(p.items, 'delete', key);
-    yield* call(p.order, 'delete', current[0]);
+    yield* method(p.items, 'delete', key);
+    yield* method(p.order, 'delete', current[0]);
     return current[1];
   });
 }
 
-function* remove(p: Parts, key: Key): Steps<boolean> {
+function* remove(p: Parts, key: Key): Op<boolean> {
   const missing = Symbol('missing');
   return (yield* pop(p, key, missing)) !== missing;
 }
 
-function* push(p: Parts, value: unknown, options: Pick<PushOptions, 'prefix' | 'side'> = {}): Steps<Key> {
+function* push(p: Parts, value: unknown, options: Pick<PushOptions, 'prefix' | 'side'> = {}): Op<Key> {
   const { prefix, side } = options ?? {};
   return yield* mutex(p.items, function* () {
-    const at = (yield* call(p.order, 'push', null)) as number;
+    const at = (yield* method(p.order, 'push', null)) as number;
     let key: Key;
     try {
-      key = yield* call(p.items, 'push', [at, value], { prefix, side });
+      key = yield* method(p.items, 'push', [at, value], { prefix, side });
     } catch (error) {
-      yield* call(p.order, 'delete', at);
+      yield* method(p.order, 'delete', at);
       throw error;
     }
-    yield* call(p.order, 'set', at, key);
+    yield* method(p.order, 'set', at, key);
     return key;
   });
 }
 
-function* pull(p: Parts, options: PullOptions = {}): Steps<[Key, unknown] | undefined> {
+function* pull(p: Parts, options: PullOptions = {}): Op<[Key, unknown] | undefined> {
   return yield* mutex(p.items, function* () {
-    const item = yield* call(p.items, 'pull', options);
+    const item = yield* method(p.items, 'pull', options);
     if (item === undefined) return undefined;
     const [key, slot] = item;
     if (!isSlot(slot)) return [key, slot] as [Key, unknown];
-    yield* call(p.order, 'delete', slot[0]);
+    yield* method(p.order, 'delete', slot[0]);
     return [key, slot[1]] as [Key, unknown];
   });
 }
 
 /** The entry an order item stands for, if that item is the entry's current place. */
-function* entryAt(p: Parts, at: Key, key: Key | null): Steps<[Key, unknown] | typeof SKIP> {
-  if (key === null || typeof at !== 'number') return SKIP;
+function* entryAt(p: Parts, at: Key, key: Key | null): Op<[Key, unknown] | undefined> {
+  if (key === null || typeof at !== 'number') return undefined;
   const slot = yield* slotOf(p, key);
-  return slot !== undefined && slot[0] === at ? [key, slot[1]] : SKIP;
+  return slot !== undefined && slot[0] === at ? [key, slot[1]] : undefined;
 }
 
-function* peekItem(p: Parts, options: { last?: boolean } = {}): Steps<[Key, unknown] | undefined> {
+function* peekItem(p: Parts, options: { last?: boolean } = {}): Op<[Key, unknown] | undefined> {
   const side = (options?.last ?? true) ? 'back' : 'front';
   for (;;) {
-    const end = yield* call(p.order, 'peek', { side });
+    const end = yield* method(p.order, 'peek', { side });
     if (end === undefined) return undefined;
     const found = yield* entryAt(p, end[0], end[1]);
-    if (found !== SKIP) return found;
+    if (found !== undefined) return found;
     // An order item left by a crash, or by a write in progress: drop it under the lock if it
     // still stands for nothing once the writers are out, then look again.
     yield* mutex(p.items, function* () {
-      if ((yield* entryAt(p, end[0], end[1])) === SKIP) yield* call(p.order, 'delete', end[0]);
+      if ((yield* entryAt(p, end[0], end[1])) === undefined) yield* method(p.order, 'delete', end[0]);
     });
   }
 }
 
-function* popItem(p: Parts, options: { last?: boolean } = {}): Steps<[Key, unknown] | undefined> {
+function* popItem(p: Parts, options: { last?: boolean } = {}): Op<[Key, unknown] | undefined> {
   const side = (options?.last ?? true) ? 'back' : 'front';
   return yield* mutex(p.items, function* () {
     for (;;) {
-      const end = yield* call(p.order, 'peek', { side });
+      const end = yield* method(p.order, 'peek', { side });
       if (end === undefined) return undefined;
       const found = yield* entryAt(p, end[0], end[1]);
-      if (found !== SKIP) yield* call(p.items, 'delete', found[0]);
-      yield* call(p.order, 'delete', end[0]);
-      if (found !== SKIP) return found;
+      if (found !== undefined) yield* method(p.items, 'delete', found[0]);
+      yield* method(p.order, 'delete', end[0]);
+      if (found !== undefined) return found;
     }
   });
 }
 
-function* clear(p: Parts): Steps<number> {
+function* clear(p: Parts): Op<number> {
   return yield* mutex(p.items, function* () {
-    const removed = yield* call(p.items, 'clear');
-    yield* call(p.order, 'clear');
+    const removed = yield* method(p.items, 'clear');
+    yield* method(p.order, 'clear');
     return removed;
   });
 }
 
 /** The order items, oldest first. */
-function* orderItems(p: Parts): Steps<[Key, Key | null][]> {
+function* orderItems(p: Parts): Op<[Key, Key | null][]> {
   const items = yield* list(p.order, 'entries');
   return items
     .filter((item): item is [number, Key | null] => typeof item[0] === 'number')
     .sort((a, b) => a[0] - b[0]);
 }
 
+/** Emits `pick(entry)` for each entry in insertion order; an order item that stands for nothing is skipped. */
+function* walk<T>(p: Parts, pick: (entry: [Key, unknown]) => T): Op<void> {
+  for (const [at, key] of yield* orderItems(p)) {
+    const found = yield* entryAt(p, at, key);
+    if (found !== undefined) yield* emit(pick(found));
+  }
+}
+
 type Operations = {
   [K in keyof IndexMethods<unknown>]: (
     p: Parts,
     ...args: Parameters<IndexMethods<unknown>[K]>
-  ) => Steps<ReturnType<IndexMethods<unknown>[K]>>;
+  ) => Op<ReturnType<IndexMethods<unknown>[K]>>;
 };
 
 /** Every operation, written once. */
@@ -211,14 +209,14 @@ const OPERATIONS: Operations = {
     return slot === undefined ? defaultValue : slot[1];
   },
   set,
-  has: (p, key) => call(p.items, 'has', key),
+  has: (p, key) => method(p.items, 'has', key),
   delete: remove,
   pop,
   push,
   pull,
   peekItem,
   popItem,
-  length: (p) => call(p.items, 'count'),
+  length: (p) => method(p.items, 'count'),
   clear,
 };
 
@@ -272,7 +270,11 @@ export class Index<V = unknown> {
   }
 
   static {
-    installSteps(Index, (self) => self.#parts, OPERATIONS);
+    installTwins(
+      Index,
+      OPERATIONS,
+      over((self: Index) => self.#parts),
+    );
   }
 
   /** Every key once, in insertion order. */
@@ -308,18 +310,11 @@ export class Index<V = unknown> {
     return this.keysSync();
   }
 
-  #fetch<T>(pick: (entry: [Key, unknown]) => T) {
-    const p = this.#parts;
-    return function* ([at, key]: [Key, Key | null]): Steps<T | typeof SKIP> {
-      const found = yield* entryAt(p, at, key);
-      return found === SKIP ? SKIP : pick(found);
-    };
-  }
   #iterateAsync<T>(pick: (entry: [Key, unknown]) => T): AsyncIterableIterator<T> {
-    return iterateAsync(() => orderItems(this.#parts), this.#fetch(pick));
+    return iterateAsync<T>(undefined, walk(this.#parts, pick));
   }
   #iterateSync<T>(pick: (entry: [Key, unknown]) => T): IterableIterator<T> {
-    return iterateSync(() => orderItems(this.#parts), this.#fetch(pick));
+    return iterateSync<T>(undefined, walk(this.#parts, pick));
   }
 
   /**

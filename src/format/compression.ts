@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { CacheError } from '../errors.js';
-import { type Op, offload } from '../fs/runner.js';
+import { type Op, twin } from '../fs/runner.js';
 
 /** The compression choices. */
 export type CompressionName = 'none' | 'gzip' | 'brotli' | 'zstd' | 'lz4';
@@ -210,7 +210,7 @@ export function* pack(kind: CompressionKind, threshold: number, bytes: Uint8Arra
   const packed =
     bytes.byteLength < OFFLOAD_BYTES
       ? m.compress(bytes)
-      : yield* offload(
+      : yield* twin(
           () => m.compress(bytes),
           () => m.compressAsync(bytes),
         );
@@ -226,7 +226,7 @@ export function* pack(kind: CompressionKind, threshold: number, bytes: Uint8Arra
 export function* unpack(kind: number, bytes: Uint8Array, expectedLength: number): Op<Uint8Array> {
   const m = method(kind);
   if (expectedLength < OFFLOAD_BYTES) return m.decompress(bytes, expectedLength);
-  return yield* offload(
+  return yield* twin(
     () => m.decompress(bytes, expectedLength),
     () => m.decompressAsync(bytes, expectedLength),
   );

@@ -1,5 +1,6 @@
 import * as buffer from 'node:buffer';
 import * as fs from 'node:fs';
+import { sleepAsync, sleepSync } from './sleep.js';
 
 /** What `stat` reports about a file. */
 export interface FileInfo {
@@ -117,7 +118,6 @@ export interface FileSystem {
 
 const SCRATCH_SIZE = 64 * 1024;
 const scratch = Buffer.allocUnsafe(SCRATCH_SIZE);
-const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
 function isMissing(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException).code;
@@ -355,7 +355,7 @@ export const nodeSyncFileSystem: SyncFileSystem = {
       if (fd !== undefined) fs.closeSync(fd);
     }
   },
-  sleep: (ms) => void Atomics.wait(sleeper, 0, 0, ms),
+  sleep: sleepSync,
 };
 
 const fsp = fs.promises;
@@ -508,7 +508,7 @@ export const nodeAsyncFileSystem: AsyncFileSystem = {
       await handle?.close().catch(() => {});
     }
   },
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  sleep: sleepAsync,
 };
 
 /** The default file system: `node:fs`, synchronous and on the thread pool. */

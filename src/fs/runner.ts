@@ -1,4 +1,5 @@
 import type { FileSystem, SyncFileSystem } from './backend.js';
+import { sleepAsync, sleepSync } from './sleep.js';
 import { turnPause } from './turns.js';
 
 /** The name of one file-system primitive. */
@@ -15,25 +16,25 @@ export interface EmitEffect {
   readonly emit: unknown;
 }
 
-/** A request to run a function that is not file-system I/O (user code), awaited by the async runner. */
+/**
+ * A request to run user code: the async runner awaits what it returns; on the sync surface a
+ * returned Promise is a `TypeError`.
+ */
 export interface CallEffect {
   readonly call: () => unknown;
 }
 
-/**
- * A request to compute something that has a synchronous form and an asynchronous one off the event
- * loop (compressing a large value on the thread pool): each runner calls its own.
- */
-export interface OffloadEffect {
-  readonly offload: { readonly sync: () => unknown; readonly async: () => Promise<unknown> };
+/** A leaf effect with a synchronous and an asynchronous form: each runner calls its own. */
+export interface TwinEffect {
+  readonly twin: { readonly sync: () => unknown; readonly async: () => Promise<unknown> };
 }
 
 /** What operations yield. */
-export type Effect = IoEffect | EmitEffect | CallEffect | OffloadEffect;
+export type Effect = IoEffect | EmitEffect | CallEffect | TwinEffect;
 
 /**
- * An operation: a generator that yields file-system effects and returns `T`. Written once, it is
- * driven synchronously by {@link runSync} or asynchronously by {@link runAsync}.
+ * An operation: a generator that yields effects and returns `T`. Written once, it is driven
+ * synchronously by {@link runSync} or asynchronously by {@link runAsync}.
  */
 export type Op<T> = Generator<Effect, T, unknown>;
 
@@ -46,16 +47,40 @@ export function* io<K extends IoName>(
 }
 
 /**
- * Runs `fn` from inside an operation; the async runner awaits what it returns. This is how an
- * operation calls user code (a memoized function) in both the sync and the async form.
+ * Runs user code `fn` from inside an operation (a memoized function, a lock holder's body): the
+ * async runner awaits what it returns; the sync runner refuses a returned Promise with a
+ * `TypeError`, since it cannot wait for it.
  */
-export function* call<T>(fn: () => T): Op<Awaited<T>> {
-  return (yield { call: fn }) as Awaited<T>;
+export function* call<T>(fn: () => T | Promise<T>): Op<T> {
+  return (yield { call: fn }) as T;
 }
 
-/** Computes `sync()` when run synchronously, `await async()` when run asynchronously. */
-export function* offload<T>(sync: () => T, async: () => Promise<T>): Op<T> {
-  return (yield { offload: { sync, async } }) as T;
+/**
+ * Computes `sync()` when run synchronously, `await async()` when run asynchronously: work with an
+ * off-thread async form (compressing a large value on the thread pool), or a method with a `…Sync`
+ * twin.
+ */
+export function* twin<T>(sync: () => T, async: () => Promise<T>): Op<T> {
+  return (yield { twin: { sync, async } }) as T;
+}
+
+/** Waits `ms` milliseconds (blocking the thread in the sync form). */
+export function sleep(ms: number): Op<void> {
+  return twin(
+    () => sleepSync(ms),
+    () => sleepAsync(ms),
+  );
+}
+
+/**
+ * Runs `ops` (operations that do no file-system I/O, such as calls of cache methods) and returns
+ * their results in order: one after another on the sync surface, concurrently on the async one.
+ */
+export function all<T>(ops: readonly Op<T>[]): Op<T[]> {
+  return twin(
+    () => ops.map((op) => runSync(undefined, op)),
+    () => Promise.all(ops.map((op) => runAsync(undefined, op))),
+  );
 }
 
 /** Hands `item` to whoever iterates the operation. */
@@ -67,9 +92,31 @@ function isEmit(effect: Effect): effect is EmitEffect {
   return 'emit' in effect;
 }
 
-/** Drives an operation synchronously, as an iterable of what it emits; the operation's result is the return value. */
-export function* iterateSync<T, R = void>(fs: FileSystem, op: Op<R>): Generator<T, R, undefined> {
-  fs.beginOperation?.();
+const NO_FILE_SYSTEM = 'diskcache-ts: internal error: an operation run without a file system asked for I/O';
+
+function fileSystem(fs: FileSystem | undefined): FileSystem {
+  if (fs === undefined) throw new Error(NO_FILE_SYSTEM);
+  return fs;
+}
+
+/** Calls user code on the sync surface, which cannot wait for a Promise. */
+function callSyncUser(fn: () => unknown): unknown {
+  const result = fn();
+  if (result instanceof Promise) {
+    result.catch(() => {});
+    throw new TypeError(
+      'diskcache-ts: a …Sync method got a Promise from its function; use the async method for async functions',
+    );
+  }
+  return result;
+}
+
+/**
+ * Drives an operation synchronously, as an iterable of what it emits; the operation's result is the
+ * return value. `fs` is where its `io` effects go (none: an operation of Cache methods).
+ */
+export function* iterateSync<T, R = void>(fs: FileSystem | undefined, op: Op<R>): Generator<T, R, undefined> {
+  fs?.beginOperation?.();
   let step = op.next();
   while (!step.done) {
     const effect = step.value;
@@ -80,9 +127,9 @@ export function* iterateSync<T, R = void>(fs: FileSystem, op: Op<R>): Generator<
     }
     let result: unknown;
     try {
-      if ('call' in effect) result = effect.call();
-      else if ('offload' in effect) result = effect.offload.sync();
-      else result = (fs.sync[effect.io] as (...a: unknown[]) => unknown)(...effect.args);
+      if ('call' in effect) result = callSyncUser(effect.call);
+      else if ('twin' in effect) result = effect.twin.sync();
+      else result = (fileSystem(fs).sync[effect.io] as (...a: unknown[]) => unknown)(...effect.args);
     } catch (error) {
       step = op.throw(error);
       continue;
@@ -97,10 +144,13 @@ export function* iterateSync<T, R = void>(fs: FileSystem, op: Op<R>): Generator<
  * is the return value. Each step (the start, each effect) first waits for a later turn of the event
  * loop if this turn's budget is spent (see {@link turnPause}).
  */
-export async function* iterateAsync<T, R = void>(fs: FileSystem, op: Op<R>): AsyncGenerator<T, R, undefined> {
+export async function* iterateAsync<T, R = void>(
+  fs: FileSystem | undefined,
+  op: Op<R>,
+): AsyncGenerator<T, R, undefined> {
   let room = turnPause();
   if (room !== undefined) await room;
-  fs.beginOperation?.();
+  fs?.beginOperation?.();
   let step = op.next();
   while (!step.done) {
     const effect = step.value;
@@ -114,8 +164,8 @@ export async function* iterateAsync<T, R = void>(fs: FileSystem, op: Op<R>): Asy
     let result: unknown;
     try {
       if ('call' in effect) result = await effect.call();
-      else if ('offload' in effect) result = await effect.offload.async();
-      else result = await (fs.async[effect.io] as (...a: unknown[]) => Promise<unknown>)(...effect.args);
+      else if ('twin' in effect) result = await effect.twin.async();
+      else result = await (fileSystem(fs).async[effect.io] as (...a: unknown[]) => Promise<unknown>)(...effect.args);
     } catch (error) {
       step = op.throw(error);
       continue;
@@ -127,15 +177,15 @@ export async function* iterateAsync<T, R = void>(fs: FileSystem, op: Op<R>): Asy
 
 const MUST_ITERATE = 'diskcache-ts: internal error: an emitting operation must be iterated';
 
-/** Drives an operation to completion with synchronous I/O. */
-export function runSync<T>(fs: FileSystem, op: Op<T>): T {
+/** Drives an operation to completion synchronously (`fs`: see {@link iterateSync}). */
+export function runSync<T>(fs: FileSystem | undefined, op: Op<T>): T {
   const step = iterateSync<unknown, T>(fs, op).next();
   if (!step.done) throw new Error(MUST_ITERATE);
   return step.value;
 }
 
-/** Drives an operation to completion with asynchronous I/O. */
-export async function runAsync<T>(fs: FileSystem, op: Op<T>): Promise<T> {
+/** Drives an operation to completion asynchronously (`fs`: see {@link iterateSync}). */
+export async function runAsync<T>(fs: FileSystem | undefined, op: Op<T>): Promise<T> {
   const step = await iterateAsync<unknown, T>(fs, op).next();
   if (!step.done) throw new Error(MUST_ITERATE);
   return step.value;

@@ -1,20 +1,10 @@
 import type { Cache } from '../cache/cache.js';
 import type { WriteOptions } from '../cache/context.js';
+import { type AnyCache, method, transact } from '../cache/verbs.js';
 import { assertKey, type Key } from '../format/key.js';
-import { type AnyCache, call, runAsync, runSync, type Steps, transact } from './steps.js';
-
-/** `[total, count]`, stored as a JSON string so that every codec can store it. */
-function parseTally(value: unknown): [number, number] | undefined {
-  if (typeof value !== 'string') return undefined;
-  try {
-    const tally = JSON.parse(value) as unknown;
-    return Array.isArray(tally) && typeof tally[0] === 'number' && typeof tally[1] === 'number'
-      ? [tally[0], tally[1]]
-      : undefined;
-  } catch {
-    return undefined;
-  }
-}
+import type { Op } from '../fs/runner.js';
+import { type AsyncSurface, installTwins, over, type SyncSurface } from '../fs/twins.js';
+import { parsePair } from './pair.js';
 
 /**
  * A running average shared by processes (python-diskcache's `recipes.Averager`): the total and the
@@ -26,6 +16,7 @@ function parseTally(value: unknown): [number, number] | undefined {
  * await latency.add(18);
  * await latency.get(); // 15
  */
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the merged interface declares the methods the static block installs.
 export class Averager {
   /** The cache holding the average. */
   readonly cache: Cache<unknown>;
@@ -41,54 +32,54 @@ export class Averager {
     this.#write = { ttl: options.ttl ?? null, tag: options.tag ?? null };
   }
 
-  *#add(value: number): Steps<void> {
+  *#add(value: number): Op<void> {
     if (typeof value !== 'number' || Number.isNaN(value)) {
       throw new TypeError('diskcache-ts: Averager.add needs a number');
     }
     const { key } = this;
     const write = this.#write;
     yield* transact(this.cache, function* (view) {
-      const [total, count] = parseTally(yield* call(view, 'get', key)) ?? [0, 0];
-      yield* call(view, 'set', key, JSON.stringify([total + value, count + 1]), write);
+      const [total, count] = parsePair(yield* method(view, 'get', key)) ?? [0, 0];
+      yield* method(view, 'set', key, JSON.stringify([total + value, count + 1]), write);
     });
   }
 
-  *#get(): Steps<number | undefined> {
-    const tally = parseTally(yield* call(this.cache, 'get', this.key));
+  *#get(): Op<number | undefined> {
+    const tally = parsePair(yield* method(this.cache, 'get', this.key));
     return tally && tally[1] > 0 ? tally[0] / tally[1] : undefined;
   }
 
-  *#pop(): Steps<number | undefined> {
+  *#pop(): Op<number | undefined> {
     const { key } = this;
     return yield* transact(this.cache, function* (view) {
-      const tally = parseTally(yield* call(view, 'get', key));
-      yield* call(view, 'delete', key);
+      const tally = parsePair(yield* method(view, 'get', key));
+      yield* method(view, 'delete', key);
       return tally && tally[1] > 0 ? tally[0] / tally[1] : undefined;
     });
   }
 
-  /** Adds `value` to the average. */
-  add(value: number): Promise<void> {
-    return runAsync(this.#add(value));
-  }
-  /** {@link add}, synchronously. */
-  addSync(value: number): void {
-    runSync(this.#add(value));
-  }
-  /** The average of the values added, or `undefined` if none was. */
-  get(): Promise<number | undefined> {
-    return runAsync(this.#get());
-  }
-  /** {@link get}, synchronously. */
-  getSync(): number | undefined {
-    return runSync(this.#get());
-  }
-  /** The average, and starts over (removes the entry); `undefined` if no value was added. */
-  pop(): Promise<number | undefined> {
-    return runAsync(this.#pop());
-  }
-  /** {@link pop}, synchronously. */
-  popSync(): number | undefined {
-    return runSync(this.#pop());
+  static {
+    installTwins(
+      Averager,
+      {
+        add: (self: Averager, value: number) => self.#add(value),
+        get: (self: Averager) => self.#get(),
+        pop: (self: Averager) => self.#pop(),
+      },
+      over((self: Averager) => self),
+    );
   }
 }
+
+/** The operations of an {@link Averager}, in their synchronous form; each is installed as `name()` (a Promise) and `nameSync()`. */
+interface AveragerMethods {
+  /** Adds `value` to the average. */
+  add(value: number): void;
+  /** The average of the values added, or `undefined` if none was. */
+  get(): number | undefined;
+  /** The average, and starts over (removes the entry); `undefined` if no value was added. */
+  pop(): number | undefined;
+}
+
+// The methods installed by the static block, for the type checker.
+export interface Averager extends AsyncSurface<AveragerMethods>, SyncSurface<AveragerMethods> {}

@@ -1,5 +1,5 @@
+import type { AnyCache } from '../cache/verbs.js';
 import type { Key } from '../format/key.js';
-import type { AnyCache } from './steps.js';
 
 /** What {@link barrier} needs of a lock: {@link Lock}, {@link RLock} and {@link BoundedSemaphore} qualify. */
 export interface Lockable {

@@ -2,11 +2,13 @@ import { randomUUID } from 'node:crypto';
 import type { Cache } from '../cache/cache.js';
 import type { WriteOptions } from '../cache/context.js';
 import { checkTtl } from '../cache/ttl.js';
+import { type AnyCache, method, transact } from '../cache/verbs.js';
 import { CacheError, LockTimeoutError } from '../errors.js';
 import { assertKey, type Key } from '../format/key.js';
+import { call, type Op, sleep } from '../fs/runner.js';
+import { installTwins, over } from '../fs/twins.js';
 import { describeProcess, HOST, provablyDead } from '../identity.js';
 import { checkOptions } from '../option-names.js';
-import { type AnyCache, call, type Steps, sleep, transact } from './steps.js';
 
 /** Options shared by the lock recipes. */
 export interface LeaseOptions {
@@ -110,10 +112,10 @@ export function derivedKey(key: Key, part: string): string {
  * Removes `key` only if it still holds `expected` (in a transaction, whose removal applies only to
  * the entry it read). Returns whether it removed it.
  */
-export function* deleteIfSame(cache: Cache<unknown>, key: Key, expected: string): Steps<boolean> {
+export function* deleteIfSame(cache: Cache<unknown>, key: Key, expected: string): Op<boolean> {
   return yield* transact(cache, function* (view) {
-    if ((yield* call(view, 'get', key)) !== expected) return false;
-    return yield* call(view, 'delete', key);
+    if ((yield* method(view, 'get', key)) !== expected) return false;
+    return yield* method(view, 'delete', key);
   });
 }
 
@@ -130,11 +132,11 @@ export function* takeIfFree(
   key: Key,
   mine: string,
   write: WriteOptions,
-): Steps<{ taken: boolean; holder?: Holder | undefined }> {
-  const current = yield* call(view, 'get', key);
+): Op<{ taken: boolean; holder?: Holder | undefined }> {
+  const current = yield* method(view, 'get', key);
   const holder = parseHolder(current);
   if (current !== undefined && !holderIsDead(holder)) return { taken: false, holder };
-  yield* call(view, 'set', key, mine, write);
+  yield* method(view, 'set', key, mine, write);
   return { taken: true };
 }
 
@@ -149,8 +151,8 @@ export function* spin<T>(
   what: string,
   directory: string,
   timeout: number,
-  attempt: () => Steps<Attempt<T>>,
-): Steps<T> {
+  attempt: () => Op<Attempt<T>>,
+): Op<T> {
   const start = performance.now();
   let delay = FIRST_DELAY_MS;
   for (;;) {
@@ -181,4 +183,92 @@ export function notHeld(what: string, directory: string, key: Key): CacheError {
 /** Quotes a key for messages. */
 export function showKey(key: Key): string {
   return typeof key === 'string' ? JSON.stringify(key) : key instanceof Uint8Array ? '<bytes>' : String(key);
+}
+
+/**
+ * The methods that {@link Lock}, {@link RLock} and {@link BoundedSemaphore} share: each exists as
+ * `name()` (a Promise) and `nameSync()` (which blocks the thread while it waits).
+ */
+export interface Lease {
+  /**
+   * Waits until the lock is free (a permit, for a semaphore) and takes it; returns the lock, so that
+   * `await using held = await lock.acquire()` releases it at the end of the scope.
+   * @throws LockTimeoutError after `timeout` milliseconds.
+   */
+  acquire(options?: AcquireOptions): Promise<this>;
+  /** {@link acquire}, synchronously (blocks the thread while it waits). */
+  acquireSync(options?: AcquireOptions): this;
+  /**
+   * Releases what this instance took last.
+   * @throws CacheError `'ENOTHELD'` if this instance does not hold it (for example because its ttl
+   * ran out and another holder took it: the critical section was not protected to the end).
+   */
+  release(): Promise<void>;
+  /** {@link release}, synchronously. */
+  releaseSync(): void;
+  /** Whether it is taken (for a semaphore: every permit), so that an `acquire` would wait. */
+  locked(): Promise<boolean>;
+  /** {@link locked}, synchronously. */
+  lockedSync(): boolean;
+  /** Runs `fn` holding the lock, and releases it however `fn` ends. */
+  withLock<T>(fn: () => T | Promise<T>): Promise<T>;
+  /** {@link withLock} for a synchronous `fn`. */
+  withLockSync<T>(fn: () => T): T;
+  /** Releases what this instance took last, if it holds anything (`using held = lock.acquireSync()`). */
+  [Symbol.dispose](): void;
+  /** Releases what this instance took last, if it holds anything (`await using held = await lock.acquire()`). */
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** What a lock class writes once: the installer makes every method of {@link Lease} from it. */
+export interface LeaseOperations<T, H> {
+  /** Takes the lock; returns what {@link release} gives back. */
+  acquire(self: T, options: AcquireOptions | undefined): Op<H>;
+  /** Gives back `held` (by default: what was taken last). */
+  release(self: T, held?: H): Op<void>;
+  /** Whether an `acquire` would wait. */
+  locked(self: T): Op<boolean>;
+  /** Whether this instance holds anything (for dispose). */
+  holds(self: T): boolean;
+}
+
+/** Installs the methods of {@link Lease} on `target.prototype`, both surfaces of each, from `ops`. */
+export function installLease<T extends object, H>(
+  target: { prototype: T },
+  ops: LeaseOperations<T, H>,
+): void {
+  installTwins(
+    target,
+    {
+      *acquire(self: T, options?: AcquireOptions): Op<T> {
+        yield* ops.acquire(self, options);
+        return self;
+      },
+      release: (self: T) => ops.release(self),
+      locked: (self: T) => ops.locked(self),
+      *withLock(self: T, fn: () => unknown): Op<unknown> {
+        const held = yield* ops.acquire(self, undefined);
+        try {
+          return yield* call(fn);
+        } finally {
+          yield* ops.release(self, held);
+        }
+      },
+    },
+    over((self: T) => self),
+  );
+  Object.defineProperty(target.prototype, Symbol.dispose, {
+    value: function (this: T & Lease) {
+      if (ops.holds(this)) this.releaseSync();
+    },
+    writable: true,
+    configurable: true,
+  });
+  Object.defineProperty(target.prototype, Symbol.asyncDispose, {
+    value: async function (this: T & Lease) {
+      if (ops.holds(this)) await this.release();
+    },
+    writable: true,
+    configurable: true,
+  });
 }

@@ -1,12 +1,16 @@
 import type { Cache } from '../cache/cache.js';
 import type { WriteOptions } from '../cache/context.js';
+import { type AnyCache, method, transact } from '../cache/verbs.js';
 import type { Key } from '../format/key.js';
+import type { Op } from '../fs/runner.js';
 import {
   type AcquireOptions,
   type Attempt,
   checkTimeout,
   deleteIfSame,
   encodeHolder,
+  installLease,
+  type Lease,
   type LeaseOptions,
   newHolder,
   notHeld,
@@ -15,7 +19,6 @@ import {
   spin,
   takeIfFree,
 } from './lease.js';
-import { type AnyCache, invoke, runAsync, runSync, type Steps, transact } from './steps.js';
 
 /**
  * A cross-process mutual-exclusion lock kept as one entry of a cache (python-diskcache's
@@ -36,6 +39,7 @@ import { type AnyCache, invoke, runAsync, runSync, type Steps, transact } from '
  *   await using held = await lock.acquire(); // released at the end of the block
  * }
  */
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the merged interface declares the methods the static block installs.
 export class Lock {
   /** The cache holding the lock's entry. */
   readonly cache: Cache<unknown>;
@@ -55,19 +59,19 @@ export class Lock {
     this.#timeout = timeout;
   }
 
-  *#acquire(options: AcquireOptions | undefined): Steps<void> {
+  *#acquire(options: AcquireOptions | undefined): Op<void> {
     const timeout = checkTimeout(options?.timeout) ?? this.#timeout;
     const { cache, key } = this;
     const mine = encodeHolder(newHolder());
     const write = this.#write;
-    yield* spin(`lock ${showKey(key)}`, cache.directory, timeout, function* (): Steps<Attempt<void>> {
+    yield* spin(`lock ${showKey(key)}`, cache.directory, timeout, function* (): Op<Attempt<void>> {
       const { taken, holder } = yield* transact(cache, (view) => takeIfFree(view, key, mine, write));
       return taken ? { taken, value: undefined } : { taken, holder };
     });
     this.#held = mine;
   }
 
-  *#release(): Steps<void> {
+  *#release(): Op<void> {
     const mine = this.#held;
     if (mine === undefined) throw notHeld(`lock ${showKey(this.key)}`, this.cache.directory, this.key);
     const removed = yield* deleteIfSame(this.cache, this.key, mine);
@@ -75,70 +79,18 @@ export class Lock {
     if (!removed) throw notHeld(`lock ${showKey(this.key)}`, this.cache.directory, this.key);
   }
 
-  *#withLock<T>(fn: () => T | Promise<T>): Steps<T> {
-    yield* this.#acquire(undefined);
-    try {
-      return yield* invoke(fn);
-    } finally {
-      yield* this.#release();
-    }
-  }
-
-  /**
-   * Waits until the lock is free and takes it; returns the lock, so that
-   * `await using held = await lock.acquire()` releases it at the end of the scope.
-   * @throws LockTimeoutError after `timeout` milliseconds.
-   */
-  async acquire(options?: AcquireOptions): Promise<this> {
-    await runAsync(this.#acquire(options));
-    return this;
-  }
-  /** {@link acquire}, synchronously (blocks the thread while it waits). */
-  acquireSync(options?: AcquireOptions): this {
-    runSync(this.#acquire(options));
-    return this;
-  }
-
-  /**
-   * Releases the lock.
-   * @throws CacheError `'ENOTHELD'` if this instance does not hold it (for example because its ttl
-   * ran out and another holder took it: the critical section was not protected to the end).
-   */
-  release(): Promise<void> {
-    return runAsync(this.#release());
-  }
-  /** {@link release}, synchronously. */
-  releaseSync(): void {
-    runSync(this.#release());
-  }
-
-  /** Whether anyone (in any process) holds the lock. */
-  locked(): Promise<boolean> {
-    return this.cache.has(this.key);
-  }
-  /** {@link locked}, synchronously. */
-  lockedSync(): boolean {
-    return this.cache.hasSync(this.key);
-  }
-
-  /** Runs `fn` holding the lock, and releases it however `fn` ends. */
-  withLock<T>(fn: () => T | Promise<T>): Promise<T> {
-    return runAsync(this.#withLock(fn));
-  }
-  /** {@link withLock} for a synchronous `fn`. */
-  withLockSync<T>(fn: () => T): T {
-    return runSync(this.#withLock(fn));
-  }
-
-  /** Releases the lock if this instance holds it (`using held = lock.acquireSync()`). */
-  [Symbol.dispose](): void {
-    if (this.#held !== undefined) this.releaseSync();
-  }
-  /** Releases the lock if this instance holds it (`await using held = await lock.acquire()`). */
-  async [Symbol.asyncDispose](): Promise<void> {
-    if (this.#held !== undefined) await this.release();
+  static {
+    installLease(Lock, {
+      acquire: (self, options) => self.#acquire(options),
+      release: (self) => self.#release(),
+      locked: (self) => method(self.cache, 'has', self.key),
+      holds: (self) => self.#held !== undefined,
+    });
   }
 }
+
+// The methods installed by installLease, for the type checker.
+export interface Lock extends Lease {}
 
 export namespace Lock {
   /** Options of `new Lock(cache, key, options)`. */

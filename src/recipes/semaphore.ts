@@ -1,6 +1,8 @@
 import type { Cache } from '../cache/cache.js';
 import type { WriteOptions } from '../cache/context.js';
+import { type AnyCache, method, transact } from '../cache/verbs.js';
 import type { Key } from '../format/key.js';
+import type { Op } from '../fs/runner.js';
 import {
   type AcquireOptions,
   type Attempt,
@@ -9,6 +11,8 @@ import {
   derivedKey,
   encodeHolder,
   type Holder,
+  installLease,
+  type Lease,
   type LeaseOptions,
   newHolder,
   notHeld,
@@ -17,7 +21,6 @@ import {
   spin,
   takeIfFree,
 } from './lease.js';
-import { type AnyCache, call, invoke, runAsync, runSync, type Steps, transact } from './steps.js';
 
 /**
  * A cross-process semaphore with `value` permits (python-diskcache's `recipes.BoundedSemaphore`).
@@ -33,6 +36,7 @@ import { type AnyCache, call, invoke, runAsync, runSync, type Steps, transact } 
  * const downloads = new BoundedSemaphore(cache, 'downloads', { value: 3 });
  * await downloads.withLock(() => fetch(url)); // at most 3 at a time, across processes
  */
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the merged interface declares the methods the static block installs.
 export class BoundedSemaphore {
   /** The cache holding the permits. */
   readonly cache: Cache<unknown>;
@@ -61,7 +65,7 @@ export class BoundedSemaphore {
     this.#permits = Array.from({ length: value }, (_, i) => derivedKey(key, `permit ${i}`));
   }
 
-  *#acquire(options: AcquireOptions | undefined): Steps<[string, string]> {
+  *#acquire(options: AcquireOptions | undefined): Op<[string, string]> {
     const timeout = checkTimeout(options?.timeout) ?? this.#timeout;
     const { cache } = this;
     const permits = this.#permits;
@@ -70,7 +74,7 @@ export class BoundedSemaphore {
     const what = `semaphore ${showKey(this.key)}`;
     const taken = yield* spin(what, cache.directory, timeout, () => {
       const first = Math.floor(Math.random() * permits.length);
-      return transact(cache, function* (view): Steps<Attempt<string>> {
+      return transact(cache, function* (view): Op<Attempt<string>> {
         let holder: Holder | undefined;
         for (let i = 0; i < permits.length; i++) {
           const permit = permits[(first + i) % permits.length] as string;
@@ -87,7 +91,7 @@ export class BoundedSemaphore {
   }
 
   /** Gives back `held` (by default the permit taken last). */
-  *#release(held = this.#held.at(-1)): Steps<void> {
+  *#release(held = this.#held.at(-1)): Op<void> {
     if (held === undefined) throw notHeld(`semaphore ${showKey(this.key)}`, this.cache.directory, this.key);
     this.#held.splice(this.#held.indexOf(held), 1);
     if (!(yield* deleteIfSame(this.cache, held[0], held[1]))) {
@@ -95,73 +99,23 @@ export class BoundedSemaphore {
     }
   }
 
-  *#withLock<T>(fn: () => T | Promise<T>): Steps<T> {
-    const held = yield* this.#acquire(undefined);
-    try {
-      return yield* invoke(fn);
-    } finally {
-      yield* this.#release(held);
-    }
-  }
-
-  *#locked(): Steps<boolean> {
-    for (const permit of this.#permits) if (!(yield* call(this.cache, 'has', permit))) return false;
+  *#locked(): Op<boolean> {
+    for (const permit of this.#permits) if (!(yield* method(this.cache, 'has', permit))) return false;
     return true;
   }
 
-  /**
-   * Takes a permit, waiting while all are taken; returns the semaphore (for `await using`).
-   * @throws LockTimeoutError after `timeout` milliseconds.
-   */
-  async acquire(options?: AcquireOptions): Promise<this> {
-    await runAsync(this.#acquire(options));
-    return this;
-  }
-  /** {@link acquire}, synchronously. */
-  acquireSync(options?: AcquireOptions): this {
-    runSync(this.#acquire(options));
-    return this;
-  }
-
-  /**
-   * Gives back the permit this instance took last.
-   * @throws CacheError `'ENOTHELD'` if it holds none, or if the permit expired and was taken by another.
-   */
-  release(): Promise<void> {
-    return runAsync(this.#release());
-  }
-  /** {@link release}, synchronously. */
-  releaseSync(): void {
-    runSync(this.#release());
-  }
-
-  /** Whether every permit is taken (an `acquire` would wait). */
-  locked(): Promise<boolean> {
-    return runAsync(this.#locked());
-  }
-  /** {@link locked}, synchronously. */
-  lockedSync(): boolean {
-    return runSync(this.#locked());
-  }
-
-  /** Runs `fn` holding a permit, and gives it back however `fn` ends. */
-  withLock<T>(fn: () => T | Promise<T>): Promise<T> {
-    return runAsync(this.#withLock(fn));
-  }
-  /** {@link withLock} for a synchronous `fn`. */
-  withLockSync<T>(fn: () => T): T {
-    return runSync(this.#withLock(fn));
-  }
-
-  /** Gives back the last permit if this instance holds one (`using held = sem.acquireSync()`). */
-  [Symbol.dispose](): void {
-    if (this.#held.length > 0) this.releaseSync();
-  }
-  /** Gives back the last permit if this instance holds one (`await using held = await sem.acquire()`). */
-  async [Symbol.asyncDispose](): Promise<void> {
-    if (this.#held.length > 0) await this.release();
+  static {
+    installLease(BoundedSemaphore, {
+      acquire: (self, options) => self.#acquire(options),
+      release: (self, held) => self.#release(held),
+      locked: (self) => self.#locked(),
+      holds: (self) => self.#held.length > 0,
+    });
   }
 }
+
+// The methods installed by installLease, for the type checker.
+export interface BoundedSemaphore extends Lease {}
 
 export namespace BoundedSemaphore {
   /** Options of `new BoundedSemaphore(cache, key, options)`. */

@@ -1,8 +1,10 @@
 import type { Cache } from '../cache/cache.js';
 import type { Clock } from '../cache/options.js';
+import { type AnyCache, method, transact } from '../cache/verbs.js';
 import { assertKey, type Key } from '../format/key.js';
+import { type Op, runAsync, runSync, sleep } from '../fs/runner.js';
 import { rejectUnknown } from '../option-names.js';
-import { type AnyCache, call, runAsync, runSync, type Steps, sleep, transact } from './steps.js';
+import { parsePair } from './pair.js';
 
 const THROTTLE_OPTIONS = new Set(['name', 'clock']);
 
@@ -24,19 +26,6 @@ export interface ThrottleOptions {
 
 const WALL_CLOCK: Clock = { now: () => Date.now() };
 
-/** `[last refill time (ms), tokens]`, stored as a JSON string so that every codec can store it. */
-function parseBucket(value: unknown): [number, number] | undefined {
-  if (typeof value !== 'string') return undefined;
-  try {
-    const bucket = JSON.parse(value) as unknown;
-    return Array.isArray(bucket) && typeof bucket[0] === 'number' && typeof bucket[1] === 'number'
-      ? [bucket[0], bucket[1]]
-      : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 interface Bucket {
   cache: Cache<unknown>;
   key: Key;
@@ -51,14 +40,14 @@ interface Bucket {
  * transaction, refill by the time elapsed, capped at `count`; take one if there is one, else sleep
  * until there will be and try again). A missing bucket is full.
  */
-function* takeToken(b: Bucket): Steps<void> {
+function* takeToken(b: Bucket): Op<void> {
   for (;;) {
     const wait = yield* transact(b.cache, function* (view) {
       const now = b.clock.now();
-      const [last, stored] = parseBucket(yield* call(view, 'get', b.key)) ?? [now, b.count];
+      const [last, stored] = parsePair(yield* method(view, 'get', b.key)) ?? [now, b.count];
       const tally = Math.min(stored + Math.max(0, now - last) * b.rate, b.count);
       if (tally < 1) return (1 - tally) / b.rate;
-      yield* call(view, 'set', b.key, JSON.stringify([now, tally - 1]));
+      yield* method(view, 'set', b.key, JSON.stringify([now, tally - 1]));
       return 0;
     });
     if (wait === 0) return;
@@ -108,7 +97,7 @@ export function throttle<A extends unknown[], R>(
 ): (...args: A) => Promise<Awaited<R>> {
   const bucket = bucketFor(cache, count, seconds, fn, options);
   return async (...args: A): Promise<Awaited<R>> => {
-    await runAsync(takeToken(bucket));
+    await runAsync(undefined, takeToken(bucket));
     return await fn(...args);
   };
 }
@@ -123,7 +112,7 @@ export function throttleSync<A extends unknown[], R>(
 ): (...args: A) => R {
   const bucket = bucketFor(cache, count, seconds, fn, options);
   return (...args: A) => {
-    runSync(takeToken(bucket));
+    runSync(undefined, takeToken(bucket));
     return fn(...args);
   };
 }
