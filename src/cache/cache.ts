@@ -4,6 +4,7 @@ import { CacheError, toCacheError } from '../errors.js';
 import { decompressionStages } from '../format/compression.js';
 import type { Key } from '../format/key.js';
 import { io, iterateAsync, iterateSync, type Op, runAsync, runSync } from '../fs/runner.js';
+import { installTwins } from '../fs/twins.js';
 import { bookkeeping } from '../store/bookkeeping.js';
 import { forgetDirectory } from '../store/directories.js';
 import { type BatchEntry, deleteMany, getMany, remove, set, setMany } from './batch.js';
@@ -240,23 +241,10 @@ export class Cache<V = unknown> {
   }
 
   static {
-    for (const [name, operation] of Object.entries(OPERATIONS)) {
-      const op = operation as (ctx: CacheContext, ...args: unknown[]) => Op<unknown>;
-      Object.defineProperty(this.prototype, name, {
-        value: function (this: Cache, ...args: unknown[]) {
-          return this.#runAsync((ctx) => op(ctx, ...args));
-        },
-        writable: true,
-        configurable: true,
-      });
-      Object.defineProperty(this.prototype, `${name}Sync`, {
-        value: function (this: Cache, ...args: unknown[]) {
-          return this.#runSync((ctx) => op(ctx, ...args));
-        },
-        writable: true,
-        configurable: true,
-      });
-    }
+    installTwins(Cache, OPERATIONS, {
+      sync: (self, make) => self.#runSync(make),
+      async: (self, make) => self.#runAsync(make),
+    });
   }
 
   #iterateSync<T>(what: IterationKind): IterableIterator<T> {

@@ -263,11 +263,13 @@ export function* pop(ctx: CacheContext, key: Key, defaultValue?: unknown): Op<un
   });
 }
 
-function isNumeric(v: unknown): v is number | bigint {
+/** Whether `v` is a number or a bigint (what `incr` adds). */
+export function isNumeric(v: unknown): v is number | bigint {
   return typeof v === 'number' || typeof v === 'bigint';
 }
 
-function sum(a: number | bigint, b: number | bigint): number | bigint {
+/** `a + b`, as a bigint if either is one; a fraction cannot be added to a bigint (`RangeError`). */
+export function sum(a: number | bigint, b: number | bigint): number | bigint {
   if (typeof a === 'number' && typeof b === 'number') return a + b;
   const toBig = (v: number | bigint) => {
     if (typeof v === 'bigint') return v;
@@ -285,6 +287,14 @@ function numberValue(n: number | bigint): EncodedValue {
   return { kind: ValueKind.Float64, bytes, codecName: '' };
 }
 
+/** Refuses an `incr` delta or default that is no number (`TypeError`). */
+export function checkIncr(delta: unknown, defaultValue: unknown): void {
+  if (!isNumeric(delta)) throw new TypeError('diskcache-ts: delta must be a number or a bigint');
+  if (defaultValue !== null && !isNumeric(defaultValue)) {
+    throw new TypeError('diskcache-ts: defaultValue must be a number, a bigint or null');
+  }
+}
+
 /**
  * `incr(key, delta, defaultValue)`: adds `delta` under the key's lock, so that increments from any
  * number of processes are never lost. Keeps the entry's expiry and tag.
@@ -296,10 +306,7 @@ export function* incr(
   defaultValue: number | bigint | null = 0,
 ): Op<number | bigint> {
   const at = locate(ctx, key);
-  if (!isNumeric(delta)) throw new TypeError('diskcache-ts: delta must be a number or a bigint');
-  if (defaultValue !== null && !isNumeric(defaultValue)) {
-    throw new TypeError('diskcache-ts: defaultValue must be a number, a bigint or null');
-  }
+  checkIncr(delta, defaultValue);
   return yield* ctx.slots.exclusive(at.path, function* () {
     const found = yield* ctx.slots.read(at.path);
     const stored =

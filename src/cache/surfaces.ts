@@ -1,4 +1,5 @@
 import type { Key } from '../format/key.js';
+import type { AsyncSurface as Promised, SyncSurface as Suffixed } from '../fs/twins.js';
 import type { CacheEntry } from './single.js';
 
 /**
@@ -9,14 +10,6 @@ import type { CacheEntry } from './single.js';
  */
 
 type Operation = (...args: never[]) => unknown;
-
-/** The operations of `M` returning Promises. */
-export type Promised<M> = {
-  [K in keyof M]: M[K] extends (...args: infer A) => infer R ? (...args: A) => Promise<R> : never;
-};
-
-/** The operations of `M`, with a `Sync` suffix. */
-export type Suffixed<M> = { [K in keyof M as `${K & string}Sync`]: M[K] };
 
 /** The operations typed per call, in their synchronous form. */
 export interface TypedCalls<V> {

@@ -19,12 +19,14 @@ import { type CacheOptions, DEFAULT_SETTINGS, validateDirectory, validateOptions
 import type { PullOptions } from '../cache/queue.js';
 import { queueOf } from '../cache/queue.js';
 import type { Stats } from '../cache/totals.js';
+import { method } from '../cache/verbs.js';
 import { Deque } from '../collections/deque.js';
 import { Index } from '../collections/index-map.js';
 import { assertKey, encodeKey, type Key, keyHash } from '../format/key.js';
 import { nodeFileSystem } from '../fs/backend.js';
 import { retryingFileSystem } from '../fs/retrying.js';
-import { runSync } from '../fs/runner.js';
+import { all, type Op, runSync } from '../fs/runner.js';
+import { installTwins, over } from '../fs/twins.js';
 import { SETTINGS_FILE } from '../store/layout.js';
 import { isFanoutName, shardCount } from './shard-count.js';
 
@@ -131,6 +133,20 @@ const ROUTES: Record<MethodName, Route> = {
     fixed: (results as CheckReport[]).reduce((a, r) => a + r.fixed, 0),
   })),
 };
+
+/** Every routed method as one operation: the calls of its route, made on their shards, combined. */
+const ROUTED = Object.fromEntries(
+  Object.entries(ROUTES).map(([name, route]) => [
+    name,
+    function* (f: FanoutCache, ...args: unknown[]): Op<unknown> {
+      const calls = route.calls(f, args);
+      const shardCalls = calls.map(({ shard, args }) =>
+        method(shard, name as MethodName, ...(args as Parameters<CacheMethods<unknown>[MethodName]>)),
+      );
+      return route.combine(yield* all<unknown>(shardCalls), calls);
+    },
+  ]),
+);
 
 /** The item whose entry was stored last (or first). */
 function pickLatest<V>(
@@ -248,32 +264,11 @@ export class FanoutCache<V = unknown> {
   }
 
   static {
-    for (const [name, route] of Object.entries(ROUTES)) {
-      const method = name as MethodName;
-      Object.defineProperty(this.prototype, method, {
-        value: async function (this: FanoutCache, ...args: unknown[]) {
-          const calls = route.calls(this, args);
-          const results = await Promise.all(
-            calls.map(({ shard, args }) => (shard[method] as (...a: unknown[]) => Promise<unknown>)(...args)),
-          );
-          return route.combine(results, calls);
-        },
-        writable: true,
-        configurable: true,
-      });
-      Object.defineProperty(this.prototype, `${method}Sync`, {
-        value: function (this: FanoutCache, ...args: unknown[]) {
-          const calls = route.calls(this, args);
-          const sync = `${method}Sync` as keyof SyncMethods<unknown>;
-          return route.combine(
-            calls.map(({ shard, args }) => (shard[sync] as (...a: unknown[]) => unknown)(...args)),
-            calls,
-          );
-        },
-        writable: true,
-        configurable: true,
-      });
-    }
+    installTwins(
+      FanoutCache,
+      ROUTED,
+      over((self: FanoutCache) => self),
+    );
   }
 
   /** The most (or, with `last: false`, least) recently stored live entry over all shards. O(n). */
@@ -358,20 +353,26 @@ export class FanoutCache<V = unknown> {
 
   /** As {@link Cache.memoize}; each call's result lives in the shard of its key. */
   memoize<A extends unknown[], R>(fn: (...args: A) => R, options?: MemoizeOptions): Memoized<A, R> {
-    const plan = planMemo(fn, options);
-    const perShard = this.shards.map((shard) => shard.memoize(fn, { ...options, name: plan.name }));
-    const memoized = (...args: A) =>
-      (perShard[this.shards.indexOf(this.shardOf(callKey(plan, args)))] as Memoized<A, R>)(...args);
-    return Object.assign(memoized, { cacheKey: (...args: A) => callKey(plan, args) });
+    return this.#memoized(fn, options, false, (shard, name) => shard.memoize(fn, { ...options, name }));
   }
 
   /** As {@link Cache.memoizeSync}. */
   memoizeSync<A extends unknown[], R>(fn: (...args: A) => R, options?: MemoizeOptions): MemoizedSync<A, R> {
-    const plan = planMemo(fn, options, true);
-    const perShard = this.shards.map((shard) => shard.memoizeSync(fn, { ...options, name: plan.name }));
+    return this.#memoized(fn, options, true, (shard, name) => shard.memoizeSync(fn, { ...options, name }));
+  }
+
+  /** One wrapper per shard (`wrap`, all under one name), each call handed to the shard of its key. */
+  #memoized<A extends unknown[], W extends ((...args: A) => unknown) & { cacheKey: (...args: A) => string }>(
+    fn: (...args: A) => unknown,
+    options: MemoizeOptions | undefined,
+    sync: boolean,
+    wrap: (shard: Cache<V>, name: string) => W,
+  ): W {
+    const plan = planMemo(fn, options, sync);
+    const perShard = this.shards.map((shard) => wrap(shard, plan.name));
     const memoized = (...args: A) =>
-      (perShard[this.shards.indexOf(this.shardOf(callKey(plan, args)))] as MemoizedSync<A, R>)(...args);
-    return Object.assign(memoized, { cacheKey: (...args: A) => callKey(plan, args) });
+      (perShard[this.shards.indexOf(this.shardOf(callKey(plan, args)))] as W)(...args);
+    return Object.assign(memoized, { cacheKey: (...args: A) => callKey(plan, args) }) as W;
   }
 
   /** As {@link Cache.getOrSet}, in the shard of `key`. */

@@ -165,7 +165,10 @@ export async function* iterateAsync<T, R = void>(
     try {
       if ('call' in effect) result = await effect.call();
       else if ('twin' in effect) result = await effect.twin.async();
-      else result = await (fileSystem(fs).async[effect.io] as (...a: unknown[]) => Promise<unknown>)(...effect.args);
+      else
+        result = await (fileSystem(fs).async[effect.io] as (...a: unknown[]) => Promise<unknown>)(
+          ...effect.args,
+        );
     } catch (error) {
       step = op.throw(error);
       continue;

@@ -1,14 +1,16 @@
 import * as v8 from 'node:v8';
 import { LRUCache } from 'lru-cache';
 import { assertArray, type BatchEntry, entryTerms } from '../cache/batch.js';
+import type { CacheMethods } from '../cache/cache.js';
 import type { WriteOptions } from '../cache/context.js';
 import type { Clock } from '../cache/options.js';
-import type { CacheEntry } from '../cache/single.js';
+import { checkIncr, isNumeric, sum } from '../cache/single.js';
 import type { AsyncSurface, SyncSurface } from '../cache/surfaces.js';
-import type { Stats, StatsOptions } from '../cache/totals.js';
 import { checkTtl, expiryOf } from '../cache/ttl.js';
 import { CacheError } from '../errors.js';
 import { assertKey, encodeKey, type Key } from '../format/key.js';
+import { type Op, runSync } from '../fs/runner.js';
+import { installTwins } from '../fs/twins.js';
 import { assertOptionsObject, checkOptions } from '../option-names.js';
 
 /**
@@ -16,45 +18,36 @@ import { assertOptionsObject, checkOptions } from '../option-names.js';
  * make sense in memory, with the same semantics. Each is installed as `name()` (a Promise, for code
  * written against `Cache`) and `nameSync()`.
  */
-export interface MemoryCacheMethods<V> {
+export interface MemoryCacheMethods<V>
+  extends Pick<
+    CacheMethods<V>,
+    | 'getEntry'
+    | 'add'
+    | 'delete'
+    | 'getMany'
+    | 'deleteMany'
+    | 'pop'
+    | 'decr'
+    | 'touch'
+    | 'clear'
+    | 'expire'
+    | 'evict'
+    | 'stats'
+  > {
   /** The value stored under `key`, or `defaultValue` if it is missing or expired. Marks it recently used. */
   get(key: Key, defaultValue?: V): V | undefined;
-  /** The value with its metadata, or `undefined`; tells a stored `undefined` from a miss. */
-  getEntry(key: Key): CacheEntry<V> | undefined;
   /** Stores `value` under `key` (by reference, not copied). `ttl` in ms; omitted: the cache's `ttl`. */
   set(key: Key, value: V, options?: WriteOptions): true;
-  /** Stores `value` only if `key` is missing or expired. */
-  add(key: Key, value: V, options?: WriteOptions): boolean;
   /** Whether `key` is present and not expired (does not mark it used). */
   has(key: Key): boolean;
-  /** Removes `key`; `true` if a live entry was removed. */
-  delete(key: Key): boolean;
-  /** The values of `keys`, in order, `undefined` for each miss. */
-  getMany(keys: readonly Key[]): (V | undefined)[];
   /** Stores each `[key, value]` (or `{ key, value, ttl?, tag? }`), in order. */
   setMany(entries: readonly BatchEntry<V>[], options?: WriteOptions): true;
-  /** Removes each key; for each, whether a live entry was removed. */
-  deleteMany(keys: readonly Key[]): boolean[];
-  /** Removes `key` and returns its value (or `defaultValue`). */
-  pop(key: Key, defaultValue?: V): V | undefined;
   /** Adds `delta` to the number under `key` (missing: `defaultValue`; `null`: throws `'EKEYMISSING'`). */
   incr(key: Key, delta?: number | bigint, defaultValue?: number | bigint | null): number | bigint;
-  /** `incr` with `-delta`. */
-  decr(key: Key, delta?: number | bigint, defaultValue?: number | bigint | null): number | bigint;
-  /** Gives a live entry a new time to live; `false` if there is none. */
-  touch(key: Key, options?: Pick<WriteOptions, 'ttl'>): boolean;
-  /** Removes every entry; returns how many. */
-  clear(): number;
-  /** Removes the entries expired at `now` (default: the clock's now); returns how many. */
-  expire(now?: number): number;
-  /** Removes the entries with this tag; returns how many. */
-  evict(tag: Key): number;
   /** Entries held, including expired ones not yet removed. O(1). */
   count(): number;
   /** Estimated bytes of the entries held (see `sizeOf`). O(1). */
   volume(): number;
-  /** Hit and miss counts (counted while `statistics` is on), before any `reset`. */
-  stats(options?: StatsOptions): Stats;
 }
 
 /** An entry as held in memory. */
@@ -145,22 +138,8 @@ function lookup(s: State, key: Key): Held | undefined {
   return found;
 }
 
-function sum(a: number | bigint, b: number | bigint): number | bigint {
-  if (typeof a === 'number' && typeof b === 'number') return a + b;
-  const big = (v: number | bigint) => {
-    if (typeof v === 'bigint') return v;
-    if (!Number.isInteger(v)) throw new RangeError(`diskcache-ts: cannot add the fraction ${v} to a bigint`);
-    return BigInt(v);
-  };
-  return big(a) + big(b);
-}
-
 function incr(s: State, key: Key, delta: number | bigint = 1, defaultValue: number | bigint | null = 0) {
-  const isNumeric = (v: unknown): v is number | bigint => typeof v === 'number' || typeof v === 'bigint';
-  if (!isNumeric(delta)) throw new TypeError('diskcache-ts: delta must be a number or a bigint');
-  if (defaultValue !== null && !isNumeric(defaultValue)) {
-    throw new TypeError('diskcache-ts: defaultValue must be a number, a bigint or null');
-  }
+  checkIncr(delta, defaultValue);
   const id = idOf(key);
   const held = s.lru.peek(id);
   const current = live(s, held) ? held : undefined;
@@ -299,6 +278,19 @@ const OPERATIONS: Operations = {
   },
 };
 
+/** The operations as the twin installer takes them: generators that yield no effect. */
+const TWINS = Object.fromEntries(
+  Object.entries(OPERATIONS).map(([name, operation]) => {
+    const op = operation as (s: State, ...args: unknown[]) => unknown;
+    return [
+      name,
+      function* (s: State, ...args: unknown[]): Op<unknown> {
+        return op(s, ...args);
+      },
+    ];
+  }),
+);
+
 function positiveInteger(name: string, value: unknown): void {
   if (value !== undefined && !(Number.isSafeInteger(value) && (value as number) > 0)) {
     throw new RangeError(`diskcache-ts: options.${name} must be a positive integer`);
@@ -357,23 +349,11 @@ export class MemoryCache<V = unknown> {
   }
 
   static {
-    for (const [name, operation] of Object.entries(OPERATIONS)) {
-      const op = operation as (s: State, ...args: unknown[]) => unknown;
-      Object.defineProperty(MemoryCache.prototype, name, {
-        value: async function (this: MemoryCache, ...args: unknown[]) {
-          return op(this.#open(), ...args);
-        },
-        writable: true,
-        configurable: true,
-      });
-      Object.defineProperty(MemoryCache.prototype, `${name}Sync`, {
-        value: function (this: MemoryCache, ...args: unknown[]) {
-          return op(this.#open(), ...args);
-        },
-        writable: true,
-        configurable: true,
-      });
-    }
+    installTwins(MemoryCache, TWINS, {
+      sync: (self, make) => runSync(undefined, make(self.#open())),
+      // Nothing here waits: the Promise is settled once the operation has run, in this turn.
+      async: async (self, make) => runSync(undefined, make(self.#open())),
+    });
   }
 
   *#live<T>(pick: (held: Held) => T): IterableIterator<T> {
