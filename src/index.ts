@@ -19,7 +19,7 @@ export type {
 } from './cache/events.js';
 export type { Factory, FactoryContext, GetOrSetOptions } from './cache/get-or-set.js';
 export type { Memoized, MemoizedSync, MemoizeOptions } from './cache/memoize.js';
-export type { CacheOptions, Clock, EvictionPolicy, Settings } from './cache/options.js';
+export type { CacheOptions, Clock, Settings } from './cache/options.js';
 export type { PullOptions, PushOptions } from './cache/queue.js';
 export type { CacheEntry } from './cache/single.js';
 export type { TypedAsyncCalls, TypedCalls } from './cache/surfaces.js';
@@ -41,6 +41,7 @@ export type {
 } from './fs/backend.js';
 export { nodeFileSystem } from './fs/backend.js';
 export { MemoryCache, type MemoryCacheMethods } from './memory/memory-cache.js';
+export type { EvictionPolicy } from './policy/policies.js';
 export { Averager } from './recipes/averager.js';
 export {
   type BarrierOptions,

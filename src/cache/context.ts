@@ -8,7 +8,6 @@ import type { Entry, EntryHeader } from '../format/entry.js';
 import { assertKey, type EncodedKey, encodeKey, type Key, keyHash, sameKey } from '../format/key.js';
 import type { Op } from '../fs/runner.js';
 import { checkOptions } from '../option-names.js';
-import type { Evictor } from '../policy/evict.js';
 import { bookkeeping } from '../store/bookkeeping.js';
 import type { StoreSettings } from '../store/entries.js';
 import type { Layout } from '../store/layout.js';
@@ -31,7 +30,7 @@ export interface CacheContext {
   defaultTtl: number | null;
   counters: CounterStore;
   lock: LockOptions;
-  evictor: Pick<Evictor, 'afterWrite' | 'evict'>;
+  evictor: CacheEvictor;
   /** The engine's entry operations: direct, or staged in a transaction. */
   slots: Slots;
   /** The `log` engine's store, in a `log` cache (`undefined` in a `files` cache). */
@@ -40,6 +39,14 @@ export interface CacheContext {
   repairs: Repairs;
   /** Where evictions, damaged entries and refused values are told. */
   events: CacheEventEmitter;
+}
+
+/** What operations ask of the evictor (`Evictor`, `src/cache/evict.ts`). */
+export interface CacheEvictor {
+  /** Runs after each write that may have grown the cache (`expiresAt`: the written entry's expiry). */
+  afterWrite(ctx: CacheContext, expiresAt?: number | null): Op<void>;
+  /** Evicts up to `budget` entries, expired ones first; returns how many were removed. */
+  evict(ctx: CacheContext, budget: number, untilUnder: boolean): Op<number>;
 }
 
 /** Where a key lives. */

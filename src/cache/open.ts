@@ -14,7 +14,6 @@ import { isRemoteFileSystem } from '../fs/kind.js';
 import { readOnlyFileSystem } from '../fs/read-only.js';
 import { retryingFileSystem } from '../fs/retrying.js';
 import { io, type Op, runSync } from '../fs/runner.js';
-import { Evictor } from '../policy/evict.js';
 import { bookkeeping } from '../store/bookkeeping.js';
 import type { StoreSettings } from '../store/entries.js';
 import { measureAllocationUnit } from '../store/footprint.js';
@@ -26,6 +25,7 @@ import { filesSlots, logSlots } from '../store/slots.js';
 import { recount } from './check.js';
 import type { CacheContext } from './context.js';
 import type { CacheEvents } from './events.js';
+import { Evictor } from './evict.js';
 import { restoreFolders } from './folders.js';
 import { settleSettings } from './open-settings.js';
 import {

@@ -2,17 +2,11 @@ import { type Codec, type CodecName, resolveCodec } from '../format/codec.js';
 import { type CompressionName, compressionKind, isCompressionName } from '../format/compression.js';
 import type { FileSystem } from '../fs/backend.js';
 import { checkOptions } from '../option-names.js';
+import { EVICTION_POLICIES, type EvictionPolicy } from '../policy/policies.js';
 import { isAllocationUnit } from '../store/footprint.js';
 import { type MemoryTierOptions, validateMemoryTier } from '../store/memory-tier.js';
 import type { EngineName } from '../store/slots.js';
 import { checkTtl } from './ttl.js';
-
-/** Eviction policies: which entries go first when the cache is over its size limit. */
-export type EvictionPolicy =
-  | 'least-recently-stored'
-  | 'least-recently-used'
-  | 'least-frequently-used'
-  | 'none';
 
 /** A source of wall-clock time in epoch milliseconds. Inject one in tests to move time without sleeping. */
 export interface Clock {
@@ -237,8 +231,6 @@ function oneOf(name: string, value: unknown, allowed: readonly string[]): void {
   }
 }
 
-const POLICY_NAMES = ['least-recently-stored', 'least-recently-used', 'least-frequently-used', 'none'];
-
 /** One validator per option that has a value to check; each throws a `TypeError` or `RangeError`. */
 const VALIDATORS: ReadonlyMap<string, (value: unknown) => void> = new Map<string, (value: unknown) => void>([
   ['sizeLimit', (v) => nonNegative('sizeLimit', v, false)],
@@ -248,7 +240,7 @@ const VALIDATORS: ReadonlyMap<string, (value: unknown) => void> = new Map<string
   ['timeout', (v) => nonNegative('timeout', v, false)],
   ['fileMode', (v) => nonNegative('fileMode', v, true)],
   ['dirMode', (v) => nonNegative('dirMode', v, true)],
-  ['evictionPolicy', (v) => oneOf('evictionPolicy', v, POLICY_NAMES)],
+  ['evictionPolicy', (v) => oneOf('evictionPolicy', v, EVICTION_POLICIES)],
   ['statistics', (v) => boolean('statistics', v)],
   ['readOnly', (v) => boolean('readOnly', v)],
   ['durability', (v) => oneOf('durability', v, ['normal', 'fsync'])],

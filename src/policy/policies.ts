@@ -1,7 +1,17 @@
-import type { EvictionPolicy } from '../cache/options.js';
 import type { EntryHeader } from '../format/entry.js';
 import type { Op } from '../fs/runner.js';
 import type { Slots } from '../store/slots.js';
+
+/** The names of the eviction policies (`evictionPolicy`), the one list the type and validators use. */
+export const EVICTION_POLICIES = [
+  'least-recently-stored',
+  'least-recently-used',
+  'least-frequently-used',
+  'none',
+] as const;
+
+/** Eviction policies: which entries go first when the cache is over its size limit. */
+export type EvictionPolicy = (typeof EVICTION_POLICIES)[number];
 
 /**
  * An eviction policy as data: how to rank an entry (lower goes first) and what a read records.

@@ -1,8 +1,8 @@
-import { type CacheContext, countRemoved } from '../cache/context.js';
-import { noteEvicted } from '../cache/events.js';
 import { type EntryHeader, staleUntil } from '../format/entry.js';
 import type { Op } from '../fs/runner.js';
-import { POLICIES } from './policies.js';
+import { POLICIES } from '../policy/policies.js';
+import { type CacheContext, type CacheEvictor, countRemoved } from './context.js';
+import { noteEvicted } from './events.js';
 
 /** An entry considered for eviction. */
 interface Candidate {
@@ -56,7 +56,7 @@ function shuffle<T>(items: T[]): T[] {
  * candidates seen (the approach of Redis's approximated LRU). Expired entries always go first.
  * Memory is bounded by {@link NAME_SAMPLE} and {@link POOL_SIZE}, whatever the number of entries.
  */
-export class Evictor {
+export class Evictor implements CacheEvictor {
   private names: string[] = [];
   private pool: Candidate[] = [];
   private writes = 0;
