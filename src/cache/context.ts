@@ -1,5 +1,7 @@
 import type { CounterStore } from '../coordination/counters.js';
 import type { LockOptions } from '../coordination/lock.js';
+import type { LogStore } from '../engine/log/log-store.js';
+import type { Slots } from '../engine/slots.js';
 import { CacheError } from '../errors.js';
 import type { Decoded, ValueCodec } from '../format/codec.js';
 import type { CompressionKind } from '../format/compression.js';
@@ -11,8 +13,6 @@ import { checkOptions } from '../option-names.js';
 import { bookkeeping } from '../store/bookkeeping.js';
 import type { StoreSettings } from '../store/entries.js';
 import type { Layout } from '../store/layout.js';
-import type { LogStore } from '../store/log/log-store.js';
-import type { Slots } from '../store/slots.js';
 import { type CacheEventEmitter, type DamagedEvent, headerKey, listening } from './events.js';
 import type { Clock, Settings } from './options.js';
 import type { Repairs } from './repairs.js';

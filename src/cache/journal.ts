@@ -1,4 +1,5 @@
 import { dirname, join, relative, resolve, sep } from 'node:path';
+import { isRecord } from '../engine/log/record.js';
 import { CacheError } from '../errors.js';
 import { io, type Op } from '../fs/runner.js';
 import { OWNER, uniqueToken } from '../identity.js';
@@ -12,7 +13,6 @@ import {
   renameVerified,
   writePrivate,
 } from '../store/entries.js';
-import { isRecord } from '../store/log/record.js';
 import { isEntryName, isOwnerName, isPrivateName, isShardName } from '../store/names.js';
 import type { CacheContext } from './context.js';
 

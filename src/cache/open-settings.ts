@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import type { EngineName } from '../engine/slots.js';
 import { CacheError } from '../errors.js';
 import { io, type Op } from '../fs/runner.js';
 import { bookkeeping } from '../store/bookkeeping.js';
@@ -17,7 +18,6 @@ import {
   isTopLevelName,
 } from '../store/names.js';
 import { readSettingsFile, type SettingsRead, writeSettingsFile } from '../store/settings-file.js';
-import type { EngineName } from '../store/slots.js';
 import { type CacheOptions, mergeSettings, PERSISTED, readStoredSettings, type Settings } from './options.js';
 import type { Repairs } from './repairs.js';
 

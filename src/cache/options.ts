@@ -1,11 +1,11 @@
+import { type MemoryTierOptions, validateMemoryTier } from '../engine/memory-tier.js';
+import type { EngineName } from '../engine/slots.js';
 import { type Codec, type CodecName, resolveCodec } from '../format/codec.js';
 import { type CompressionName, compressionKind, isCompressionName } from '../format/compression.js';
 import type { FileSystem } from '../fs/backend.js';
 import { checkOptions } from '../option-names.js';
 import { EVICTION_POLICIES, type EvictionPolicy } from '../policy/policies.js';
 import { isAllocationUnit } from '../store/footprint.js';
-import { type MemoryTierOptions, validateMemoryTier } from '../store/memory-tier.js';
-import type { EngineName } from '../store/slots.js';
 import { checkTtl } from './ttl.js';
 
 /** A source of wall-clock time in epoch milliseconds. Inject one in tests to move time without sleeping. */

@@ -1,4 +1,5 @@
 import type { CounterStore } from '../coordination/counters.js';
+import { oneByOne, type Slots } from '../engine/slots.js';
 import type { Totals } from '../format/counters-record.js';
 import type { Entry, EntryHeader } from '../format/entry.js';
 import { io, type Op } from '../fs/runner.js';
@@ -11,7 +12,6 @@ import {
   readHeader,
   writeTemp,
 } from '../store/entries.js';
-import { oneByOne, type Slots } from '../store/slots.js';
 import type { CacheContext } from './context.js';
 import {
   applyCommitted,

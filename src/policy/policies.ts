@@ -1,6 +1,6 @@
+import type { Slots } from '../engine/slots.js';
 import type { EntryHeader } from '../format/entry.js';
 import type { Op } from '../fs/runner.js';
-import type { Slots } from '../store/slots.js';
 
 /** The names of the eviction policies (`evictionPolicy`), the one list the type and validators use. */
 export const EVICTION_POLICIES = [

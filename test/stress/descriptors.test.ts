@@ -10,8 +10,8 @@ import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { BUCKET_COUNT } from '../../src/engine/log/log-store.js';
 import { Cache } from '../../src/index.js';
-import { BUCKET_COUNT } from '../../src/store/log/log-store.js';
 import { scratchDirectory } from './helpers/children.js';
 import { writeLock } from './helpers/layout.js';
 

@@ -6,7 +6,7 @@ import { Cache } from '../../../src/index.js';
 import { entryPath, keyHash } from '../../stress/helpers/layout.js';
 
 /**
- * What the log-engine tests need to know of the log layout (src/store/log/record.ts and bucket.ts,
+ * What the log-engine tests need to know of the log layout (src/engine/log/record.ts and bucket.ts,
  * which the format follows exactly), computed here rather than imported from the engine, so that the
  * tests check the format itself: `log/<2 hex>.<generation>` bucket files, each a 16-byte header
  * (`DCLOG001`, u32 generation, u16 bucket, u16 zero) and then records back to back.

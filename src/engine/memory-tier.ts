@@ -2,7 +2,7 @@ import { LRUCache } from 'lru-cache';
 import type { Entry } from '../format/entry.js';
 import type { Op } from '../fs/runner.js';
 import { checkOptions } from '../option-names.js';
-import type { ReadResult } from './entries.js';
+import type { ReadResult } from '../store/entries.js';
 import type { Slots } from './slots.js';
 
 /** Bounds of the in-process memory tier. */

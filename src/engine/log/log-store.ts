@@ -6,8 +6,8 @@ import type { Entry, EntryHeader } from '../../format/entry.js';
 import { refused } from '../../fs/read-only.js';
 import { io, type Op } from '../../fs/runner.js';
 import { HOST, processOfOwnerTag, provablyDead, uniqueToken } from '../../identity.js';
-import { isReadOnlyError } from '../bookkeeping.js';
-import { ensureDirectory, forgetDirectory, isPlainInside } from '../directories.js';
+import { isReadOnlyError } from '../../store/bookkeeping.js';
+import { ensureDirectory, forgetDirectory, isPlainInside } from '../../store/directories.js';
 import {
   discard,
   entryFromBytes,
@@ -24,9 +24,9 @@ import {
   type Updated,
   writePrivate,
   writeTemp,
-} from '../entries.js';
-import { allocated } from '../footprint.js';
-import { isBlobName, isBucketName, isCompactionLockName, isIgnoredName } from '../names.js';
+} from '../../store/entries.js';
+import { allocated } from '../../store/footprint.js';
+import { isBlobName, isBucketName, isCompactionLockName, isIgnoredName } from '../../store/names.js';
 import type { Batch, EntryWrite } from '../slots.js';
 import {
   appendEncoded,
