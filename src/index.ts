@@ -1,11 +1,5 @@
 export type { BatchEntry } from './cache/batch.js';
-export {
-  type AsyncMethods,
-  Cache,
-  type CacheMethods,
-  type ResolvedOptions,
-  type SyncMethods,
-} from './cache/cache.js';
+export { Cache, type ResolvedOptions } from './cache/cache.js';
 export type { CheckReport } from './cache/check.js';
 export type { WriteOptions } from './cache/context.js';
 export type {
@@ -19,7 +13,7 @@ export type {
 } from './cache/events.js';
 export type { Factory, FactoryContext, GetOrSetOptions } from './cache/get-or-set.js';
 export type { Memoized, MemoizedSync, MemoizeOptions } from './cache/memoize.js';
-export type { CacheOptions, Clock, Settings } from './cache/options.js';
+export type { CacheOptions, Clock } from './cache/options.js';
 export type { PullOptions, PushOptions } from './cache/queue.js';
 export type { CacheEntry } from './cache/single.js';
 export type { TypedAsyncCalls, TypedCalls } from './cache/surfaces.js';
@@ -34,14 +28,6 @@ export { FanoutCache, type FanoutOptions } from './fanout/fanout-cache.js';
 export type { Codec, CodecName } from './format/codec.js';
 export type { CompressionName } from './format/compression.js';
 export type { Key } from './format/key.js';
-export type {
-  AsyncFileSystem,
-  FileInfo,
-  FileSystem,
-  FileWriteOptions,
-  SyncFileSystem,
-} from './fs/backend.js';
-export { nodeFileSystem } from './fs/backend.js';
 export { MemoryCache, type MemoryCacheMethods } from './memory/memory-cache.js';
 export type { EvictionPolicy } from './policy/policies.js';
 export { Averager } from './recipes/averager.js';

@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Cache, type FileSystem, nodeFileSystem } from '../src/index.js';
+import { Cache } from '../src/index.js';
+import { type FileSystem, nodeFileSystem } from '../src/internal.js';
 import { makeTemp, removeTemp, runWorkers } from './helpers/workers.js';
 
 /**

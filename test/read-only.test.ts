@@ -11,15 +11,13 @@ import * as fs from 'node:fs';
 import { constants, hostname } from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { Cache, CacheError, type CacheOptions } from '../src/index.js';
 import {
   type AsyncFileSystem,
-  Cache,
-  CacheError,
-  type CacheOptions,
   type FileSystem,
   nodeFileSystem,
   type SyncFileSystem,
-} from '../src/index.js';
+} from '../src/internal.js';
 import { damageStoredValue } from './helpers/files.js';
 import { useTempDirs } from './helpers/tmp.js';
 

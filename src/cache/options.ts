@@ -127,7 +127,8 @@ export interface CacheOptions {
    */
   memory?: MemoryTierOptions;
   /**
-   * The file-system primitives to use; a seam for fault-injection tests.
+   * Internal, for tests: the file-system primitives to use, a seam for fault injection. Its type
+   * comes from `diskcache-ts/internal`, which carries no semver promise.
    * @default node:fs
    */
   fileSystem?: FileSystem;

@@ -2,16 +2,16 @@ import type { Slots } from '../engine/slots.js';
 import type { EntryHeader } from '../format/entry.js';
 import type { Op } from '../fs/runner.js';
 
-/** The names of the eviction policies (`evictionPolicy`), the one list the type and validators use. */
-export const EVICTION_POLICIES = [
-  'least-recently-stored',
-  'least-recently-used',
-  'least-frequently-used',
-  'none',
-] as const;
-
-/** Eviction policies: which entries go first when the cache is over its size limit. */
-export type EvictionPolicy = (typeof EVICTION_POLICIES)[number];
+/**
+ * Eviction policies: which entries go first when the cache is over its size limit.
+ * (Written here and as the keys of `POLICIES`, which must name each once; `EVICTION_POLICIES`, the
+ * validator's list, is read from that table.)
+ */
+export type EvictionPolicy =
+  | 'least-recently-stored'
+  | 'least-recently-used'
+  | 'least-frequently-used'
+  | 'none';
 
 /**
  * An eviction policy as data: how to rank an entry (lower goes first) and what a read records.
@@ -74,3 +74,6 @@ export const POLICIES: Readonly<Record<EvictionPolicy, Policy>> = Object.setProt
   } satisfies Record<EvictionPolicy, Policy>,
   null,
 );
+
+/** The names of the eviction policies, in the order of {@link POLICIES} (for `evictionPolicy`'s validator). */
+export const EVICTION_POLICIES: readonly EvictionPolicy[] = Object.keys(POLICIES) as EvictionPolicy[];

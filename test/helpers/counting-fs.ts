@@ -3,7 +3,7 @@ import {
   type FileSystem,
   nodeFileSystem,
   type SyncFileSystem,
-} from '../../src/index.js';
+} from '../../src/internal.js';
 
 /** One primitive called: its name (`Sync` appended on the sync surface) and its arguments. */
 export interface Call {

@@ -1,4 +1,5 @@
-import type { Cache, CacheMethods, CacheOptions, Key } from '../../src/index.js';
+import type { Cache, CacheOptions, Key } from '../../src/index.js';
+import type { CacheMethods } from '../../src/internal.js';
 
 /** The public shape of a cache: what `Cache` offers, and what every variant (FanoutCache, …) must offer. */
 export type CacheLike = Pick<Cache, keyof Cache>;

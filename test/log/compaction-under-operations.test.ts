@@ -10,7 +10,8 @@
  *   its record did (the compaction copied it): the add won, the pop got the value.
  */
 import { describe, expect, it } from 'vitest';
-import { type AsyncFileSystem, Cache, type FileSystem, nodeFileSystem } from '../../src/index.js';
+import { Cache } from '../../src/index.js';
+import { type AsyncFileSystem, type FileSystem, nodeFileSystem } from '../../src/internal.js';
 import { useTempDirs } from '../helpers/tmp.js';
 import { generations, keysInBucket } from './helpers/format.js';
 

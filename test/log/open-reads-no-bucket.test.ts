@@ -6,13 +6,13 @@
  */
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { Cache } from '../../src/index.js';
 import {
   type AsyncFileSystem,
-  Cache,
   type FileSystem,
   nodeFileSystem,
   type SyncFileSystem,
-} from '../../src/index.js';
+} from '../../src/internal.js';
 import { useTempDirs } from '../helpers/tmp.js';
 import { BUCKET_COUNT, bucketName, bucketOf } from './helpers/format.js';
 

@@ -8,13 +8,13 @@
  */
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
+import { Cache } from '../../../src/index.js';
 import {
   type AsyncFileSystem,
-  Cache,
   type FileSystem,
   nodeFileSystem,
   type SyncFileSystem,
-} from '../../../src/index.js';
+} from '../../../src/internal.js';
 import { Random } from '../helpers/random.js';
 import { checkedValue, checkValue } from '../helpers/values.js';
 

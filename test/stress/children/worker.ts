@@ -6,7 +6,8 @@
  */
 import * as fs from 'node:fs';
 import { createInterface } from 'node:readline';
-import { Cache, type FileSystem, nodeFileSystem } from '../../../src/index.js';
+import { Cache } from '../../../src/index.js';
+import { type FileSystem, nodeFileSystem } from '../../../src/internal.js';
 import { plantKeyLock } from '../../helpers/stored.js';
 import { keyHash } from '../helpers/layout.js';
 import { CRASH_KEYS, type CrashOp, mixedDelta } from '../helpers/plans.js';

@@ -4,7 +4,7 @@ import {
   type FileSystem,
   nodeFileSystem,
   type SyncFileSystem,
-} from '../../../src/index.js';
+} from '../../../src/internal.js';
 
 /** A file-system primitive that can be made to fail (every one but `sleep`). */
 export type Primitive = Exclude<keyof SyncFileSystem, 'sleep'>;
