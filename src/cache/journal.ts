@@ -8,8 +8,8 @@ import {
   discard,
   ensureParent,
   flushFolder,
-  notAFile,
   readHeader,
+  readPlain,
   renameVerified,
   writePrivate,
 } from '../store/entries.js';
@@ -125,33 +125,30 @@ export function* applyJournal(
 
 const SEPARATOR = /[\\/]/;
 
+/** Whether `path` is `<folder>/<middle>/<name>`, nothing more, with `fits(middle, name)`. */
+function isPathIn(path: unknown, folder: string, fits: (middle: string, name: string) => boolean): boolean {
+  if (typeof path !== 'string') return false;
+  const [first, middle, name, ...rest] = path.split(SEPARATOR);
+  return (
+    first === folder && rest.length === 0 && middle !== undefined && name !== undefined && fits(middle, name)
+  );
+}
+
 /** `entries/<shard>/<entry>`, the entry in its own shard. */
 function isEntryPath(path: unknown): boolean {
-  if (typeof path !== 'string') return false;
-  const [folder, shard, name, ...rest] = path.split(SEPARATOR);
-  return (
-    folder === 'entries' &&
-    rest.length === 0 &&
-    shard !== undefined &&
-    name !== undefined &&
-    isShardName(shard) &&
-    isEntryName(name) &&
-    name.startsWith(shard)
+  return isPathIn(
+    path,
+    'entries',
+    (shard, name) => isShardName(shard) && isEntryName(name) && name.startsWith(shard),
   );
 }
 
 /** `tmp/<owner>/<name>.<seq>.tmp`, a staged value in a writer's private folder. */
 function isStagedPath(path: unknown): boolean {
-  if (typeof path !== 'string') return false;
-  const [folder, owner, name, ...rest] = path.split(SEPARATOR);
-  return (
-    folder === 'tmp' &&
-    rest.length === 0 &&
-    owner !== undefined &&
-    name !== undefined &&
-    isOwnerName(owner) &&
-    isPrivateName(name) &&
-    name.endsWith('.tmp')
+  return isPathIn(
+    path,
+    'tmp',
+    (owner, name) => isOwnerName(owner) && isPrivateName(name) && name.endsWith('.tmp'),
   );
 }
 
@@ -240,14 +237,8 @@ export type Replay = { done: true } | { done: false; malformed: string };
  * reported as malformed and left for the caller to set aside.
  */
 export function* replayJournal(ctx: CacheContext, journalPath: string): Op<Replay> {
-  let bytes: Buffer | undefined;
-  try {
-    bytes = yield* io('readFile', journalPath);
-  } catch (error) {
-    const reason = notAFile(error);
-    if (reason === undefined) throw error;
-    return { done: false, malformed: reason };
-  }
+  const { bytes, notAFile: reason } = yield* readPlain(journalPath);
+  if (reason !== undefined) return { done: false, malformed: reason };
   if (bytes === undefined) return { done: true };
   const journal = parseJournal(bytes);
   if (typeof journal === 'string') return { done: false, malformed: journal };

@@ -31,17 +31,31 @@ const NOT_AN_ENTRY: Record<string, string> = {
   ESPIPE: 'a pipe, not an entry file',
 };
 
+/** What {@link readPlain} found at a path. */
+export interface PlainRead {
+  /** The file's content; `undefined` if there is no file, or no plain file. */
+  bytes?: Buffer | undefined;
+  /** Why what is there is no plain file (see {@link notAFile}); `undefined` if it is one, or nothing is there. */
+  notAFile?: string;
+}
+
 /**
- * A small file's content; `undefined` if it does not exist or is no plain file (a symbolic link, a
+ * Reads a file that should be a plain file, and says why not if it is not one (a symbolic link, a
  * FIFO or a directory planted in a shared directory is never followed).
  */
-export function* readPlainFile(path: string): Op<Buffer | undefined> {
+export function* readPlain(path: string): Op<PlainRead> {
   try {
-    return yield* io('readFile', path);
+    return { bytes: yield* io('readFile', path) };
   } catch (error) {
-    if (notAFile(error) !== undefined) return undefined;
-    throw error;
+    const reason = notAFile(error);
+    if (reason === undefined) throw error;
+    return { notAFile: reason };
   }
+}
+
+/** A small file's content; `undefined` if it does not exist or is no plain file (see {@link readPlain}). */
+export function* readPlainFile(path: string): Op<Buffer | undefined> {
+  return (yield* readPlain(path)).bytes;
 }
 
 /** How the store writes. */
@@ -68,14 +82,8 @@ export interface StoreSettings extends DirectorySettings {
 
 /** Reads and fully verifies an entry file. */
 export function* readEntry(path: string): Op<ReadResult<Entry>> {
-  let bytes: Buffer | undefined;
-  try {
-    bytes = yield* io('readFile', path);
-  } catch (error) {
-    const reason = notAFile(error);
-    if (reason === undefined) throw error;
-    return { state: 'corrupt', reason, size: 0 };
-  }
+  const { bytes, notAFile: reason } = yield* readPlain(path);
+  if (reason !== undefined) return { state: 'corrupt', reason, size: 0 };
   if (bytes === undefined) return MISSING;
   return yield* entryFromBytes(bytes);
 }

@@ -18,6 +18,11 @@ const QUEUE_FILE = /^[0-9a-f]{32}\.(state|lock)$/;
 const BUCKET_FILE = /^[0-9a-f]{2}\.(?:[1-9][0-9]{0,9}|lock)$/;
 const BLOB = /^[A-Za-z0-9~-]{1,200}\.blob$/;
 
+/** A test of a name against one of the forms above. */
+function hasForm(form: RegExp): (name: string) => boolean {
+  return (name) => form.test(name);
+}
+
 /** The folders directly inside the cache directory. */
 export const TOP_LEVEL_FOLDERS = [
   'entries',
@@ -34,39 +39,25 @@ export const TOP_LEVEL_FOLDERS = [
 const TOP_LEVEL = new Set<string>([...TOP_LEVEL_FOLDERS, SETTINGS_FILE, 'transact.lock']);
 
 /** A shard folder of `entries/`: two lowercase hex digits. */
-export function isShardName(name: string): boolean {
-  return SHARD.test(name);
-}
+export const isShardName = hasForm(SHARD);
 
 /** An entry file in a shard: 32 lowercase hex digits. */
-export function isEntryName(name: string): boolean {
-  return ENTRY.test(name);
-}
+export const isEntryName = hasForm(ENTRY);
 
 /** A key's lock in a shard: an entry name and `.lock`. */
-export function isKeyLockName(name: string): boolean {
-  return KEY_LOCK.test(name);
-}
+export const isKeyLockName = hasForm(KEY_LOCK);
 
 /** A writer's private folder in `tmp/`: `host~pid~nonce`. */
-export function isOwnerName(name: string): boolean {
-  return OWNER.test(name);
-}
+export const isOwnerName = hasForm(OWNER);
 
 /** A file or folder in a writer's private folder: `<name>.<seq>.tmp`, `.claim` or `.lock`. */
-export function isPrivateName(name: string): boolean {
-  return PRIVATE.test(name);
-}
+export const isPrivateName = hasForm(PRIVATE);
 
 /** A committed transaction in `journal/`: `<owner>~<seq>.json`. */
-export function isJournalName(name: string): boolean {
-  return JOURNAL.test(name);
-}
+export const isJournalName = hasForm(JOURNAL);
 
 /** A name the `log` engine creates in `log/`: a bucket file `<2 hex>.<generation>`, or its compaction lock `<2 hex>.lock`. */
-export function isBucketName(name: string): boolean {
-  return BUCKET_FILE.test(name);
-}
+export const isBucketName = hasForm(BUCKET_FILE);
 
 /** A bucket's compaction lock in `log/`: `<2 hex>.lock` (a lock, checked as the others are). */
 export function isCompactionLockName(name: string): boolean {
@@ -74,9 +65,7 @@ export function isCompactionLockName(name: string): boolean {
 }
 
 /** A file of a large entry of the `log` engine, in `blobs/`: `<token>.blob`. */
-export function isBlobName(name: string): boolean {
-  return BLOB.test(name);
-}
+export const isBlobName = hasForm(BLOB);
 
 /** A name the cache creates in `counters/`. */
 export function isCounterName(name: string): boolean {
@@ -84,9 +73,7 @@ export function isCounterName(name: string): boolean {
 }
 
 /** A name the cache creates in `queues/`: `<32 hex>.state` or `<32 hex>.lock`. */
-export function isQueueName(name: string): boolean {
-  return QUEUE_FILE.test(name);
-}
+export const isQueueName = hasForm(QUEUE_FILE);
 
 /** A name the cache creates directly in its directory. */
 export function isTopLevelName(name: string): boolean {

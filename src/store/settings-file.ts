@@ -1,6 +1,6 @@
 import { CacheError } from '../errors.js';
 import { io, type Op } from '../fs/runner.js';
-import { linkIfAbsent, notAFile, type StoreSettings, writePrivate } from './entries.js';
+import { linkIfAbsent, readPlain, type StoreSettings, writePrivate } from './entries.js';
 import { type Layout, SHARD_COUNT } from './layout.js';
 
 /** The format name written in the settings file. */
@@ -31,14 +31,8 @@ export type SettingsRead =
  * `path`: where the file is (a copy moved out of place is read again before it is set aside).
  */
 export function* readSettingsFile(layout: Layout, path = layout.settings): Op<SettingsRead> {
-  let bytes: Buffer | undefined;
-  try {
-    bytes = yield* io('readFile', path);
-  } catch (error) {
-    const reason = notAFile(error);
-    if (reason === undefined) throw error;
-    return { state: 'damaged', reason };
-  }
+  const { bytes, notAFile: reason } = yield* readPlain(path);
+  if (reason !== undefined) return { state: 'damaged', reason };
   if (bytes === undefined) return { state: 'missing' };
   let parsed: unknown;
   try {
