@@ -134,6 +134,34 @@ function isExisting(error: unknown): boolean {
   return (error as NodeJS.ErrnoException).code === 'EEXIST';
 }
 
+/** Any error at all (for calls whose every failure means "not done"). */
+const anyError = (): boolean => true;
+
+/** Runs `work` and says `true`; an error that `expected` accepts says `false` instead. */
+function succeeds(expected: (error: unknown) => boolean, work: () => unknown): boolean {
+  try {
+    work();
+    return true;
+  } catch (error) {
+    if (expected(error)) return false;
+    throw error;
+  }
+}
+
+/** {@link succeeds}, for asynchronous work. */
+async function succeedsAsync(
+  expected: (error: unknown) => boolean,
+  work: () => Promise<unknown>,
+): Promise<boolean> {
+  try {
+    await work();
+    return true;
+  } catch (error) {
+    if (expected(error)) return false;
+    throw error;
+  }
+}
+
 /** Creates this process's own file `path` (see {@link SyncFileSystem.writeFile}), replacing one left by a lost answer. */
 function createOwnFileSync(path: string, mode: number): number {
   try {
@@ -267,15 +295,7 @@ export const nodeSyncFileSystem: SyncFileSystem = {
   },
   rename: (from, to) => fs.renameSync(from, to),
   link: (existing, newPath) => fs.linkSync(existing, newPath),
-  unlink(path) {
-    try {
-      fs.unlinkSync(path);
-      return true;
-    } catch (error) {
-      if (isMissing(error)) return false;
-      throw error;
-    }
-  },
+  unlink: (path) => succeeds(isMissing, () => fs.unlinkSync(path)),
   stat(path) {
     const s = fs.statSync(path, { throwIfNoEntry: false });
     return s === undefined ? undefined : toInfo(s);
@@ -285,24 +305,8 @@ export const nodeSyncFileSystem: SyncFileSystem = {
     return s === undefined ? undefined : toInfo(s);
   },
   mkdir: (path, mode) => void fs.mkdirSync(path, { recursive: true, mode }),
-  placeDirectory(from, to) {
-    try {
-      fs.renameSync(from, to);
-      return true;
-    } catch (error) {
-      if (isTaken(error)) return false;
-      throw error;
-    }
-  },
-  mkdirExclusive(path, mode) {
-    try {
-      fs.mkdirSync(path, { mode });
-      return true;
-    } catch (error) {
-      if (isExisting(error)) return false;
-      throw error;
-    }
-  },
+  placeDirectory: (from, to) => succeeds(isTaken, () => fs.renameSync(from, to)),
+  mkdirExclusive: (path, mode) => succeeds(isExisting, () => fs.mkdirSync(path, { mode })),
   readdir(path) {
     try {
       return fs.readdirSync(path);
@@ -311,23 +315,9 @@ export const nodeSyncFileSystem: SyncFileSystem = {
       throw error;
     }
   },
-  utimes(path, atimeMs, mtimeMs) {
-    try {
-      fs.utimesSync(path, atimeMs / 1000, mtimeMs / 1000);
-      return true;
-    } catch (error) {
-      if (isMissing(error)) return false;
-      throw error;
-    }
-  },
-  rmdir(path) {
-    try {
-      fs.rmdirSync(path);
-      return true;
-    } catch {
-      return false;
-    }
-  },
+  utimes: (path, atimeMs, mtimeMs) =>
+    succeeds(isMissing, () => fs.utimesSync(path, atimeMs / 1000, mtimeMs / 1000)),
+  rmdir: (path) => succeeds(anyError, () => fs.rmdirSync(path)),
   openForUpdate: (path, mode) => fs.openSync(path, UPDATE_FLAGS, mode),
   writeAt(fd, data, position) {
     for (let done = 0; done < data.byteLength; ) {
@@ -424,41 +414,16 @@ export const nodeAsyncFileSystem: AsyncFileSystem = {
   },
   rename: (from, to) => fsp.rename(from, to),
   link: (existing, newPath) => fsp.link(existing, newPath),
-  unlink: (path) =>
-    asyncOrMissing(async () => {
-      await fsp.unlink(path);
-      return true;
-    }, false),
+  unlink: (path) => succeedsAsync(isMissing, () => fsp.unlink(path)),
   stat: (path) => asyncOrMissing<FileInfo | undefined>(async () => toInfo(await fsp.stat(path)), undefined),
   lstat: (path) => asyncOrMissing<FileInfo | undefined>(async () => toInfo(await fsp.lstat(path)), undefined),
   mkdir: async (path, mode) => void (await fsp.mkdir(path, { recursive: true, mode })),
-  placeDirectory: (from, to) =>
-    fsp.rename(from, to).then(
-      () => true,
-      (error: unknown) => {
-        if (isTaken(error)) return false;
-        throw error;
-      },
-    ),
-  mkdirExclusive: (path, mode) =>
-    fsp.mkdir(path, { mode }).then(
-      () => true,
-      (error: NodeJS.ErrnoException) => {
-        if (isExisting(error)) return false;
-        throw error;
-      },
-    ),
+  placeDirectory: (from, to) => succeedsAsync(isTaken, () => fsp.rename(from, to)),
+  mkdirExclusive: (path, mode) => succeedsAsync(isExisting, () => fsp.mkdir(path, { mode })),
   readdir: (path) => asyncOrMissing(() => fsp.readdir(path), []),
   utimes: (path, atimeMs, mtimeMs) =>
-    asyncOrMissing(async () => {
-      await fsp.utimes(path, atimeMs / 1000, mtimeMs / 1000);
-      return true;
-    }, false),
-  rmdir: (path) =>
-    fsp.rmdir(path).then(
-      () => true,
-      () => false,
-    ),
+    succeedsAsync(isMissing, () => fsp.utimes(path, atimeMs / 1000, mtimeMs / 1000)),
+  rmdir: (path) => succeedsAsync(anyError, () => fsp.rmdir(path)),
   openForUpdate: (path, mode) =>
     new Promise((resolve, reject) =>
       fs.open(path, UPDATE_FLAGS, mode, (e, fd) => (e ? reject(e) : resolve(fd))),
