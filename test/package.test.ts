@@ -85,7 +85,14 @@ describe('the built package', () => {
       killSignal: 'SIGKILL',
     });
     const files = new Set<string>(JSON.parse(stdout)[0].files.map((f: { path: string }) => f.path));
-    for (const name of ['LICENSE', 'CHANGELOG.md', 'README.md', 'package.json', 'keyv/package.json'])
+    for (const name of [
+      'LICENSE',
+      'CHANGELOG.md',
+      'README.md',
+      'package.json',
+      'keyv/package.json',
+      'internal/package.json',
+    ])
       expect(files.has(name), name).toBe(true);
     expect([...files].filter((f) => /^(test|bench|scripts|examples)\//.test(f))).toEqual([]);
     const maps = [...files].filter((f) => f.endsWith('.js.map'));
@@ -101,7 +108,7 @@ describe('the built package', () => {
     expect(missing).toEqual([]);
   }, 90_000);
 
-  it('resolves both entry points under every moduleResolution, node10 (no exports) included', async () => {
+  it('resolves every entry point under every moduleResolution, node10 (no exports) included', async () => {
     const { default: ts } = await import('typescript');
     // An installed copy: node_modules/diskcache-ts in a folder of its own, a link to this package.
     fs.mkdirSync(path.join(dir, 'node_modules'));
@@ -122,6 +129,7 @@ describe('the built package', () => {
     for (const [specifier, file] of [
       ['diskcache-ts', 'index'],
       ['diskcache-ts/keyv', 'adapters/keyv'],
+      ['diskcache-ts/internal', 'internal'],
     ] as const) {
       expect(resolve(specifier, R.Node10, M.CommonJS), `${specifier} node10`).toMatch(
         new RegExp(`/dist/(cjs|esm)/${file}\\.d\\.ts$`),
@@ -136,9 +144,12 @@ describe('the built package', () => {
         new RegExp(`/dist/esm/${file}\\.d\\.ts$`),
       );
     }
-    // Without "exports", the stub keyv/package.json leads a plain require() to the CommonJS build.
-    const stub = JSON.parse(fs.readFileSync(path.join(ROOT, 'keyv', 'package.json'), 'utf8'));
-    for (const target of [stub.main, stub.types])
-      expect(fs.existsSync(path.join(ROOT, 'keyv', target))).toBe(true);
+    // Without "exports", the stubs keyv/package.json and internal/package.json lead a plain require()
+    // to the CommonJS build.
+    for (const subpath of ['keyv', 'internal']) {
+      const stub = JSON.parse(fs.readFileSync(path.join(ROOT, subpath, 'package.json'), 'utf8'));
+      for (const target of [stub.main, stub.types])
+        expect(fs.existsSync(path.join(ROOT, subpath, target))).toBe(true);
+    }
   });
 });
