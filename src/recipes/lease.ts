@@ -79,13 +79,24 @@ export function resolveLease(
   key: Key,
   options: LeaseOptions,
   extra: readonly string[] = [],
-): { ttl: number | null; timeout: number; tag: Key | null } {
+): LeaseTerms {
   assertKey(key);
   checkOptions(options, new Set(['ttl', 'timeout', 'tag', ...extra]), 'lock');
   const ttl = options.ttl === undefined ? DEFAULT_LEASE_TTL : checkTtl(options.ttl);
   const timeout = checkTimeout(options.timeout) ?? cache.options.timeout;
   if (options.tag !== undefined && options.tag !== null) assertKey(options.tag, 'tag');
-  return { ttl, timeout, tag: options.tag ?? null };
+  return { write: { ttl, tag: options.tag ?? null }, timeout };
+}
+
+/** A lock's validated options: how its entries are written, and how long `acquire` waits by default. */
+export interface LeaseTerms {
+  write: WriteOptions;
+  timeout: number;
+}
+
+/** How long this `acquire` waits: its own `timeout`, or the lock's. */
+export function waitFor(terms: LeaseTerms, options: AcquireOptions | undefined): number {
+  return checkTimeout(options?.timeout) ?? terms.timeout;
 }
 
 /** Validates a timeout option. */

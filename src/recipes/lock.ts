@@ -1,23 +1,23 @@
 import type { Cache } from '../cache/cache.js';
-import type { WriteOptions } from '../cache/context.js';
 import { type AnyCache, method, transact } from '../cache/verbs.js';
 import type { Key } from '../format/key.js';
 import type { Op } from '../fs/runner.js';
 import {
   type AcquireOptions,
   type Attempt,
-  checkTimeout,
   deleteIfSame,
   encodeHolder,
   installLease,
   type Lease,
   type LeaseOptions,
+  type LeaseTerms,
   newHolder,
   notHeld,
   resolveLease,
   showKey,
   spin,
   takeIfFree,
+  waitFor,
 } from './lease.js';
 
 /**
@@ -45,25 +45,22 @@ export class Lock {
   readonly cache: Cache<unknown>;
   /** The key of the lock's entry. */
   readonly key: Key;
-  readonly #write: WriteOptions;
-  readonly #timeout: number;
+  readonly #terms: LeaseTerms;
   /** The holder record of the current acquisition by this instance. */
   #held: string | undefined;
 
   /** A lock on `key` in `cache`; nothing is written until {@link acquire}. */
   constructor(cache: AnyCache, key: Key, options: Lock.Options = {}) {
-    const { ttl, timeout, tag } = resolveLease(cache, key, options);
+    this.#terms = resolveLease(cache, key, options);
     this.cache = cache as Cache<unknown>;
     this.key = key;
-    this.#write = { ttl, tag };
-    this.#timeout = timeout;
   }
 
   *#acquire(options: AcquireOptions | undefined): Op<void> {
-    const timeout = checkTimeout(options?.timeout) ?? this.#timeout;
+    const timeout = waitFor(this.#terms, options);
     const { cache, key } = this;
     const mine = encodeHolder(newHolder());
-    const write = this.#write;
+    const { write } = this.#terms;
     yield* spin(`lock ${showKey(key)}`, cache.directory, timeout, function* (): Op<Attempt<void>> {
       const { taken, holder } = yield* transact(cache, (view) => takeIfFree(view, key, mine, write));
       return taken ? { taken, value: undefined } : { taken, holder };

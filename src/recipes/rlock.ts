@@ -1,23 +1,23 @@
 import type { Cache } from '../cache/cache.js';
-import type { WriteOptions } from '../cache/context.js';
 import { type AnyCache, method, transact } from '../cache/verbs.js';
 import type { Key } from '../format/key.js';
 import type { Op } from '../fs/runner.js';
 import {
   type AcquireOptions,
-  checkTimeout,
   encodeHolder,
   type Holder,
   holderIsDead,
   installLease,
   type Lease,
   type LeaseOptions,
+  type LeaseTerms,
   newHolder,
   notHeld,
   parseHolder,
   resolveLease,
   showKey,
   spin,
+  waitFor,
 } from './lease.js';
 
 /**
@@ -40,26 +40,23 @@ export class RLock {
   readonly cache: Cache<unknown>;
   /** The key of the lock's entry. */
   readonly key: Key;
-  readonly #write: WriteOptions;
-  readonly #timeout: number;
+  readonly #terms: LeaseTerms;
   readonly #owner: Holder = newHolder();
   /** Acquisitions by this instance not yet released, as far as this process knows (for dispose). */
   #depth = 0;
 
   /** A re-entrant lock on `key` in `cache`; nothing is written until {@link acquire}. */
   constructor(cache: AnyCache, key: Key, options: RLock.Options = {}) {
-    const { ttl, timeout, tag } = resolveLease(cache, key, options);
+    this.#terms = resolveLease(cache, key, options);
     this.cache = cache as Cache<unknown>;
     this.key = key;
-    this.#write = { ttl, tag };
-    this.#timeout = timeout;
   }
 
   *#acquire(options: AcquireOptions | undefined): Op<void> {
-    const timeout = checkTimeout(options?.timeout) ?? this.#timeout;
+    const timeout = waitFor(this.#terms, options);
     const { cache, key } = this;
     const owner = this.#owner;
-    const write = this.#write;
+    const { write } = this.#terms;
     yield* spin(`lock ${showKey(key)}`, cache.directory, timeout, () =>
       transact(cache, function* (view) {
         const current = yield* method(view, 'get', key);
@@ -77,7 +74,7 @@ export class RLock {
   *#release(): Op<void> {
     const { cache, key } = this;
     const owner = this.#owner;
-    const write = this.#write;
+    const { write } = this.#terms;
     yield* transact(cache, function* (view) {
       const holder = parseHolder(yield* method(view, 'get', key));
       const count = holder?.count ?? 0;

@@ -1,12 +1,10 @@
 import type { Cache } from '../cache/cache.js';
-import type { WriteOptions } from '../cache/context.js';
 import { type AnyCache, method, transact } from '../cache/verbs.js';
 import type { Key } from '../format/key.js';
 import type { Op } from '../fs/runner.js';
 import {
   type AcquireOptions,
   type Attempt,
-  checkTimeout,
   deleteIfSame,
   derivedKey,
   encodeHolder,
@@ -14,12 +12,14 @@ import {
   installLease,
   type Lease,
   type LeaseOptions,
+  type LeaseTerms,
   newHolder,
   notHeld,
   resolveLease,
   showKey,
   spin,
   takeIfFree,
+  waitFor,
 } from './lease.js';
 
 /**
@@ -44,15 +44,14 @@ export class BoundedSemaphore {
   readonly key: Key;
   /** The number of permits. */
   readonly value: number;
-  readonly #write: WriteOptions;
-  readonly #timeout: number;
+  readonly #terms: LeaseTerms;
   readonly #permits: string[];
   /** The permits this instance holds: `[permit key, holder record]`, most recent last. */
   readonly #held: [string, string][] = [];
 
   /** A semaphore on `key` in `cache` with `options.value` permits (default 1). */
   constructor(cache: AnyCache, key: Key, options: BoundedSemaphore.Options = {}) {
-    const { ttl, timeout, tag } = resolveLease(cache, key, options, ['value']);
+    this.#terms = resolveLease(cache, key, options, ['value']);
     const value = options.value ?? 1;
     if (!Number.isSafeInteger(value) || value < 1) {
       throw new RangeError('diskcache-ts: a semaphore value must be a positive integer');
@@ -60,16 +59,14 @@ export class BoundedSemaphore {
     this.cache = cache as Cache<unknown>;
     this.key = key;
     this.value = value;
-    this.#write = { ttl, tag };
-    this.#timeout = timeout;
     this.#permits = Array.from({ length: value }, (_, i) => derivedKey(key, `permit ${i}`));
   }
 
   *#acquire(options: AcquireOptions | undefined): Op<[string, string]> {
-    const timeout = checkTimeout(options?.timeout) ?? this.#timeout;
+    const timeout = waitFor(this.#terms, options);
     const { cache } = this;
     const permits = this.#permits;
-    const write = this.#write;
+    const { write } = this.#terms;
     const mine = encodeHolder(newHolder());
     const what = `semaphore ${showKey(this.key)}`;
     const taken = yield* spin(what, cache.directory, timeout, () => {
