@@ -158,8 +158,13 @@ const OPERATIONS: OperationTable = {
   check: (ctx, options = {}) => check(ctx, options.fix === true),
 };
 
-/** Set only while `transact` constructs the cache it hands to its function. */
-let openingView: OpenCache | undefined;
+/**
+ * What `transact` passes to the constructor, in place of a directory, for the cache it hands to its
+ * function: the open cache over the transaction's context. Nobody outside this module can make one.
+ */
+class View {
+  constructor(readonly open: OpenCache) {}
+}
 
 /** A transaction's lock is broken by other hosts only after this long (same-host holders: when dead). */
 const TRANSACTION_LEASE_MS = 10 * 60 * 1000;
@@ -200,7 +205,8 @@ export class Cache<V = unknown> {
    * Options passed here are stored in the directory and apply to later opens that do not pass their own.
    */
   constructor(directory?: string, options: CacheOptions = {}) {
-    this.#open = openingView ?? openCache(directory, options);
+    const view: unknown = directory;
+    this.#open = view instanceof View ? view.open : openCache(directory, options);
     const { ctx, asyncIO } = this.#open;
     this.directory = ctx.layout.directory;
     this.events = ctx.events;
@@ -345,14 +351,9 @@ export class Cache<V = unknown> {
     const ctx = this.#context();
     const lock = yield* acquireLock(ctx.layout.transactLock, { ...ctx.lock, leaseMs: TRANSACTION_LEASE_MS });
     const tx = new Transaction(ctx);
-    openingView = { ...this.#open, ctx: tx.context() };
-    try {
-      const view = new Cache<V>();
-      view.#transaction = tx;
-      return { lock, tx, view };
-    } finally {
-      openingView = undefined;
-    }
+    const view = new Cache<V>(new View({ ...this.#open, ctx: tx.context() }) as unknown as string);
+    view.#transaction = tx;
+    return { lock, tx, view };
   }
 
   /**

@@ -182,8 +182,13 @@ function forwardingEvents(shards: () => readonly { events: CacheEventEmitter }[]
   return events as CacheEventEmitter;
 }
 
-/** Set only while `transact` builds the fan-out over its shards' transaction views. */
-let openingOver: Cache[] | undefined;
+/**
+ * What `transact` passes to the constructor, in place of a directory, for the fan-out over its
+ * shards' transaction views. Nobody outside this module can make one.
+ */
+class Over {
+  constructor(readonly shards: readonly Cache[]) {}
+}
 
 /**
  * A cache spread over `shards` sub-caches (`<directory>/000`, `001`, …), each a {@link Cache} with its
@@ -201,9 +206,10 @@ export class FanoutCache<V = unknown> {
   readonly events: CacheEventEmitter = forwardingEvents(() => this.shards);
 
   constructor(directory?: string, options: FanoutOptions = {}) {
-    if (openingOver !== undefined) {
-      this.shards = openingOver as Cache<V>[];
-      this.directory = (openingOver[0] as Cache).directory;
+    const over: unknown = directory;
+    if (over instanceof Over) {
+      this.shards = over.shards as Cache<V>[];
+      this.directory = (over.shards[0] as Cache).directory;
       return;
     }
     validateDirectory(directory);
@@ -343,12 +349,7 @@ export class FanoutCache<V = unknown> {
   }
 
   static #over<V>(shards: Cache<V>[]): FanoutCache<V> {
-    openingOver = shards as Cache[];
-    try {
-      return new FanoutCache<V>();
-    } finally {
-      openingOver = undefined;
-    }
+    return new FanoutCache<V>(new Over(shards as Cache[]) as unknown as string);
   }
 
   /** As {@link Cache.memoize}; each call's result lives in the shard of its key. */
