@@ -141,14 +141,16 @@ export function* iterateSync<T, R = void>(fs: FileSystem | undefined, op: Op<R>)
 
 /**
  * Drives an operation asynchronously, as an async iterable of what it emits; the operation's result
- * is the return value. Each step (the start, each effect) first waits for a later turn of the event
- * loop if this turn's budget is spent (see {@link turnPause}).
+ * is the return value. With a file system, each step (the start, each effect) first waits for a
+ * later turn of the event loop if this turn's budget is spent (see {@link turnPause}); without one,
+ * the operation's steps are calls of `Cache` methods, which take their turns themselves.
  */
 export async function* iterateAsync<T, R = void>(
   fs: FileSystem | undefined,
   op: Op<R>,
 ): AsyncGenerator<T, R, undefined> {
-  let room = turnPause();
+  const pause = fs === undefined ? () => undefined : turnPause;
+  let room = pause();
   if (room !== undefined) await room;
   fs?.beginOperation?.();
   let step = op.next();
@@ -159,7 +161,7 @@ export async function* iterateAsync<T, R = void>(
       step = op.next();
       continue;
     }
-    room = turnPause();
+    room = pause();
     if (room !== undefined) await room;
     let result: unknown;
     try {
