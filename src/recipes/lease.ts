@@ -138,7 +138,7 @@ export type Attempt<T> = { taken: true; value: T } | { taken: false; holder?: Ho
  * names a holder that provably died. Returns who holds it otherwise. (A transaction rather than
  * `cache.add`: every change to a lock entry, taking, releasing or taking over, is then serialized.)
  */
-export function* takeIfFree(
+function* takeIfFree(
   view: Cache<unknown>,
   key: Key,
   mine: string,
@@ -149,6 +149,35 @@ export function* takeIfFree(
   if (current !== undefined && !holderIsDead(holder)) return { taken: false, holder };
   yield* method(view, 'set', key, mine, write);
   return { taken: true };
+}
+
+/**
+ * Waits until one of `keys` (a lock's key, a semaphore's permits) is free and takes it for a new
+ * holder: each attempt is one transaction that tries them in turn from a random one. Returns the key
+ * taken and the holder record stored under it (what releasing it checks).
+ */
+export function* takeAny(
+  what: string,
+  cache: Cache<unknown>,
+  keys: readonly Key[],
+  terms: LeaseTerms,
+  options: AcquireOptions | undefined,
+): Op<[Key, string]> {
+  const mine = encodeHolder(newHolder());
+  const taken = yield* spin(what, cache.directory, waitFor(terms, options), () => {
+    const first = Math.floor(Math.random() * keys.length);
+    return transact(cache, function* (view): Op<Attempt<Key>> {
+      let holder: Holder | undefined;
+      for (let i = 0; i < keys.length; i++) {
+        const key = keys[(first + i) % keys.length] as Key;
+        const attempt = yield* takeIfFree(view, key, mine, terms.write);
+        if (attempt.taken) return { taken: true, value: key };
+        holder ??= attempt.holder;
+      }
+      return { taken: false, holder };
+    });
+  });
+  return [taken, mine];
 }
 
 const FIRST_DELAY_MS = 1;

@@ -1,23 +1,18 @@
 import type { Cache } from '../cache/cache.js';
-import { type AnyCache, method, transact } from '../cache/verbs.js';
+import { type AnyCache, method } from '../cache/verbs.js';
 import type { Key } from '../format/key.js';
 import type { Op } from '../fs/runner.js';
 import {
   type AcquireOptions,
-  type Attempt,
   deleteIfSame,
-  encodeHolder,
   installLease,
   type Lease,
   type LeaseOptions,
   type LeaseTerms,
-  newHolder,
   notHeld,
   resolveLease,
   showKey,
-  spin,
-  takeIfFree,
-  waitFor,
+  takeAny,
 } from './lease.js';
 
 /**
@@ -57,14 +52,13 @@ export class Lock {
   }
 
   *#acquire(options: AcquireOptions | undefined): Op<void> {
-    const timeout = waitFor(this.#terms, options);
-    const { cache, key } = this;
-    const mine = encodeHolder(newHolder());
-    const { write } = this.#terms;
-    yield* spin(`lock ${showKey(key)}`, cache.directory, timeout, function* (): Op<Attempt<void>> {
-      const { taken, holder } = yield* transact(cache, (view) => takeIfFree(view, key, mine, write));
-      return taken ? { taken, value: undefined } : { taken, holder };
-    });
+    const [, mine] = yield* takeAny(
+      `lock ${showKey(this.key)}`,
+      this.cache,
+      [this.key],
+      this.#terms,
+      options,
+    );
     this.#held = mine;
   }
 

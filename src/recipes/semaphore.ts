@@ -1,25 +1,19 @@
 import type { Cache } from '../cache/cache.js';
-import { type AnyCache, method, transact } from '../cache/verbs.js';
+import { type AnyCache, method } from '../cache/verbs.js';
 import type { Key } from '../format/key.js';
 import type { Op } from '../fs/runner.js';
 import {
   type AcquireOptions,
-  type Attempt,
   deleteIfSame,
   derivedKey,
-  encodeHolder,
-  type Holder,
   installLease,
   type Lease,
   type LeaseOptions,
   type LeaseTerms,
-  newHolder,
   notHeld,
   resolveLease,
   showKey,
-  spin,
-  takeIfFree,
-  waitFor,
+  takeAny,
 } from './lease.js';
 
 /**
@@ -63,26 +57,8 @@ export class BoundedSemaphore {
   }
 
   *#acquire(options: AcquireOptions | undefined): Op<[string, string]> {
-    const timeout = waitFor(this.#terms, options);
-    const { cache } = this;
-    const permits = this.#permits;
-    const { write } = this.#terms;
-    const mine = encodeHolder(newHolder());
     const what = `semaphore ${showKey(this.key)}`;
-    const taken = yield* spin(what, cache.directory, timeout, () => {
-      const first = Math.floor(Math.random() * permits.length);
-      return transact(cache, function* (view): Op<Attempt<string>> {
-        let holder: Holder | undefined;
-        for (let i = 0; i < permits.length; i++) {
-          const permit = permits[(first + i) % permits.length] as string;
-          const attempt = yield* takeIfFree(view, permit, mine, write);
-          if (attempt.taken) return { taken: true, value: permit };
-          holder ??= attempt.holder;
-        }
-        return { taken: false, holder };
-      });
-    });
-    const held: [string, string] = [taken, mine];
+    const held = (yield* takeAny(what, this.cache, this.#permits, this.#terms, options)) as [string, string];
     this.#held.push(held);
     return held;
   }
