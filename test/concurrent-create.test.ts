@@ -3,7 +3,8 @@ import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Cache } from '../src/index.js';
 import { type FileSystem, nodeFileSystem } from '../src/internal.js';
-import { makeTemp, removeTemp, runWorkers } from './helpers/workers.js';
+import { makeTempDir, removeDir } from './helpers/tmp.js';
+import { runWorkers } from './helpers/workers.js';
 
 /**
  * Several processes creating one cache at the same moment: whatever order their steps interleave
@@ -13,7 +14,7 @@ import { makeTemp, removeTemp, runWorkers } from './helpers/workers.js';
 const ROUNDS = 12;
 const dirs: string[] = [];
 afterEach(() => {
-  for (const dir of dirs.splice(0)) removeTemp(dir);
+  for (const dir of dirs.splice(0)) removeDir(dir);
 });
 
 interface Opened {
@@ -23,7 +24,7 @@ interface Opened {
 
 /** Runs one `open-fresh` worker per engine option, all opening each round's new cache at once. */
 async function openTogether(engineOptions: string[]): Promise<{ base: string; workers: Opened[] }> {
-  const base = makeTemp('dct-create-');
+  const base = makeTempDir('dct-create-');
   dirs.push(base);
   // Far enough ahead for every worker to have started (tsx takes a while on a loaded machine).
   const startAt = String(Date.now() + 8_000);
@@ -36,7 +37,7 @@ async function openTogether(engineOptions: string[]): Promise<{ base: string; wo
 
 /** Runs one `fanout-fresh` worker per shard count, all creating each round's new fan-out at once. */
 async function fanoutTogether(shards: number[]): Promise<{ base: string; counts: (number | string)[][] }> {
-  const base = makeTemp('dct-create-');
+  const base = makeTempDir('dct-create-');
   dirs.push(base);
   const startAt = String(Date.now() + 8_000);
   const workers = (await runWorkers(
@@ -59,7 +60,7 @@ function recorded(base: string, i: number): { engine: string; pids: number[] } {
 
 describe('several processes creating one cache at once', () => {
   it('an open that finds no settings file, then finds one made meanwhile, adopts those settings', () => {
-    const base = makeTemp('dct-create-');
+    const base = makeTempDir('dct-create-');
     dirs.push(base);
     const model = new Cache(path.join(base, 'model'), { engine: 'log' });
     model.closeSync();

@@ -1,17 +1,18 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Deque } from '../src/index.js';
-import { makeTemp, removeTemp, runWorkers } from './helpers/workers.js';
+import { makeTempDir, removeDir } from './helpers/tmp.js';
+import { runWorkers } from './helpers/workers.js';
 
 let dir: string;
 let deque: Deque<string>;
 
 beforeEach(() => {
-  dir = makeTemp('dct-deque-');
+  dir = makeTempDir('dct-deque-');
   deque = new Deque<string>(dir);
 });
 afterEach(async () => {
   await deque.close();
-  removeTemp(dir);
+  removeDir(dir);
 });
 
 async function toArray<T>(items: AsyncIterable<T>): Promise<T[]> {
@@ -73,7 +74,7 @@ describe('Deque', () => {
   });
 
   it('drops from the opposite end beyond maxLength (python: maxlen=3)', async () => {
-    const bounded = new Deque<string>(makeTemp('dct-deque-'), { maxLength: 3 });
+    const bounded = new Deque<string>(makeTempDir('dct-deque-'), { maxLength: 3 });
     try {
       await fill(bounded, 'abcde');
       expect([...bounded]).toEqual([...'cde']);
@@ -82,7 +83,7 @@ describe('Deque', () => {
       expect(bounded.maxLength).toBe(3);
     } finally {
       await bounded.close();
-      removeTemp(bounded.directory);
+      removeDir(bounded.directory);
     }
     expect(() => new Deque(undefined, { maxLength: -1 })).toThrow(RangeError);
   });
@@ -116,7 +117,7 @@ describe('Deque', () => {
   });
 
   it('peeks a large value twice without removing it (python: 100 kB)', async () => {
-    const big = new Deque<Buffer>(makeTemp('dct-deque-'));
+    const big = new Deque<Buffer>(makeTempDir('dct-deque-'));
     try {
       const value = Buffer.alloc(100_000, 7);
       await big.push(value);
@@ -125,7 +126,7 @@ describe('Deque', () => {
       expect(await big.length()).toBe(1);
     } finally {
       await big.close();
-      removeTemp(big.directory);
+      removeDir(big.directory);
     }
   });
 
@@ -138,12 +139,12 @@ describe('Deque', () => {
       expect(anyDeque.cache.options.evictionPolicy).toBe('none');
     } finally {
       await anyDeque.close();
-      removeTemp(anyDeque.directory);
+      removeDir(anyDeque.directory);
     }
   });
 
   it('closes with using', () => {
-    const scoped = makeTemp('dct-deque-');
+    const scoped = makeTempDir('dct-deque-');
     {
       using d = new Deque(scoped);
       d.pushSync(1);
@@ -151,7 +152,7 @@ describe('Deque', () => {
     const again = new Deque(scoped);
     expect(again.lengthSync()).toBe(1);
     again.closeSync();
-    removeTemp(scoped);
+    removeDir(scoped);
   });
 });
 

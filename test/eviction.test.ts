@@ -1,20 +1,14 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Cache, type CacheOptions } from '../src/index.js';
+import { useTempDirs } from './helpers/tmp.js';
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+const tempDir = useTempDirs('dct-evict-');
 
 function open(options: CacheOptions = {}): {
   cache: Cache;
   clock: { now: () => number; advance(ms: number): void };
 } {
-  const dir = mkdtempSync(join(tmpdir(), 'dct-evict-'));
-  dirs.push(dir);
+  const dir = tempDir();
   let t = 1_700_000_000_000;
   const clock = {
     now: () => t,

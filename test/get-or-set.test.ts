@@ -4,16 +4,17 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Cache, CacheError, type FactoryContext, type FactoryErrorEvent, FanoutCache } from '../src/index.js';
 import { manualClock } from './helpers/clock.js';
-import { makeTemp, removeTemp, runWorkers } from './helpers/workers.js';
+import { makeTempDir, removeDir } from './helpers/tmp.js';
+import { runWorkers } from './helpers/workers.js';
 
 const dirs: string[] = [];
 function tempDir(): string {
-  const dir = makeTemp('dct-get-or-set-');
+  const dir = makeTempDir('dct-get-or-set-');
   dirs.push(dir);
   return dir;
 }
 afterEach(() => {
-  for (const dir of dirs.splice(0)) removeTemp(dir);
+  for (const dir of dirs.splice(0)) removeDir(dir);
 });
 
 /** A promise and the function that resolves it. */

@@ -1,17 +1,18 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Index, type Key } from '../src/index.js';
-import { makeTemp, removeTemp, runWorkers } from './helpers/workers.js';
+import { makeTempDir, removeDir } from './helpers/tmp.js';
+import { runWorkers } from './helpers/workers.js';
 
 let dir: string;
 let index: Index<number>;
 
 beforeEach(() => {
-  dir = makeTemp('dct-index-');
+  dir = makeTempDir('dct-index-');
   index = new Index<number>(dir);
 });
 afterEach(async () => {
   await index.close();
-  removeTemp(dir);
+  removeDir(dir);
 });
 
 async function toArray<T>(items: AsyncIterable<T>): Promise<T[]> {
@@ -153,7 +154,7 @@ describe('Index', () => {
       expect(temp.lengthSync()).toBe(0);
     } finally {
       await temp.close();
-      removeTemp(temp.directory);
+      removeDir(temp.directory);
     }
   });
 });
@@ -189,7 +190,7 @@ describe('Index across processes', () => {
 
 describe('Index.memoize', () => {
   it('keeps results in the index under their cache key, computing each once', async () => {
-    const index = new Index(makeTemp('dct-index-memo-'));
+    const index = new Index(makeTempDir('dct-index-memo-'));
     try {
       let calls = 0;
       const square = index.memoizeSync(
@@ -214,7 +215,7 @@ describe('Index.memoize', () => {
       expect(() => index.memoizeSync(() => 1)).toThrow(TypeError); // an anonymous function needs a name
     } finally {
       index.closeSync();
-      removeTemp(index.directory);
+      removeDir(index.directory);
     }
   });
 });

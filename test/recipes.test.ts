@@ -15,7 +15,8 @@ import {
   throttle,
   throttleSync,
 } from '../src/index.js';
-import { makeTemp, removeTemp, runWorkers } from './helpers/workers.js';
+import { makeTempDir, removeDir } from './helpers/tmp.js';
+import { runWorkers } from './helpers/workers.js';
 
 function manualClock(start = Date.UTC(2024, 0, 1)) {
   let now = start;
@@ -31,12 +32,12 @@ let dir: string;
 let cache: Cache;
 
 beforeEach(() => {
-  dir = makeTemp();
+  dir = makeTempDir('dct-recipes-');
   cache = new Cache(dir);
 });
 afterEach(async () => {
   await cache.close();
-  removeTemp(dir);
+  removeDir(dir);
 });
 
 async function expectCode(promise: Promise<unknown>, code: string): Promise<void> {
@@ -183,7 +184,7 @@ describe('Lock', () => {
   });
 
   it('works on a cache with the raw codec (it stores only strings)', async () => {
-    const raw = new Cache(makeTemp(), { codec: 'raw' });
+    const raw = new Cache(makeTempDir('dct-recipes-'), { codec: 'raw' });
     try {
       const lock = new Lock(raw, 'k');
       await lock.withLock(async () => {
@@ -197,7 +198,7 @@ describe('Lock', () => {
       expect(rlock.lockedSync()).toBe(false);
     } finally {
       await raw.close();
-      removeTemp(raw.directory);
+      removeDir(raw.directory);
     }
   });
 });

@@ -26,9 +26,12 @@ export function onOtherMount(dir: string): string | undefined {
   return path.join(other, relative);
 }
 
-/** A new empty directory under {@link testRoot}. */
-export function makeTempDir(): string {
-  return fs.mkdtempSync(path.join(testRoot(), 'dct-'));
+/**
+ * A new empty directory named `<prefix>XXXXXX` under `root` ({@link testRoot} unless given); remove
+ * it with {@link removeDir}, or let {@link useTempDirs} or {@link withTempDir} do it.
+ */
+export function makeTempDir(prefix = 'dct-', root = testRoot()): string {
+  return fs.mkdtempSync(path.join(root, prefix));
 }
 
 /** Removes a directory made by {@link makeTempDir}, whatever is in it. */
@@ -37,17 +40,27 @@ export function removeDir(dir: string): void {
   fs.rmSync(dir, { recursive: true, force: true, maxRetries: 10 });
 }
 
+/** Runs `body` with a new empty directory (see {@link makeTempDir}) and removes it afterwards, however `body` ends. */
+export function withTempDir<T>(prefix: string, body: (dir: string) => T): T {
+  const dir = makeTempDir(prefix);
+  try {
+    return body(dir);
+  } finally {
+    removeDir(dir);
+  }
+}
+
 /**
  * Registers an `afterEach` that removes every directory handed out during the test, and returns the
  * function that hands them out. Call it at the top of a `describe` block.
  */
-export function useTempDirs(): () => string {
+export function useTempDirs(prefix?: string): () => string {
   const made: string[] = [];
   afterEach(() => {
     for (const dir of made.splice(0)) removeDir(dir);
   });
   return () => {
-    const dir = makeTempDir();
+    const dir = makeTempDir(prefix);
     made.push(dir);
     return dir;
   };

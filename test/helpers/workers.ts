@@ -1,21 +1,9 @@
-import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type JsonChild, spawnJsonChild } from './json-child.js';
 
 const WORKER = fileURLToPath(new URL('../fixtures/recipes-worker.ts', import.meta.url));
 const ROOT = path.resolve(path.dirname(WORKER), '../..');
-
-/** A new empty directory under the system temp directory; remove it with {@link removeTemp}. */
-export function makeTemp(prefix = 'dct-recipes-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-}
-
-/** Removes a directory made by {@link makeTemp}. */
-export function removeTemp(dir: string): void {
-  fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
-}
 
 interface Running {
   child: JsonChild;

@@ -11,13 +11,13 @@ import { describe, expect, it } from 'vitest';
 import { Cache } from '../../src/index.js';
 import { useTempDirs } from '../helpers/tmp.js';
 import { startWorker } from '../stress/helpers/children.js';
+import { entryBytes } from '../stress/helpers/forge.js';
 import { keyHash } from '../stress/helpers/layout.js';
 import {
   blobRecord,
   bucketName,
   bucketOf,
   currentFile,
-  entryBytes,
   generations,
   keysInBucket,
   putRecord,

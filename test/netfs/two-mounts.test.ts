@@ -9,6 +9,7 @@
  * `NETFS_STALE_MS`. With `DISKCACHE_NETFS_REPORT=<dir>`, measured numbers are written there as JSON.
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Cache } from '../../src/index.js';
@@ -264,7 +265,7 @@ describe.skipIf(!CONFIGURED)(`two mounts of one network export${CONFIGURED ? '' 
     `survives ${CRASH_KILLS} SIGKILLs of a writer on one mount, recovered from the other`,
     async () => {
       fresh();
-      const logs = fs.mkdtempSync(path.join(process.env.TMPDIR ?? '/tmp', 'dct-netfs-logs-'));
+      const logs = makeTempDir('dct-netfs-logs-', os.tmpdir());
       openAt(dirA).closeSync();
       let state: CrashState = new Map();
       const violations: string[] = [];
@@ -361,7 +362,7 @@ describe.skipIf(!CONFIGURED)(`two mounts of one network export${CONFIGURED ? '' 
           }
         }
       } finally {
-        fs.rmSync(logs, { recursive: true, force: true });
+        removeDir(logs);
       }
       report('crash-loop', {
         kills,

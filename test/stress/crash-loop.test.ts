@@ -18,7 +18,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Cache } from '../../src/index.js';
-import { scratchDirectory, sleep, startWorker } from './helpers/children.js';
+import { makeTempDir, removeDir } from '../helpers/tmp.js';
+import { sleep, startWorker } from './helpers/children.js';
 import { CRASH_KILLS, CRASH_LANES, SEED } from './helpers/env.js';
 import { HOST, journalFiles, privateDirectories, shardLocks } from './helpers/layout.js';
 import { CRASH_KEYS, type CrashOp, crashKeys } from './helpers/plans.js';
@@ -241,8 +242,8 @@ async function runLane(lane: number, kills: number, scratch: string): Promise<La
 }
 
 describe(`crash loop: ${CRASH_KILLS} SIGKILLs at random moments`, () => {
-  const scratch = scratchDirectory('crash');
-  afterAll(() => scratch.remove());
+  const scratch = makeTempDir('dct-stress-crash-');
+  afterAll(() => removeDir(scratch));
 
   it(
     'recovers every time: values written, transactions whole, nothing left over, check clean',
@@ -252,7 +253,7 @@ describe(`crash loop: ${CRASH_KILLS} SIGKILLs at random moments`, () => {
         { length: lanes },
         (_, lane) => Math.floor(CRASH_KILLS / lanes) + (lane < CRASH_KILLS % lanes ? 1 : 0),
       );
-      const reports = await Promise.all(perLane.map((kills, lane) => runLane(lane, kills, scratch.dir)));
+      const reports = await Promise.all(perLane.map((kills, lane) => runLane(lane, kills, scratch)));
 
       const kills = reports.reduce((sum, r) => sum + r.kills, 0);
       const inFlight: Record<string, number> = {};

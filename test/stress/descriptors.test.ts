@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { BUCKET_COUNT } from '../../src/engine/log/log-store.js';
 import { Cache } from '../../src/index.js';
-import { scratchDirectory } from './helpers/children.js';
+import { makeTempDir, removeDir } from '../helpers/tmp.js';
 import { writeLock } from './helpers/layout.js';
 
 const FLOOD = fileURLToPath(new URL('./children/flood.ts', import.meta.url));
@@ -26,11 +26,11 @@ function openDescriptors(): number {
 
 /** Runs `body` with a new empty directory, removed afterwards. */
 async function inDirectory(label: string, body: (dir: string) => Promise<void>): Promise<void> {
-  const { dir, remove } = scratchDirectory(label);
+  const dir = makeTempDir(`dct-stress-${label}-`);
   try {
     await body(dir);
   } finally {
-    remove();
+    removeDir(dir);
   }
 }
 

@@ -25,10 +25,10 @@
  * STRESS_FAULT_REPORT=<file> appends every finding of every case to <file> (JSON lines).
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Cache, CacheError, type CacheOptions } from '../../src/index.js';
+import { makeTempDir, removeDir } from '../helpers/tmp.js';
 import { type Fault, FaultyFileSystem, type Primitive } from './helpers/faulty-fs.js';
 import { journalFiles, ownPrivateFiles } from './helpers/layout.js';
 import { Random } from './helpers/random.js';
@@ -180,10 +180,6 @@ function faultyOptions(faulty: FaultyFileSystem, remote: boolean): CacheOptions 
 type Category = 'error' | 'leak' | 'state' | 'check' | 'again';
 type Finding = { category: Category; text: string };
 
-function newDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'dct-stress-fault-'));
-}
-
 /** What a path is, for messages: `temp file`, `key lock`, `journal`… */
 function kindOf(dir: string, file: string): string {
   const relative = path.relative(dir, file);
@@ -206,7 +202,7 @@ interface Calls {
 
 /** The calls each primitive gets during one run of the scenario (no fault). */
 async function countCalls(scenario: Scenario, sync: boolean, remote = false): Promise<Calls> {
-  const dir = newDir();
+  const dir = makeTempDir('dct-stress-fault-');
   const faulty = new FaultyFileSystem();
   const cache = new Cache(dir, faultyOptions(faulty, remote));
   try {
@@ -220,7 +216,7 @@ async function countCalls(scenario: Scenario, sync: boolean, remote = false): Pr
     return { counts: new Map(faulty.counts) as Map<Primitive, number>, targets };
   } finally {
     cache.closeSync();
-    fs.rmSync(dir, { recursive: true, force: true });
+    removeDir(dir);
   }
 }
 
@@ -232,7 +228,7 @@ async function runCase(
   ambiguous: boolean,
   remote = false,
 ): Promise<Finding[]> {
-  const dir = newDir();
+  const dir = makeTempDir('dct-stress-fault-');
   const faulty = new FaultyFileSystem();
   const findings: Finding[] = [];
   const note = (category: Category, text: string) => findings.push({ category, text });
@@ -318,7 +314,7 @@ async function runCase(
   } finally {
     fresh?.closeSync();
     cache.closeSync();
-    fs.rmSync(dir, { recursive: true, force: true });
+    removeDir(dir);
   }
   return findings;
 }

@@ -11,8 +11,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Cache } from '../../src/index.js';
+import { makeTempDir, removeDir } from '../helpers/tmp.js';
 import { generations, keysInBucket } from '../log/helpers/format.js';
-import { scratchDirectory, startTogether } from './helpers/children.js';
+import { startTogether } from './helpers/children.js';
 import { SEED } from './helpers/env.js';
 import { startLogWorker } from './helpers/log-children.js';
 import './helpers/watchdog.js';
@@ -29,7 +30,7 @@ interface Report {
 
 describe(`log engine: several appenders per bucket (seed ${SEED})`, () => {
   it('no increment lost, one add winner per key, every value readable, check clean', async () => {
-    const { dir, remove } = scratchDirectory('log-appenders');
+    const dir = makeTempDir('dct-stress-log-appenders-');
     try {
       const keys = keysInBucket('app-', BUCKET, 2 + ROUNDS + CHILDREN * 3 + 3);
       const counter = keys[0] as string;
@@ -78,7 +79,7 @@ describe(`log engine: several appenders per bucket (seed ${SEED})`, () => {
         cache.closeSync();
       }
     } finally {
-      remove();
+      removeDir(dir);
     }
   });
 });

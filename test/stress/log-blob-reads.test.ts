@@ -7,7 +7,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Cache } from '../../src/index.js';
-import { scratchDirectory, startTogether } from './helpers/children.js';
+import { makeTempDir, removeDir } from '../helpers/tmp.js';
+import { startTogether } from './helpers/children.js';
 import { startLogWorker } from './helpers/log-children.js';
 import { checkedValue } from './helpers/values.js';
 import './helpers/watchdog.js';
@@ -18,7 +19,7 @@ describe('log engine: reads of a blob being replaced', () => {
   it.each(['files', 'log'] as const)(
     '%s: a reader never misses a key that always has a value',
     async (engine) => {
-      const { dir, remove } = scratchDirectory('log-blob-reads');
+      const dir = makeTempDir('dct-stress-log-blob-reads-');
       try {
         const key = 'big';
         const cache = new Cache(dir, { engine });
@@ -36,7 +37,7 @@ describe('log engine: reads of a blob being replaced', () => {
         expect(read.bad).toEqual([]);
         expect(read.misses, `${read.misses} of ${read.reads} reads missed the key`).toBe(0);
       } finally {
-        remove();
+        removeDir(dir);
       }
     },
   );

@@ -19,8 +19,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Cache } from '../../src/index.js';
+import { makeTempDir, removeDir } from '../helpers/tmp.js';
 import { BUCKET_COUNT, generations, Kind, keysInBucket } from '../log/helpers/format.js';
-import { scratchDirectory, sleep, startWorker, type Worker } from './helpers/children.js';
+import { sleep, startWorker, type Worker } from './helpers/children.js';
 import { SEED } from './helpers/env.js';
 import { type KillAt, metaOf, startLogWorker } from './helpers/log-children.js';
 import { Random } from './helpers/random.js';
@@ -166,7 +167,7 @@ async function countersTakeable(dir: string, acked: Map<string, Held>): Promise<
 
 describe(`log engine: kill -9 during appends and compaction (seed ${SEED})`, () => {
   it('random kills of several appenders of one bucket, round after round: every acknowledged write survives', async () => {
-    const { dir, remove } = scratchDirectory('log-crash');
+    const dir = makeTempDir('dct-stress-log-crash-');
     const random = new Random(SEED);
     let acked = new Map<string, Held>();
     const generationsSeen = new Set<number>();
@@ -197,7 +198,7 @@ describe(`log engine: kill -9 during appends and compaction (seed ${SEED})`, () 
       expect(verify(dir, acked, []).wrong).toEqual([]);
     } finally {
       await Promise.all(workers.map((w) => w.kill()));
-      remove();
+      removeDir(dir);
     }
   }, 60_000);
 
@@ -226,7 +227,7 @@ describe(`log engine: kill -9 during appends and compaction (seed ${SEED})`, () 
   it.each(STEPS)(
     'a child killed %s: the others take over, every acknowledged write survives',
     async (_what, killAt) => {
-      const { dir, remove } = scratchDirectory('log-crash-step');
+      const dir = makeTempDir('dct-stress-log-crash-step-');
       let workers: Worker[] = [];
       try {
         new Cache(dir, { engine: 'log' }).closeSync();
@@ -247,7 +248,7 @@ describe(`log engine: kill -9 during appends and compaction (seed ${SEED})`, () 
         expect(verify(dir, now, []).wrong).toEqual([]);
       } finally {
         await Promise.all(workers.map((w) => w.kill()));
-        remove();
+        removeDir(dir);
       }
     },
   );

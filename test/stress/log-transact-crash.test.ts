@@ -16,8 +16,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Cache } from '../../src/index.js';
+import { makeTempDir, removeDir } from '../helpers/tmp.js';
 import { keysInDistinctBuckets } from '../log/helpers/format.js';
-import { scratchDirectory, sleep, type Worker } from './helpers/children.js';
+import { sleep, type Worker } from './helpers/children.js';
 import { SEED } from './helpers/env.js';
 import { type KillAt, metaOf, startLogWorker } from './helpers/log-children.js';
 import { Random } from './helpers/random.js';
@@ -75,7 +76,7 @@ function fixAndCheck(dir: string): void {
 
 describe(`log engine: kill -9 during a transaction's commit (seed ${SEED})`, () => {
   it('killed at random moments, round after round: each transaction is all or nothing', async () => {
-    const { dir, remove } = scratchDirectory('log-tx-crash');
+    const dir = makeTempDir('dct-stress-log-tx-crash-');
     const random = new Random(SEED);
     let worker: Worker | undefined;
     try {
@@ -100,7 +101,7 @@ describe(`log engine: kill -9 during a transaction's commit (seed ${SEED})`, () 
       }
     } finally {
       await worker?.kill();
-      remove();
+      removeDir(dir);
     }
   }, 60_000);
 
@@ -129,7 +130,7 @@ describe(`log engine: kill -9 during a transaction's commit (seed ${SEED})`, () 
   ];
 
   it.each(STEPS)('the third transaction killed %s', async (_what, killAt, expected) => {
-    const { dir, remove } = scratchDirectory('log-tx-step');
+    const dir = makeTempDir('dct-stress-log-tx-step-');
     let worker: Worker | undefined;
     try {
       new Cache(dir, { engine: 'log' }).closeSync();
@@ -142,14 +143,14 @@ describe(`log engine: kill -9 during a transaction's commit (seed ${SEED})`, () 
       fixAndCheck(dir);
     } finally {
       await worker?.kill();
-      remove();
+      removeDir(dir);
     }
   });
 
   it.each(['files', 'log'] as const)(
     'a %s journal whose transaction was complete is not replayed over later writes',
     async (engine) => {
-      const { dir, remove } = scratchDirectory('log-tx-stale');
+      const dir = makeTempDir('dct-stress-log-tx-stale-');
       try {
         const [k, d] = KEYS as [string, string];
         // Opened before the transaction: its open has nothing to recover.
@@ -177,7 +178,7 @@ describe(`log engine: kill -9 during a transaction's commit (seed ${SEED})`, () 
           fresh.closeSync();
         }
       } finally {
-        remove();
+        removeDir(dir);
       }
     },
   );

@@ -1,9 +1,7 @@
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
-import { Cache } from '../../../src/index.js';
-import { entryPath, keyHash } from '../../stress/helpers/layout.js';
+import { keyHash } from '../../stress/helpers/layout.js';
 
 /**
  * What the log-engine tests need to know of the log layout (src/engine/log/record.ts and bucket.ts,
@@ -137,19 +135,6 @@ export function blobRecord(key: string, name: string, size: number): Buffer {
     hash: keyHash(key),
     payload: Buffer.concat([head, Buffer.from(name)]),
   });
-}
-
-/** The bytes of a valid entry file for `key` holding `value`, as the `files` engine writes it. */
-export function entryBytes(key: string, value: unknown): Buffer {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dct-log-forge-'));
-  try {
-    const cache = new Cache(dir, { engine: 'files' });
-    cache.setSync(key, value);
-    cache.closeSync();
-    return fs.readFileSync(entryPath(dir, key));
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
 }
 
 /** What a bucket file holds: its header fields, its intact records, and the bytes that are none. */

@@ -1,10 +1,8 @@
 import type { ChildProcess } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll } from 'vitest';
 import { type JsonChild, spawnJsonChild } from '../../helpers/json-child.js';
+import { makeTempDir, removeDir } from '../../helpers/tmp.js';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 /** The child script of the stress suite; see `children/worker.ts` for its commands. */
@@ -46,12 +44,6 @@ export function results(workers: readonly Worker[]): Promise<unknown[]> {
   return Promise.all(workers.map((w) => w.result()));
 }
 
-/** A new empty directory, and a function that removes it. */
-export function scratchDirectory(label: string): { dir: string; remove: () => void } {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `dct-stress-${label}-`));
-  return { dir, remove: () => fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3 }) };
-}
-
 /**
  * Runs `body` with a new empty directory and a `spawn` that starts workers like {@link startWorker};
  * afterwards, however `body` ends, the workers still running are killed and the directory is removed.
@@ -61,7 +53,7 @@ export async function inScratch<T>(
   label: string,
   body: (dir: string, spawn: typeof startWorker) => Promise<T>,
 ): Promise<T> {
-  const { dir, remove } = scratchDirectory(label);
+  const dir = makeTempDir(`dct-stress-${label}-`);
   const started: Worker[] = [];
   const spawn: typeof startWorker = (...args) => {
     const worker = startWorker(...args);
@@ -72,7 +64,7 @@ export async function inScratch<T>(
     return await body(dir, spawn);
   } finally {
     await Promise.all(started.map((worker) => worker.kill()));
-    remove();
+    removeDir(dir);
   }
 }
 

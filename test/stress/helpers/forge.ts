@@ -1,7 +1,6 @@
 import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { Cache, type CacheOptions } from '../../../src/index.js';
+import { withTempDir } from '../../helpers/tmp.js';
 import { entryPath } from './layout.js';
 
 const TABLE = Array.from({ length: 256 }, (_, n) => {
@@ -22,15 +21,12 @@ export function crc32(bytes: Uint8Array, start = 0): number {
  * `files` cache; a `log` cache's records and blobs hold the very same bytes).
  */
 export function entryBytes(key: string, value: unknown, options: CacheOptions = {}): Buffer {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dct-stress-forge-'));
-  try {
+  return withTempDir('dct-stress-forge-', (dir) => {
     const cache = new Cache(dir, { ...options, engine: 'files' });
     cache.setSync(key, value);
     cache.closeSync();
     return fs.readFileSync(entryPath(dir, key));
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 /** Recomputes the header checksum (bytes 60–63) after header fields were edited, so that the lengths behind it are what a reader checks. */
