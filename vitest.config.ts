@@ -14,6 +14,7 @@ export const STRESS = [
   'test/multiprocess.test.ts',
   'test/package.test.ts',
   'test/recipes.test.ts',
+  'test/volume.test.ts',
 ];
 
 export default defineConfig({
