@@ -3,8 +3,8 @@ import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Cache } from '../src/index.js';
 import { type FileSystem, nodeFileSystem } from '../src/internal.js';
+import { runTogether } from './helpers/children.js';
 import { makeTempDir, removeDir } from './helpers/tmp.js';
-import { runWorkers } from './helpers/workers.js';
 
 /**
  * Several processes creating one cache at the same moment: whatever order their steps interleave
@@ -28,7 +28,8 @@ async function openTogether(engineOptions: string[]): Promise<{ base: string; wo
   dirs.push(base);
   // Far enough ahead for every worker to have started (tsx takes a while on a loaded machine).
   const startAt = String(Date.now() + 8_000);
-  const workers = (await runWorkers(
+  const workers = (await runTogether(
+    'recipes',
     engineOptions.map((engine) => ['open-fresh', base, String(ROUNDS), startAt, engine]),
     60_000,
   )) as Opened[];
@@ -40,7 +41,8 @@ async function fanoutTogether(shards: number[]): Promise<{ base: string; counts:
   const base = makeTempDir('dct-create-');
   dirs.push(base);
   const startAt = String(Date.now() + 8_000);
-  const workers = (await runWorkers(
+  const workers = (await runTogether(
+    'recipes',
     shards.map((n) => ['fanout-fresh', base, String(ROUNDS), startAt, String(n)]),
     60_000,
   )) as { counts: (number | string)[] }[];

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Deque } from '../src/index.js';
+import { runTogether } from './helpers/children.js';
 import { makeTempDir, removeDir } from './helpers/tmp.js';
-import { runWorkers } from './helpers/workers.js';
 
 let dir: string;
 let deque: Deque<string>;
@@ -159,7 +159,7 @@ describe('Deque', () => {
 describe('Deque across processes', () => {
   it('keeps each pusher’s order, and hands every item to exactly one popper', async () => {
     const n = 50;
-    await runWorkers([
+    await runTogether('recipes', [
       ['deque-push', dir, 'a', String(n), 'back'],
       ['deque-push', dir, 'b', String(n), 'back'],
       ['deque-push', dir, 'c', String(n), 'front'],
@@ -175,7 +175,7 @@ describe('Deque across processes', () => {
     expect(order('c')).toEqual([...up].reverse()); // pushed at the front
     expect(order('d')).toEqual([...up].reverse());
 
-    const results = (await runWorkers([
+    const results = (await runTogether('recipes', [
       ['deque-pop', dir, 'back'],
       ['deque-pop', dir, 'back'],
       ['deque-pop', dir, 'front'],

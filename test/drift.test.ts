@@ -9,7 +9,7 @@ import { Readable } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { Cache, type CompressionName, FanoutCache } from '../src/index.js';
-import { spawnJsonChild } from './helpers/json-child.js';
+import { startNode } from './helpers/children.js';
 import { rewriteStoredEntry } from './helpers/stored.js';
 import { useTempDirs } from './helpers/tmp.js';
 import { reseal } from './stress/helpers/forge.js';
@@ -130,7 +130,7 @@ describe('the child-process harness', () => {
       "console.log(JSON.stringify('first'));",
       `spawn(process.execPath, ['-e', "setTimeout(() => console.log(JSON.stringify('last')), 300)"], { stdio: ['ignore', 'inherit', 'inherit'] }).unref();`,
     ].join('\n');
-    const child = spawnJsonChild(['-e', script], { cwd: process.cwd(), timeoutMs: 30_000, label: 'printer' });
+    const child = startNode(['-e', script], 30_000, 'printer');
     expect(await child.result()).toBe('last');
     expect(child.messages).toEqual(['first', 'last']);
   });

@@ -3,9 +3,9 @@ import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Cache, CacheError, type FactoryContext, type FactoryErrorEvent, FanoutCache } from '../src/index.js';
+import { runTogether } from './helpers/children.js';
 import { manualClock } from './helpers/clock.js';
 import { makeTempDir, removeDir } from './helpers/tmp.js';
-import { runWorkers } from './helpers/workers.js';
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -356,7 +356,8 @@ describe('getOrSet across processes', () => {
   for (const how of ['async', 'sync', 'memoize']) {
     it(`${how}: four processes asking for a missing key compute it once and all get that value`, async () => {
       const dir = tempDir();
-      const results = (await runWorkers(
+      const results = (await runTogether(
+        'recipes',
         [1, 2, 3, 4].map(() => ['get-or-set', dir, 'k', how, '300', '0']),
       )) as { value: string; computed: boolean }[];
       expect(
@@ -384,7 +385,7 @@ describe('getOrSet across processes', () => {
       return 'new';
     });
     await vi.waitFor(() => expect(started).toBe(true));
-    const [other] = await runWorkers([['get-or-set', dir, 'k', 'async', '0', '600000']]);
+    const [other] = await runTogether('recipes', [['get-or-set', dir, 'k', 'async', '0', '600000']]);
     expect(other).toEqual({ value: 'old', computed: false });
     gate.resolve();
     expect(await recomputing).toBe('new');

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Index, type Key } from '../src/index.js';
+import { runTogether } from './helpers/children.js';
 import { makeTempDir, removeDir } from './helpers/tmp.js';
-import { runWorkers } from './helpers/workers.js';
 
 let dir: string;
 let index: Index<number>;
@@ -162,7 +162,10 @@ describe('Index', () => {
 describe('Index across processes', () => {
   it('keeps each writer’s insertion order, and pops every key exactly once', async () => {
     const n = 30;
-    await runWorkers(['p', 'q', 'r', 's'].map((id) => ['index-set', dir, id, String(n)]));
+    await runTogether(
+      'recipes',
+      ['p', 'q', 'r', 's'].map((id) => ['index-set', dir, id, String(n)]),
+    );
     const keys = [...index.keysSync()] as string[];
     expect(keys).toHaveLength(4 * n + 1);
     expect(new Set(keys).size).toBe(keys.length);
@@ -172,10 +175,12 @@ describe('Index across processes', () => {
     }
     expect(await index.length()).toBe(4 * n + 1);
 
-    const [read] = (await runWorkers([['index-read', dir]])) as { entries: [string, unknown][] }[];
+    const [read] = (await runTogether('recipes', [['index-read', dir]])) as {
+      entries: [string, unknown][];
+    }[];
     expect(read?.entries.map((e) => e[0])).toEqual(keys);
 
-    const results = (await runWorkers([
+    const results = (await runTogether('recipes', [
       ['index-pop', dir, 'last'],
       ['index-pop', dir, 'last'],
       ['index-pop', dir, 'first'],

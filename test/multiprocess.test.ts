@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Cache } from '../src/index.js';
 import { expectClean, expectSameValue } from './helpers/assertions.js';
-import { startChild } from './helpers/child.js';
+import { startChild } from './helpers/children.js';
 import { keyId, sampleKeys, sampleValues } from './helpers/samples.js';
 import { makeTempDir, removeDir } from './helpers/tmp.js';
 
@@ -29,7 +29,10 @@ describe('several processes on one directory', () => {
   const sampleCount = sampleValues().length + sampleKeys().length;
 
   it('reads back what a child process wrote', async () => {
-    const written = (await startChild(dir, 'write').result()) as { count: number; volume: number };
+    const written = (await startChild('cache', 'write', [dir], 30_000).result()) as {
+      count: number;
+      volume: number;
+    };
     expect(written.count).toBe(sampleCount);
     cache = new Cache(dir);
     await expectSamples(cache, 'child');
@@ -39,8 +42,8 @@ describe('several processes on one directory', () => {
   });
 
   it('counts what a child process wrote before it was killed with SIGKILL', async () => {
-    const child = startChild(dir, 'write-then-hang');
-    expect(await child.line()).toEqual({ count: sampleCount });
+    const child = startChild('cache', 'write-then-hang', [dir], 30_000);
+    expect(await child.waitFor(() => true)).toEqual({ count: sampleCount });
     child.process.kill('SIGKILL');
     expect((await child.exited).signal).toBe('SIGKILL');
     cache = new Cache(dir);
@@ -53,21 +56,21 @@ describe('several processes on one directory', () => {
     cache = new Cache(dir);
     for (const [name, value] of sampleValues()) await cache.set(`sample ${name}`, value, { tag: 'parent' });
     for (const key of sampleKeys()) await cache.set(key, keyId(key));
-    const read = (await startChild(dir, 'read').result()) as Record<string, unknown>;
+    const read = (await startChild('cache', 'read', [dir], 30_000).result()) as Record<string, unknown>;
     expect(read).toEqual({ mismatches: [], count: sampleCount, volume: await cache.volume() });
   });
 
   it('applies the options the parent stored to a child that passes none', async () => {
     await new Cache(dir, { sizeLimit: 4242, cullLimit: 3, statistics: true, codec: 'json' }).close();
-    const options = await startChild(dir, 'options').result();
+    const options = await startChild('cache', 'options', [dir], 30_000).result();
     expect(options).toMatchObject({ sizeLimit: 4242, cullLimit: 3, statistics: true, codec: 'json' });
   });
 
   it('loses no increment when a child and the parent increment together', async () => {
     cache = new Cache(dir);
-    const child = startChild(dir, 'incr', 150);
-    await child.line((m) => m === 'ready');
-    child.go();
+    const child = startChild('cache', 'incr', [dir, 150], 30_000);
+    await child.waitFor((m) => m === 'ready');
+    child.send('go');
     for (let i = 0; i < 150; i++) {
       if (i % 2) await cache.incr('counter');
       else cache.incrSync('counter');
@@ -81,9 +84,9 @@ describe('several processes on one directory', () => {
     cache = new Cache(dir);
     const n = 60;
     for (let i = 0; i < n; i++) await cache.set(`pop ${i}`, i);
-    const child = startChild(dir, 'race', n);
-    await child.line((m) => m === 'ready');
-    child.go();
+    const child = startChild('cache', 'race', [dir, n], 30_000);
+    await child.waitFor((m) => m === 'ready');
+    child.send('go');
     const added: number[] = [];
     const popped: number[] = [];
     for (let i = 0; i < n; i++) {
@@ -107,9 +110,9 @@ describe('several processes on one directory', () => {
     for (let i = 0; i < n; i++) await cache.set(`pop ${i}`, i);
     const items = Array.from({ length: n * racers }, (_, i) => i);
     for (const item of items) await cache.push(item);
-    const children = Array.from({ length: racers }, () => startChild(dir, 'sync-race', n));
-    await Promise.all(children.map((child) => child.line((m) => m === 'ready')));
-    for (const child of children) child.go();
+    const children = Array.from({ length: racers }, () => startChild('cache', 'sync-race', [dir, n], 30_000));
+    await Promise.all(children.map((child) => child.waitFor((m) => m === 'ready')));
+    for (const child of children) child.send('go');
     const results = (await Promise.all(children.map((child) => child.result()))) as {
       pid: number;
       added: number[];

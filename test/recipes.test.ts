@@ -15,8 +15,8 @@ import {
   throttle,
   throttleSync,
 } from '../src/index.js';
+import { runTogether } from './helpers/children.js';
 import { makeTempDir, removeDir } from './helpers/tmp.js';
-import { runWorkers } from './helpers/workers.js';
 
 function manualClock(start = Date.UTC(2024, 0, 1)) {
   let now = start;
@@ -175,7 +175,7 @@ describe('Lock', () => {
   });
 
   it('takes over at once from a dead holder on this host', async () => {
-    const [held] = await runWorkers([['hold-and-die', dir]]);
+    const [held] = await runTogether('recipes', [['hold-and-die', dir]]);
     expect(held).toEqual({ holding: true });
     expect(await cache.has('orphan')).toBe(true);
     // At once: the first attempt takes it (with no time to wait, a second attempt would be a timeout).
@@ -456,7 +456,8 @@ describe('across processes', () => {
     const file = path.join(dir, '..', `${path.basename(dir)}-counter`);
     fs.writeFileSync(file, '0');
     try {
-      await runWorkers(
+      await runTogether(
+        'recipes',
         Array.from({ length: workers }, () => ['counter', dir, file, kind, String(perWorker)]),
       );
       return Number(fs.readFileSync(file, 'utf8'));
@@ -477,7 +478,8 @@ describe('across processes', () => {
   });
 
   it('lets at most value holders in at once', async () => {
-    const results = (await runWorkers(
+    const results = (await runTogether(
+      'recipes',
       Array.from({ length: workers }, () => ['permits', dir, '2', '10']),
     )) as { most: number }[];
     const most = Math.max(...results.map((r) => r.most));
@@ -488,7 +490,8 @@ describe('across processes', () => {
 
   it('throttles 3 processes together to count per seconds', async () => {
     const count = 10;
-    const results = (await runWorkers(
+    const results = (await runTogether(
+      'recipes',
       Array.from({ length: 3 }, () => ['throttle', dir, String(count), '1', '2000']),
     )) as { times: number[] }[];
     const times = results.flatMap((r) => r.times).sort((a, b) => a - b);

@@ -2,10 +2,11 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Cache } from '../src/index.js';
+import type { KillAt } from './fixtures/children/log.js';
+import { startLogChild } from './helpers/children.js';
 import { engineOfNewCaches } from './helpers/stored.js';
 import { makeTempDir, removeDir } from './helpers/tmp.js';
 import { keysInDistinctBuckets } from './log/helpers/format.js';
-import { type KillAt, startLogWorker } from './stress/helpers/log-children.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -131,7 +132,7 @@ describe('a commit killed mid-way', () => {
       cache.setSync(a, 'old');
       cache.setSync(gone, 'old');
       cache.closeSync();
-      const child = startLogWorker('transact-once', {
+      const child = startLogChild('transact-once', {
         dir: cache.directory,
         set: { [a]: 'new', [b]: 'new' },
         delete: [gone],

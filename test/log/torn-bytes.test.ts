@@ -9,8 +9,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Cache } from '../../src/index.js';
+import { startChild } from '../helpers/children.js';
 import { useTempDirs } from '../helpers/tmp.js';
-import { startWorker } from '../stress/helpers/children.js';
 import { entryBytes } from '../stress/helpers/forge.js';
 import { keyHash } from '../stress/helpers/layout.js';
 import {
@@ -60,7 +60,7 @@ function freshCheck(dir: string, fix = false): string[] {
  * a write that never returns fails the test instead of hanging it.
  */
 async function childSet(dir: string, key: string, value: string): Promise<void> {
-  const worker = startWorker('ops', [dir, JSON.stringify([['set', key, value]])], WRITE_LIMIT_MS);
+  const worker = startChild('stress', 'ops', [dir, JSON.stringify([['set', key, value]])], WRITE_LIMIT_MS);
   const result = (await worker.result()) as { results: string[] };
   expect(result.results).toEqual(['setSync: ok true', 'set: ok true']);
 }

@@ -13,9 +13,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Cache } from '../../src/index.js';
+import { type Child, killAll, results, startChild, startTogether } from '../helpers/children.js';
 import { anHourAgo } from '../helpers/clock.js';
 import { makeTempDir, onOtherMount, removeDir } from '../helpers/tmp.js';
-import { killAll, type NetfsChild, results, startChild, startTogether } from './children.js';
 import {
   applyOp,
   CRASH_KEYS,
@@ -113,7 +113,7 @@ describe.skipIf(!CONFIGURED)(`two mounts of one network export${CONFIGURED ? '' 
     async () => {
       fresh();
       const setOnA = async (key: string, size: number, fill: number) =>
-        startChild('set', dirA, [key, size, fill], 60_000).result();
+        startChild('netfs', 'set', [dirA, key, size, fill], 60_000).result();
       const reader = openAt(dirB);
       const rounds: { waitMs: number; readsOnB: string[]; newValueAfterMs: number }[] = [];
       let value: Buffer | undefined;
@@ -152,7 +152,9 @@ describe.skipIf(!CONFIGURED)(`two mounts of one network export${CONFIGURED ? '' 
     async () => {
       fresh();
       openAt(dirA).closeSync();
-      const children = [0, 1, 2, 3].map((id) => startChild('incr', side(id), [id, INCR_OPS], CHILD_MS));
+      const children = [0, 1, 2, 3].map((id) =>
+        startChild('netfs', 'incr', [side(id), id, INCR_OPS], CHILD_MS),
+      );
       await startTogether(children);
       const done = (await results(children)) as { returned: number[] }[];
       const returned = done.flatMap((d) => d.returned).sort((a, b) => a - b);
@@ -174,7 +176,9 @@ describe.skipIf(!CONFIGURED)(`two mounts of one network export${CONFIGURED ? '' 
       const past = new Cache(dirA, { timeout: 30_000, clock: anHourAgo });
       for (let i = 0; i < ADD_KEYS; i += 3) past.setSync(`add-${i}`, 'expired', { ttl: 1000 });
       past.closeSync();
-      const children = [0, 1, 2, 3].map((id) => startChild('add', side(id), [id, ADD_KEYS], CHILD_MS));
+      const children = [0, 1, 2, 3].map((id) =>
+        startChild('netfs', 'add', [side(id), id, ADD_KEYS], CHILD_MS),
+      );
       await startTogether(children);
       const done = (await results(children)) as { wins: number[] }[];
       const winner = new Map<number, number>();
@@ -208,7 +212,7 @@ describe.skipIf(!CONFIGURED)(`two mounts of one network export${CONFIGURED ? '' 
       const cache = openAt(dirA);
       for (let i = 0; i < POP_ITEMS; i++) cache.setSync(`item-${i}`, { i });
       const children = [0, 1, 2, 3].map((id) =>
-        startChild('pop', side(id), [POP_ITEMS, 1000 + id], CHILD_MS),
+        startChild('netfs', 'pop', [side(id), POP_ITEMS, 1000 + id], CHILD_MS),
       );
       await startTogether(children);
       const done = (await results(children)) as { got: [number, { i: number }][] }[];
@@ -234,9 +238,9 @@ describe.skipIf(!CONFIGURED)(`two mounts of one network export${CONFIGURED ? '' 
       fresh();
       openAt(dirA).closeSync();
       const half = POP_ITEMS / 2;
-      const producers = [0, 1].map((id) => startChild('produce', side(id), [id, half], CHILD_MS));
+      const producers = [0, 1].map((id) => startChild('netfs', 'produce', [side(id), id, half], CHILD_MS));
       const consumers = [0, 1].map((id) =>
-        startChild('consume', side(id + 1), [id, 2, CHILD_MS - 30_000], CHILD_MS),
+        startChild('netfs', 'consume', [side(id + 1), id, 2, CHILD_MS - 30_000], CHILD_MS),
       );
       await startTogether([...producers, ...consumers]);
       await results(producers);
@@ -280,10 +284,10 @@ describe.skipIf(!CONFIGURED)(`two mounts of one network export${CONFIGURED ? '' 
           const recoverer = side(iteration);
           const where = `kill ${iteration} (writer on mount ${iteration % 2 ? 'A' : 'B'})`;
           const log = path.join(logs, `${iteration}.log`);
-          const child: NetfsChild = startChild(
+          const child: Child = startChild(
+            'netfs',
             'crash',
-            writer,
-            [log, 7919 * (iteration + 1), iteration],
+            [writer, log, 7919 * (iteration + 1), iteration],
             60_000,
           );
           await child.waitFor((m) => m === 'go');
@@ -386,9 +390,9 @@ describe.skipIf(!CONFIGURED)(`two mounts of one network export${CONFIGURED ? '' 
       const keys = 4;
       // Readers go on after the writer stops until they have seen its last values, for at most `tail`.
       const tail = STALE_TAIL_MS;
-      const writer = startChild('writer', dirB, [0, STALE_MS, keys, 15], CHILD_MS);
-      const readerA = startChild('reader', dirA, [STALE_MS + tail, keys], CHILD_MS);
-      const readerB = startChild('reader', dirB, [STALE_MS + tail, keys], CHILD_MS);
+      const writer = startChild('netfs', 'writer', [dirB, 0, STALE_MS, keys, 15], CHILD_MS);
+      const readerA = startChild('netfs', 'reader', [dirA, STALE_MS + tail, keys], CHILD_MS);
+      const readerB = startChild('netfs', 'reader', [dirB, STALE_MS + tail, keys], CHILD_MS);
       await startTogether([writer, readerA, readerB]);
       const written = (await writer.result()) as {
         sets: [string, number, number][];

@@ -5,8 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Cache } from '../../src/index.js';
+import { inScratch, results, startTogether } from '../helpers/children.js';
 import { anHourAgo } from '../helpers/clock.js';
-import { inScratch, results, startTogether } from './helpers/children.js';
 import './helpers/watchdog.js';
 
 const PROCESSES = 4;

@@ -5,7 +5,7 @@
  */
 import { describe, it } from 'vitest';
 import { Cache } from '../../src/index.js';
-import { inScratch, results, startTogether } from './helpers/children.js';
+import { inScratch, results, startTogether } from '../helpers/children.js';
 import { SEED } from './helpers/env.js';
 import { mixedSum } from './helpers/plans.js';
 import './helpers/watchdog.js';

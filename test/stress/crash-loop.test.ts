@@ -18,8 +18,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Cache } from '../../src/index.js';
+import { sleep, startChild } from '../helpers/children.js';
 import { makeTempDir, removeDir } from '../helpers/tmp.js';
-import { sleep, startWorker } from './helpers/children.js';
 import { CRASH_KILLS, CRASH_LANES, SEED } from './helpers/env.js';
 import { HOST, journalFiles, privateDirectories, shardLocks } from './helpers/layout.js';
 import { CRASH_KEYS, type CrashOp, crashKeys } from './helpers/plans.js';
@@ -155,7 +155,12 @@ async function runLane(lane: number, kills: number, scratch: string): Promise<La
     for (let iteration = 0; iteration < kills; iteration++) {
       const where = `lane ${lane} kill ${iteration} (STRESS_SEED=${SEED})`;
       const log = path.join(logs, `${iteration}.log`);
-      const child = startWorker('crash', [dir, log, random.int(2 ** 31), `${lane}-${iteration}`], 30_000);
+      const child = startChild(
+        'stress',
+        'crash',
+        [dir, log, random.int(2 ** 31), `${lane}-${iteration}`],
+        30_000,
+      );
       await child.waitFor((m) => m === 'go');
       await sleep(random.int(KILL_WINDOW_MS + 1));
       let selfExit: string | undefined;

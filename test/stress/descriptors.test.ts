@@ -15,7 +15,7 @@ import { Cache } from '../../src/index.js';
 import { makeTempDir, removeDir } from '../helpers/tmp.js';
 import { writeLock } from './helpers/layout.js';
 
-const FLOOD = fileURLToPath(new URL('./children/flood.ts', import.meta.url));
+const FLOOD = fileURLToPath(new URL('../fixtures/children/flood.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const hasProc = fs.existsSync('/proc/self/fd');
 

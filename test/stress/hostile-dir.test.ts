@@ -15,6 +15,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, type ExpectStatic, it } from 'vitest';
 import { Cache, CacheError } from '../../src/index.js';
+import { inScratch, type StartStress } from '../helpers/children.js';
 import { engineOfNewCaches } from '../helpers/stored.js';
 import { makeTempDir } from '../helpers/tmp.js';
 import {
@@ -31,7 +32,6 @@ import {
   putRecord,
   readBucketFile,
 } from '../log/helpers/format.js';
-import { inScratch, type startWorker } from './helpers/children.js';
 import { entryBytes, reseal } from './helpers/forge.js';
 import { deadPid, entryPath, HOST, keyHash, keyInShard, lockPath } from './helpers/layout.js';
 import { makeOutside, snapshot } from './helpers/outside.js';
@@ -262,7 +262,7 @@ function expectFixedKeeping(expect: ExpectStatic, cache: Cache, neighbour: strin
  */
 async function expectOpsInChild(
   expect: ExpectStatic,
-  spawn: typeof startWorker,
+  spawn: StartStress,
   dir: string,
   calls: readonly (readonly unknown[])[],
   answers: readonly (readonly [op: string, answer: string, asyncAnswer?: string])[],

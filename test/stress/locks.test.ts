@@ -13,10 +13,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, type ExpectStatic, expect, it } from 'vitest';
 import { Cache, CacheError, LockTimeoutError } from '../../src/index.js';
+import { inScratch, sleep } from '../helpers/children.js';
 import { engineOfNewCaches, keyLockHolders, plantKeyLock } from '../helpers/stored.js';
 import { makeTempDir } from '../helpers/tmp.js';
 import { bucketOf, currentFile, encodeRecord, Kind } from '../log/helpers/format.js';
-import { inScratch, sleep } from './helpers/children.js';
 import { deadPid, HOST, keyHash, lockPath } from './helpers/layout.js';
 import './helpers/watchdog.js';
 

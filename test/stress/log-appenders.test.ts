@@ -11,11 +11,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Cache } from '../../src/index.js';
+import { startLogChild, startTogether } from '../helpers/children.js';
 import { makeTempDir, removeDir } from '../helpers/tmp.js';
 import { generations, keysInBucket } from '../log/helpers/format.js';
-import { startTogether } from './helpers/children.js';
 import { SEED } from './helpers/env.js';
-import { startLogWorker } from './helpers/log-children.js';
 import './helpers/watchdog.js';
 
 const CHILDREN = 4;
@@ -40,7 +39,7 @@ describe(`log engine: several appenders per bucket (seed ${SEED})`, () => {
       new Cache(dir, { engine: 'log' }).closeSync();
 
       const workers = Array.from({ length: CHILDREN }, (_, id) =>
-        startLogWorker(
+        startLogChild(
           'appender',
           { dir, id, rounds: ROUNDS, counter, adds, own: own(id), hot, seed: SEED + id },
           25_000,

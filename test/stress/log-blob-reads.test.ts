@@ -7,9 +7,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Cache } from '../../src/index.js';
+import { startLogChild, startTogether } from '../helpers/children.js';
 import { makeTempDir, removeDir } from '../helpers/tmp.js';
-import { startTogether } from './helpers/children.js';
-import { startLogWorker } from './helpers/log-children.js';
 import { checkedValue } from './helpers/values.js';
 import './helpers/watchdog.js';
 
@@ -25,8 +24,8 @@ describe('log engine: reads of a blob being replaced', () => {
         const cache = new Cache(dir, { engine });
         cache.setSync(key, checkedValue(key, 0, 0, Buffer.alloc(40_000, 1), false));
         cache.closeSync();
-        const writer = startLogWorker('overwrite', { dir, key, ms: MS, size: 40_000 }, 20_000);
-        const reader = startLogWorker('reread', { dir, key, ms: MS }, 20_000);
+        const writer = startLogChild('overwrite', { dir, key, ms: MS, size: 40_000 }, 20_000);
+        const reader = startLogChild('reread', { dir, key, ms: MS }, 20_000);
         await startTogether([writer, reader]);
         const [written, read] = (await Promise.all([writer.result(), reader.result()])) as [
           { writes: number },

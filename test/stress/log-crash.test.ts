@@ -19,13 +19,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Cache } from '../../src/index.js';
+import type { KillAt } from '../fixtures/children/log.js';
+import { type Child, sleep, startChild, startLogChild } from '../helpers/children.js';
 import { makeTempDir, removeDir } from '../helpers/tmp.js';
 import { BUCKET_COUNT, generations, Kind, keysInBucket } from '../log/helpers/format.js';
-import { sleep, startWorker, type Worker } from './helpers/children.js';
 import { SEED } from './helpers/env.js';
-import { type KillAt, metaOf, startLogWorker } from './helpers/log-children.js';
 import { Random } from './helpers/random.js';
-import { checkValue } from './helpers/values.js';
+import { checkValue, metaOf } from './helpers/values.js';
 import './helpers/watchdog.js';
 
 const CHILDREN = 3;
@@ -42,7 +42,7 @@ const show = (held: Held | undefined) =>
   held === undefined ? 'unknown' : typeof held === 'object' ? `seq ${held.seq}` : String(held);
 
 /** The state the acknowledged operations left, and the operations in flight when the children died. */
-function replay(state: Map<string, Held>, workers: readonly Worker[]): Op[] {
+function replay(state: Map<string, Held>, workers: readonly Child[]): Op[] {
   const inFlight: Op[] = [];
   for (const worker of workers) {
     let pending: Op | undefined;
@@ -122,9 +122,9 @@ function fixAndCheck(dir: string): string[] {
   }
 }
 
-function startAckers(dir: string, round: number, killAt?: KillAt): Worker[] {
+function startAckers(dir: string, round: number, killAt?: KillAt): Child[] {
   return Array.from({ length: CHILDREN }, (_, id) =>
-    startLogWorker(
+    startLogChild(
       'acker',
       {
         dir,
@@ -141,10 +141,10 @@ function startAckers(dir: string, round: number, killAt?: KillAt): Worker[] {
   );
 }
 
-const acks = (worker: Worker) => worker.messages.filter((m) => (m as { a?: unknown }).a !== undefined).length;
+const acks = (worker: Child) => worker.messages.filter((m) => (m as { a?: unknown }).a !== undefined).length;
 
 /** Waits until `worker` has printed `count` more acknowledgements than now; fails after `ms`. */
-async function moreAcks(worker: Worker, count: number, ms: number, what: string): Promise<void> {
+async function moreAcks(worker: Child, count: number, ms: number, what: string): Promise<void> {
   const target = acks(worker) + count;
   const deadline = Date.now() + ms;
   while (acks(worker) < target) {
@@ -157,7 +157,7 @@ async function moreAcks(worker: Worker, count: number, ms: number, what: string)
 /** The counters' key locks are free to take: an incr (sync and async) of each goes through in a child. */
 async function countersTakeable(dir: string, acked: Map<string, Held>): Promise<void> {
   const calls = Array.from({ length: CHILDREN }, (_, id) => ['incr', counterOf(id)]);
-  const worker = startWorker('ops', [dir, JSON.stringify(calls)], 15_000);
+  const worker = startChild('stress', 'ops', [dir, JSON.stringify(calls)], 15_000);
   const { results } = (await worker.result()) as { results: string[] };
   for (const [i, result] of results.entries())
     expect(result, JSON.stringify(calls[i >> 1])).toMatch(/: ok \d+$/);
@@ -171,7 +171,7 @@ describe(`log engine: kill -9 during appends and compaction (seed ${SEED})`, () 
     const random = new Random(SEED);
     let acked = new Map<string, Held>();
     const generationsSeen = new Set<number>();
-    let workers: Worker[] = [];
+    let workers: Child[] = [];
     try {
       new Cache(dir, { engine: 'log' }).closeSync();
       for (let round = 1; round <= 6; round++) {
@@ -228,12 +228,12 @@ describe(`log engine: kill -9 during appends and compaction (seed ${SEED})`, () 
     'a child killed %s: the others take over, every acknowledged write survives',
     async (_what, killAt) => {
       const dir = makeTempDir('dct-stress-log-crash-step-');
-      let workers: Worker[] = [];
+      let workers: Child[] = [];
       try {
         new Cache(dir, { engine: 'log' }).closeSync();
         const acked = new Map<string, Held>();
         workers = startAckers(dir, 1, killAt);
-        const [victim, ...others] = workers as [Worker, ...Worker[]];
+        const [victim, ...others] = workers as [Child, ...Child[]];
         const killed = await Promise.race([victim.exited, sleep(15_000).then(() => undefined)]);
         expect(killed?.signal, `the child never reached the step\n${victim.stderr()}`).toBe('SIGKILL');
         // The others go on past whatever the dead one left behind.

@@ -16,19 +16,19 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Cache } from '../../src/index.js';
+import type { KillAt } from '../fixtures/children/log.js';
+import { type Child, sleep, startLogChild } from '../helpers/children.js';
 import { makeTempDir, removeDir } from '../helpers/tmp.js';
 import { keysInDistinctBuckets } from '../log/helpers/format.js';
-import { sleep, type Worker } from './helpers/children.js';
 import { SEED } from './helpers/env.js';
-import { type KillAt, metaOf, startLogWorker } from './helpers/log-children.js';
 import { Random } from './helpers/random.js';
-import { checkValue } from './helpers/values.js';
+import { checkValue, metaOf } from './helpers/values.js';
 import './helpers/watchdog.js';
 
 const KEYS = keysInDistinctBuckets('tx-', 6);
 
 /** The last transaction acknowledged, and the one in flight when the child died. */
-function progress(worker: Worker): { acked: number | undefined; inFlight: number | undefined } {
+function progress(worker: Child): { acked: number | undefined; inFlight: number | undefined } {
   let acked: number | undefined;
   let inFlight: number | undefined;
   for (const message of worker.messages) {
@@ -78,12 +78,12 @@ describe(`log engine: kill -9 during a transaction's commit (seed ${SEED})`, () 
   it('killed at random moments, round after round: each transaction is all or nothing', async () => {
     const dir = makeTempDir('dct-stress-log-tx-crash-');
     const random = new Random(SEED);
-    let worker: Worker | undefined;
+    let worker: Child | undefined;
     try {
       new Cache(dir, { engine: 'log' }).closeSync();
       let held: number | undefined;
       for (let round = 1; round <= 6; round++) {
-        worker = startLogWorker(
+        worker = startLogChild(
           'tx',
           { dir, id: 1, keys: KEYS, from: round * 1_000_000, seed: SEED + round },
           25_000,
@@ -131,10 +131,10 @@ describe(`log engine: kill -9 during a transaction's commit (seed ${SEED})`, () 
 
   it.each(STEPS)('the third transaction killed %s', async (_what, killAt, expected) => {
     const dir = makeTempDir('dct-stress-log-tx-step-');
-    let worker: Worker | undefined;
+    let worker: Child | undefined;
     try {
       new Cache(dir, { engine: 'log' }).closeSync();
-      worker = startLogWorker('tx', { dir, id: 1, keys: KEYS, from: 0, seed: SEED, killAt }, 25_000);
+      worker = startLogChild('tx', { dir, id: 1, keys: KEYS, from: 0, seed: SEED, killAt }, 25_000);
       const { signal } = await worker.exited;
       expect(signal, worker.stderr()).toBe('SIGKILL');
       const { acked, inFlight } = progress(worker);
@@ -156,7 +156,7 @@ describe(`log engine: kill -9 during a transaction's commit (seed ${SEED})`, () 
         // Opened before the transaction: its open has nothing to recover.
         const other = new Cache(dir, { engine });
         other.setSync(d, 'before');
-        const worker = startLogWorker('transact-once', {
+        const worker = startLogChild('transact-once', {
           dir,
           set: { [k]: 'from-tx' },
           delete: [d],

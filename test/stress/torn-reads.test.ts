@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Cache } from '../../src/index.js';
-import { inScratch, results, startTogether } from './helpers/children.js';
+import { inScratch, results, startTogether } from '../helpers/children.js';
 import { SEED, STRESS_SECONDS } from './helpers/env.js';
 import { checkValue } from './helpers/values.js';
 import './helpers/watchdog.js';

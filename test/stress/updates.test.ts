@@ -6,7 +6,7 @@
  */
 import { describe, it } from 'vitest';
 import { Cache } from '../../src/index.js';
-import { inScratch, results, startTogether } from './helpers/children.js';
+import { inScratch, results, startTogether } from '../helpers/children.js';
 import './helpers/watchdog.js';
 
 const HOUR = 60 * 60 * 1000;

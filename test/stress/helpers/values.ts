@@ -65,3 +65,12 @@ export function crashGeneration(key: string, value: unknown): { gen: string } | 
   if (!crashValue(key, gen).equals(bytes)) return { bad: `${key}: generation ${gen} has the wrong bytes` };
   return { gen };
 }
+/** The writer and sequence number carried by a value made by `checkedValue` (above). */
+export function metaOf(value: unknown): { writer: number; seq: number } {
+  const bytes = typeof value === 'string' ? Buffer.from(value, 'base64') : Buffer.from(value as Uint8Array);
+  const rest = bytes.subarray(32);
+  return JSON.parse(rest.subarray(2, 2 + rest.readUInt16LE(0)).toString('utf8')) as {
+    writer: number;
+    seq: number;
+  };
+}
