@@ -40,14 +40,22 @@ export function removeDir(dir: string): void {
   fs.rmSync(dir, { recursive: true, force: true, maxRetries: 10 });
 }
 
-/** Runs `body` with a new empty directory (see {@link makeTempDir}) and removes it afterwards, however `body` ends. */
+/**
+ * Runs `body` with a new empty directory (see {@link makeTempDir}) and removes it once `body` is
+ * done, however it ends; a promise returned by `body` is waited for first.
+ */
 export function withTempDir<T>(prefix: string, body: (dir: string) => T): T {
   const dir = makeTempDir(prefix);
+  let result: T;
   try {
-    return body(dir);
-  } finally {
+    result = body(dir);
+  } catch (error) {
     removeDir(dir);
+    throw error;
   }
+  if (result instanceof Promise) return result.finally(() => removeDir(dir)) as T;
+  removeDir(dir);
+  return result;
 }
 
 /**

@@ -8,15 +8,14 @@ import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { BUCKET_COUNT } from '../../src/engine/log/log-store.js';
 import { Cache } from '../../src/index.js';
-import { makeTempDir, removeDir } from '../helpers/tmp.js';
+import { ROOT, scriptPath } from '../helpers/children.js';
+import { withTempDir } from '../helpers/tmp.js';
 import { writeLock } from './helpers/layout.js';
 
-const FLOOD = fileURLToPath(new URL('../fixtures/children/flood.ts', import.meta.url));
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const FLOOD = scriptPath('flood');
 const hasProc = fs.existsSync('/proc/self/fd');
 
 /** Descriptors this process has open now. */
@@ -25,13 +24,8 @@ function openDescriptors(): number {
 }
 
 /** Runs `body` with a new empty directory, removed afterwards. */
-async function inDirectory(label: string, body: (dir: string) => Promise<void>): Promise<void> {
-  const dir = makeTempDir(`dct-stress-${label}-`);
-  try {
-    await body(dir);
-  } finally {
-    removeDir(dir);
-  }
+function inDirectory(label: string, body: (dir: string) => Promise<void>): Promise<void> {
+  return withTempDir(`dct-stress-${label}-`, body);
 }
 
 /** Descriptors the runtime itself may open or close meanwhile (its own pipes and timers). */
