@@ -2,8 +2,9 @@ import { configDefaults, defineConfig } from 'vitest/config';
 
 /**
  * The stress suite (`npm run test:stress`): crash loops, processes racing on one directory, fault
- * injection, and whatever else takes long. Every other test file is in the unit suite
- * (`npm run test:unit`), so a new file is always in exactly one of the two.
+ * injection, and whatever else takes long (among them the contract suite run again over
+ * `FanoutCache` and over the memory tier; over `Cache` it is a unit test). Every other test file is
+ * in the unit suite (`npm run test:unit`), so a new file is always in exactly one of the two.
  */
 export const STRESS = [
   'test/stress/**/*.test.ts',
@@ -11,6 +12,8 @@ export const STRESS = [
   'test/cli.test.ts',
   'test/concurrent-create.test.ts',
   'test/corruption.test.ts',
+  'test/fanout.test.ts',
+  'test/memory-tier.test.ts',
   'test/multiprocess.test.ts',
   'test/package.test.ts',
   'test/recipes.test.ts',
