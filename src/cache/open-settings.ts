@@ -1,7 +1,9 @@
 import { join } from 'node:path';
 import type { EngineName } from '../engine/slots.js';
 import { CacheError } from '../errors.js';
-import { io, type Op } from '../fs/runner.js';
+import { nodeFileSystem } from '../fs/backend.js';
+import { retryingFileSystem } from '../fs/retrying.js';
+import { io, type Op, runSync } from '../fs/runner.js';
 import { bookkeeping } from '../store/bookkeeping.js';
 import { claim, moveToCorrupt, type StoreSettings } from '../store/entries.js';
 import { measureAllocationUnit } from '../store/footprint.js';
@@ -220,11 +222,20 @@ export function* settleSettings(
 }
 
 /**
- * For the stores made of several caches (`FanoutCache`, `Index`): throws a `CacheError`
- * `'EFOREIGN'` unless `directory` is missing, empty, holds `marker`, or holds only names that
- * `own` accepts; a store is never created among other files.
+ * For the stores made of several caches (`FanoutCache`, `Index`), before their constructors open
+ * them: throws a `CacheError` `'EFOREIGN'` unless `directory` is missing, empty, holds `marker`,
+ * or holds only names that `own` accepts; a store is never created among other files. It runs at
+ * once, on the real file system with the retries of every other operation.
  */
-export function* refuseForeign(
+export function refuseForeign(
+  directory: string,
+  marker: string | undefined,
+  own: (name: string) => boolean,
+): void {
+  runSync(retryingFileSystem(nodeFileSystem), foreignCheck(directory, marker, own));
+}
+
+function* foreignCheck(
   directory: string,
   marker: string | undefined,
   own: (name: string) => boolean,

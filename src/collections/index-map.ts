@@ -14,8 +14,7 @@ import { type CacheOptions, validateDirectory, validateOptions } from '../cache/
 import type { PullOptions, PushOptions } from '../cache/queue.js';
 import { list, method, mutex } from '../cache/verbs.js';
 import type { Key } from '../format/key.js';
-import { nodeFileSystem } from '../fs/backend.js';
-import { emit, iterateAsync, iterateSync, type Op, runSync } from '../fs/runner.js';
+import { emit, iterateAsync, iterateSync, type Op } from '../fs/runner.js';
 import { type AsyncSurface, installTwins, over, type SyncSurface } from '../fs/twins.js';
 
 /**
@@ -255,10 +254,7 @@ export class Index<V = unknown> {
     validateOptions(options, [], 'Index');
     this.directory =
       directory === undefined ? mkdtempSync(join(tmpdir(), 'diskcache-index-')) : resolve(directory);
-    runSync(
-      nodeFileSystem,
-      refuseForeign(this.directory, undefined, (name) => name === 'items' || name === 'order'),
-    );
+    refuseForeign(this.directory, undefined, (name) => name === 'items' || name === 'order');
     const cacheOptions: CacheOptions = { ...(options ?? {}), evictionPolicy: 'none' };
     const items = new Cache<Slot>(join(this.directory, 'items'), cacheOptions);
     try {

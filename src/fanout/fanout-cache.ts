@@ -23,9 +23,7 @@ import { method } from '../cache/verbs.js';
 import { Deque } from '../collections/deque.js';
 import { Index } from '../collections/index-map.js';
 import { assertKey, encodeKey, type Key, keyHash } from '../format/key.js';
-import { nodeFileSystem } from '../fs/backend.js';
-import { retryingFileSystem } from '../fs/retrying.js';
-import { all, type Op, runSync } from '../fs/runner.js';
+import { all, type Op } from '../fs/runner.js';
 import { installTwins, over } from '../fs/twins.js';
 import { SETTINGS_FILE } from '../store/layout.js';
 import { isFanoutName, shardCount } from './shard-count.js';
@@ -216,7 +214,7 @@ export class FanoutCache<V = unknown> {
     validateOptions(options, ['shards'], 'FanoutCache');
     const { shards: wanted, ...cacheOptions } = options;
     const dir = resolve(directory ?? mkdtempSync(join(tmpdir(), 'diskcache-fanout-')));
-    runSync(retryingFileSystem(nodeFileSystem), refuseForeign(dir, FANOUT_FILE, isFanoutName));
+    refuseForeign(dir, FANOUT_FILE, isFanoutName);
     mkdirSync(dir, { recursive: true, mode: cacheOptions.dirMode ?? 0o755 });
     const count = shardCount(dir, wanted, cacheOptions.fileMode ?? 0o644);
     // Each shard gets its share of the totals; without one, shards keep the one they stored.
