@@ -29,6 +29,20 @@ export function over<T, S>(select: (self: T) => S): Drive<T, S> {
 }
 
 /**
+ * Defines method `key` on `prototype` as a class body would (writable, configurable, not
+ * enumerable), named after its key so that stack traces and `fn.name` say which method it is.
+ */
+export function defineMethod(
+  prototype: object,
+  key: string | symbol,
+  fn: (...args: never[]) => unknown,
+): void {
+  const name = typeof key === 'symbol' ? `[${key.description}]` : key;
+  Object.defineProperty(fn, 'name', { value: name, configurable: true });
+  Object.defineProperty(prototype, key, { value: fn, writable: true, configurable: true });
+}
+
+/**
  * Installs `name()` (a Promise) and `nameSync()` on `target.prototype` for each operation of
  * `table`, each written once as a generator of effects and run by `drive`.
  */
@@ -39,19 +53,11 @@ export function installTwins<T extends object, S>(
 ): void {
   for (const [name, operation] of Object.entries(table)) {
     const op = operation as (state: S, ...args: unknown[]) => Op<unknown>;
-    Object.defineProperty(target.prototype, name, {
-      value: function (this: T, ...args: unknown[]) {
-        return drive.async(this, (state) => op(state, ...args));
-      },
-      writable: true,
-      configurable: true,
+    defineMethod(target.prototype, name, function (this: T, ...args: unknown[]) {
+      return drive.async(this, (state) => op(state, ...args));
     });
-    Object.defineProperty(target.prototype, `${name}Sync`, {
-      value: function (this: T, ...args: unknown[]) {
-        return drive.sync(this, (state) => op(state, ...args));
-      },
-      writable: true,
-      configurable: true,
+    defineMethod(target.prototype, `${name}Sync`, function (this: T, ...args: unknown[]) {
+      return drive.sync(this, (state) => op(state, ...args));
     });
   }
 }

@@ -6,7 +6,7 @@ import { type AnyCache, method, transact } from '../cache/verbs.js';
 import { CacheError, LockTimeoutError } from '../errors.js';
 import { assertKey, type Key } from '../format/key.js';
 import { call, type Op, sleep } from '../fs/runner.js';
-import { installTwins, over } from '../fs/twins.js';
+import { defineMethod, installTwins, over } from '../fs/twins.js';
 import { describeProcess, HOST, provablyDead } from '../identity.js';
 import { checkOptions } from '../option-names.js';
 
@@ -297,18 +297,10 @@ export function installLease<T extends object, H>(
     },
     over((self: T) => self),
   );
-  Object.defineProperty(target.prototype, Symbol.dispose, {
-    value: function (this: T & Lease) {
-      if (ops.holds(this)) this.releaseSync();
-    },
-    writable: true,
-    configurable: true,
+  defineMethod(target.prototype, Symbol.dispose, function (this: T & Lease) {
+    if (ops.holds(this)) this.releaseSync();
   });
-  Object.defineProperty(target.prototype, Symbol.asyncDispose, {
-    value: async function (this: T & Lease) {
-      if (ops.holds(this)) await this.release();
-    },
-    writable: true,
-    configurable: true,
+  defineMethod(target.prototype, Symbol.asyncDispose, async function (this: T & Lease) {
+    if (ops.holds(this)) await this.release();
   });
 }
