@@ -5,7 +5,8 @@ import type { AsyncFileSystem, FileInfo, FileSystem, SyncFileSystem } from './ba
 /**
  * A check: a generator that yields the paths it needs `lstat` of, and returns its finding. It is run
  * by {@link checkSync} or {@link checkAsync} with the primitives themselves, not through the runner:
- * a failing `lstat` fails the primitive it guards, whose retries (in the runner) include the check.
+ * a failing `lstat` fails the primitive it guards, whose retries (`retryingFileSystem`, stacked
+ * outside) include the check.
  */
 type Check<T> = Generator<string, T, FileInfo | undefined>;
 

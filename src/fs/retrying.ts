@@ -51,7 +51,7 @@ interface RetryRule {
 }
 
 /** The rules for one primitive, in order: the first that matches an error decides; none, no retry. */
-export const PRIMITIVE_RULES: readonly RetryRule[] = [
+const PRIMITIVE_RULES: readonly RetryRule[] = [
   {
     why: 'too many open files (in the process, or in the system): waited out',
     codes: new Set(['EMFILE', 'ENFILE']),

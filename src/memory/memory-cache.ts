@@ -22,7 +22,6 @@ export interface MemoryCacheMethods<V>
   extends Pick<
     CacheMethods<V>,
     | 'getEntry'
-    | 'add'
     | 'delete'
     | 'getMany'
     | 'deleteMany'
@@ -38,6 +37,8 @@ export interface MemoryCacheMethods<V>
   get(key: Key, defaultValue?: V): V | undefined;
   /** Stores `value` under `key` (by reference, not copied). `ttl` in ms; omitted: the cache's `ttl`. */
   set(key: Key, value: V, options?: WriteOptions): true;
+  /** Stores `value` only if `key` is missing or expired; `true` if it stored it. */
+  add(key: Key, value: V, options?: WriteOptions): boolean;
   /** Whether `key` is present and not expired (does not mark it used). */
   has(key: Key): boolean;
   /** Stores each `[key, value]` (or `{ key, value, ttl?, tag? }`), in order. */

@@ -100,7 +100,7 @@ export function waitFor(terms: LeaseTerms, options: AcquireOptions | undefined):
 }
 
 /** Validates a timeout option. */
-export function checkTimeout(timeout: unknown): number | undefined {
+function checkTimeout(timeout: unknown): number | undefined {
   if (timeout === undefined) return undefined;
   if (typeof timeout !== 'number' || Number.isNaN(timeout) || timeout < 0) {
     throw new RangeError('diskcache-ts: timeout must be a non-negative number of milliseconds');
@@ -131,7 +131,7 @@ export function* deleteIfSame(cache: Cache<unknown>, key: Key, expected: string)
 }
 
 /** The result of one attempt to take a lock: taken, or who holds it. */
-export type Attempt<T> = { taken: true; value: T } | { taken: false; holder?: Holder | undefined };
+type Attempt<T> = { taken: true; value: T } | { taken: false; holder?: Holder | undefined };
 
 /**
  * Inside a transaction: stores `mine` under `key` if no live entry is there, or if the one there

@@ -449,7 +449,7 @@ export function* moveToCorrupt(store: StoreSettings, path: string): Op<void> {
  * Why an error of a read means "this is no plain file" (a symbolic link, a directory, a FIFO or a
  * file too large to read), or `undefined` for a failure of the file system.
  */
-export function notAFile(error: unknown): string | undefined {
+function notAFile(error: unknown): string | undefined {
   const code = (error as NodeJS.ErrnoException)?.code ?? '';
   return Object.hasOwn(NOT_AN_ENTRY, code) ? NOT_AN_ENTRY[code] : undefined;
 }
