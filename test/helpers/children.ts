@@ -1,16 +1,18 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll } from 'vitest';
+import type { Area } from '../fixtures/child.js';
 import type { KillAt } from '../fixtures/children/log.js';
 import { makeTempDir, removeDir } from './tmp.js';
 
 /**
- * The one child-process harness of the tests. It starts the child scripts of
- * `test/fixtures/children/` (or any `node` command line) and reads what they say: one message per
- * stdout line, JSON where it parses (see `protocol.ts` there). Every child is SIGKILLed when it
- * outlives its time limit, and every child still running when its test file ends is SIGKILLed then
- * ({@link inScratch} kills its children when its test ends; a file whose tests run one at a time can
- * also call {@link killAll} in an `afterEach`).
+ * The one child-process harness of the tests. It starts the one child script of the tests,
+ * `test/fixtures/child.ts`, with an area and one of its commands (or any `node` command line), and
+ * reads what the child says: one message per stdout line, JSON where it parses (see
+ * `test/fixtures/children/protocol.ts`). Every child is SIGKILLed when it outlives its time limit,
+ * and every child still running when its test file ends is SIGKILLed then ({@link inScratch} kills
+ * its children when its test ends; a file whose tests run one at a time can also call
+ * {@link killAll} in an `afterEach`).
  */
 export interface Child {
   readonly process: ChildProcess;
@@ -34,32 +36,11 @@ export interface Child {
   kill(): Promise<void>;
 }
 
-/** The child scripts, each in `test/fixtures/children/`; see each file for its commands. */
-const SCRIPTS = {
-  /** `cache.ts <command> <dir> [n]`: the multi-process cache tests. */
-  cache: 'cache.ts',
-  /** `recipes.ts <command> <args…>`: locks, throttles, deques, indexes, getOrSet across processes. */
-  recipes: 'recipes.ts',
-  /** `stress.ts <command> <args…>`: the stress suite. */
-  stress: 'stress.ts',
-  /** `log.ts <command> <JSON of args>`: the log engine's crash tests. */
-  log: 'log.ts',
-  /** `netfs.ts <command> <dir> <args…>`: the network-filesystem suite. */
-  netfs: 'netfs.ts',
-} as const;
-
-/** The name of a child script. */
-export type Script = keyof typeof SCRIPTS;
-
 /** The repository root: every child's working directory. */
-export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-/** The path of a child script in `test/fixtures/children/`. */
-export function scriptPath(name: Script | 'flood'): string {
-  return fileURLToPath(
-    new URL(`../fixtures/children/${name === 'flood' ? 'flood.ts' : SCRIPTS[name]}`, import.meta.url),
-  );
-}
+/** The child script: `child.ts <area> <command> <args…>`. */
+const CHILD = fileURLToPath(new URL('../fixtures/child.ts', import.meta.url));
 
 const running = new Set<Child>();
 
@@ -74,9 +55,27 @@ process.once('exit', () => {
   for (const child of running) child.process.kill('SIGKILL');
 });
 
-/** Starts `node <argv…>` as a {@link Child}, SIGKILLed after `timeoutMs`; `label` names it in errors. */
-export function startNode(argv: readonly string[], timeoutMs: number, label: string): Child {
-  const child = spawn(process.execPath, argv, { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+/** Limits a child runs under. */
+export interface Limits {
+  /** Its limit of open files (`ulimit -n`, set by a shell that then becomes the child). */
+  openFiles?: number;
+}
+
+/**
+ * Starts `node <argv…>` as a {@link Child}, SIGKILLed after `timeoutMs`, under `limits`; `label`
+ * names it in errors.
+ */
+export function startNode(
+  argv: readonly string[],
+  timeoutMs: number,
+  label: string,
+  limits: Limits = {},
+): Child {
+  const [file, args] =
+    limits.openFiles === undefined
+      ? [process.execPath, argv]
+      : ['bash', ['-c', `ulimit -n ${limits.openFiles} && exec "$0" "$@"`, process.execPath, ...argv]];
+  const child = spawn(file, args, { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
   const messages: unknown[] = [];
   const waiters: { match: (m: unknown) => boolean; resolve: (m: unknown) => void }[] = [];
   let pending = '';
@@ -151,18 +150,22 @@ export function startNode(argv: readonly string[], timeoutMs: number, label: str
   return started;
 }
 
-/** Starts `node --import tsx <script> <command> <args…>`, SIGKILLed after `timeoutMs`. */
+/**
+ * Starts `node --import tsx child.ts <area> <command> <args…>`, SIGKILLed after `timeoutMs`, under
+ * `limits`.
+ */
 export function startChild(
-  script: Script,
+  area: Area,
   command: string,
   args: readonly (string | number)[] = [],
   timeoutMs = 60_000,
+  limits: Limits = {},
 ): Child {
-  const argv = ['--import', 'tsx', scriptPath(script), command, ...args.map(String)];
-  return startNode(argv, timeoutMs, `${script} ${command} ${args.join(' ')}`.slice(0, 300));
+  const argv = ['--import', 'tsx', CHILD, area, command, ...args.map(String)];
+  return startNode(argv, timeoutMs, `${area} ${command} ${args.join(' ')}`.slice(0, 300), limits);
 }
 
-/** Starts `log.ts <command> <JSON of args>` (the log engine's crash tests), SIGKILLed after `timeoutMs`. */
+/** Starts `log <command> <JSON of args>` (the log engine's crash tests), SIGKILLed after `timeoutMs`. */
 export function startLogChild(
   command: string,
   args: Record<string, unknown> & { killAt?: KillAt },
@@ -183,24 +186,24 @@ export function results(children: readonly Child[]): Promise<unknown[]> {
 }
 
 /**
- * Starts one child of `script` per argument list (`[command, ...args]`), lets them go together once
+ * Starts one child of `area` per argument list (`[command, ...args]`), lets them go together once
  * every one is ready, and resolves with their results.
  */
 export async function runTogether(
-  script: Script,
+  area: Area,
   argLists: readonly string[][],
   timeoutMs = 45_000,
 ): Promise<unknown[]> {
-  const children = argLists.map(([command = '', ...args]) => startChild(script, command, args, timeoutMs));
+  const children = argLists.map(([command = '', ...args]) => startChild(area, command, args, timeoutMs));
   await startTogether(children);
   return results(children);
 }
 
-/** Starts a child of the stress suite's script, like {@link startChild} with `stress`. */
+/** Starts a child of the stress suite's area, like {@link startChild} with `stress`. */
 export type StartStress = (command: string, args: readonly (string | number)[], timeoutMs?: number) => Child;
 
 /**
- * Runs `body` with a new empty directory and a `spawn` that starts children of the stress script;
+ * Runs `body` with a new empty directory and a `spawn` that starts children of the stress area;
  * afterwards, however `body` ends, the children it started are killed and then the directory is
  * removed. Safe in concurrent tests.
  */

@@ -4,18 +4,16 @@
  * default limit of 1,024 open files on every path (inline, thread pool, values over 64 KiB, streams).
  * Descriptors are counted in /proc/self/fd (Linux).
  */
-import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { BUCKET_COUNT } from '../../src/engine/log/log-store.js';
 import { Cache } from '../../src/index.js';
-import { ROOT, scriptPath } from '../helpers/children.js';
+import { startChild } from '../helpers/children.js';
 import { withTempDir } from '../helpers/tmp.js';
 import { writeLock } from './helpers/layout.js';
 
-const FLOOD = scriptPath('flood');
 const hasProc = fs.existsSync('/proc/self/fd');
 
 /** Descriptors this process has open now. */
@@ -115,27 +113,8 @@ describe.skipIf(!hasProc)('descriptors', () => {
     async (route) => {
       await inDirectory(`fd-flood-${route}`, async (dir) => {
         const total = 20_000;
-        const output = await new Promise<string>((resolve, reject) => {
-          execFile(
-            'bash',
-            [
-              '-c',
-              'ulimit -n 1024 && exec "$0" --import tsx "$@"',
-              process.execPath,
-              FLOOD,
-              dir,
-              route,
-              String(total),
-            ],
-            { cwd: ROOT, timeout: 170_000, killSignal: 'SIGKILL', maxBuffer: 16 * 1024 * 1024 },
-            (error, stdout, stderr) =>
-              error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(stdout),
-          );
-        });
-        const result = JSON.parse(output.trim().split('\n').at(-1) ?? '{}') as {
-          failures: string[];
-          count: unknown;
-        };
+        const flood = startChild('stress', 'flood', [dir, route, total], 170_000, { openFiles: 1024 });
+        const result = (await flood.result()) as { failures: string[]; count: unknown };
         expect(result.failures).toEqual([]);
         expect(result.count).toBe(total / 2);
       });
