@@ -18,6 +18,10 @@ export const HOST =
  */
 export const OWNER = `${HOST}~${process.pid}~${Math.random().toString(36).slice(2, 8)}`;
 
+/** The form of an owner tag, for the patterns of the names that begin with one. */
+export const OWNER_TAG = '[A-Za-z0-9-]+~\\d+~[a-z0-9]+';
+const OWNER_TAG_ONLY = new RegExp(`^${OWNER_TAG}$`);
+
 let sequence = 0;
 
 /** The next number (base 36) of this process's one sequence, which names its private files and tokens apart. */
@@ -39,8 +43,9 @@ export interface ProcessId {
 
 /** The host and pid named by an owner tag (`host~pid~nonce`), or `undefined` if `tag` is not one. */
 export function processOfOwnerTag(tag: string): ProcessId | undefined {
-  const match = /^([A-Za-z0-9-]+)~(\d+)~[a-z0-9]+$/.exec(tag);
-  return match ? { host: match[1] as string, pid: Number(match[2]) } : undefined;
+  if (!OWNER_TAG_ONLY.test(tag)) return undefined;
+  const [host, pid] = tag.split('~') as [string, string];
+  return { host, pid: Number(pid) };
 }
 
 /** `host:pid` for messages, or `an unknown holder`. */

@@ -2,16 +2,15 @@ import { join } from 'node:path';
 import { CacheError, LockTimeoutError } from '../errors.js';
 import { decodeCountersRecord, encodeCountersRecord, type Totals } from '../format/counters-record.js';
 import { io, type Op } from '../fs/runner.js';
-import { provablyDead, uniqueToken } from '../identity.js';
+import { type ProcessId, processOfOwnerTag, provablyDead, uniqueToken } from '../identity.js';
 import { ensureDirectory, isPlainInside } from '../store/directories.js';
 import { readPlainFile, type StoreSettings, writePrivate } from '../store/entries.js';
+import { isDeltaName } from '../store/names.js';
 import { acquireLock, type HeldLock, type LockOptions, releaseLock } from './lock.js';
 
 const ZERO: Totals = { count: 0, volume: 0, hits: 0, misses: 0 };
 const BASE = 'base.json';
 const FOLD_LOCK = 'fold.lock';
-/** `<host>~<pid>~<nonce>~<seq>.delta`, one per open counter store (`~<seq>` was absent before format 1.1). */
-const DELTA = /^([A-Za-z0-9-]+)~(\d+)~[a-z0-9]+(?:~[a-z0-9]+)?\.delta$/;
 /** Dead writers' delta files folded into the base per open, at most. */
 const FOLD_BATCH = 16;
 
@@ -191,8 +190,8 @@ export class Counters implements CounterStore {
   *fold(lock: LockOptions, self: boolean): Op<void> {
     const names = (yield* io('readdir', this.directory)).filter((name) => {
       if (name === this.ownName) return self;
-      const match = DELTA.exec(name);
-      return match !== null && provablyDead(match[1] as string, Number(match[2]));
+      const writer = writerOfDelta(name);
+      return writer !== undefined && provablyDead(writer.host, writer.pid);
     });
     if (names.length === 0) return;
     yield* this.underFoldLock({ ...lock, timeout: 0 }, function* (this: Counters) {
@@ -276,4 +275,14 @@ export class Counters implements CounterStore {
       yield* releaseLock(held);
     }
   }
+}
+
+/**
+ * The process that wrote a delta file, or `undefined` for another name. A delta file is
+ * `<host>~<pid>~<nonce>~<seq>.delta`, one per open counter store (`~<seq>` was absent before
+ * format 1.1).
+ */
+function writerOfDelta(name: string): ProcessId | undefined {
+  if (!isDeltaName(name)) return undefined;
+  return processOfOwnerTag(name.slice(0, -'.delta'.length).split('~', 3).join('~'));
 }

@@ -1,3 +1,4 @@
+import { OWNER_TAG } from '../identity.js';
 import { SETTINGS_FILE } from './layout.js';
 
 /**
@@ -9,11 +10,11 @@ import { SETTINGS_FILE } from './layout.js';
 const SHARD = /^[0-9a-f]{2}$/;
 const ENTRY = /^[0-9a-f]{32}$/;
 const KEY_LOCK = /^[0-9a-f]{32}\.lock$/;
-const OWNER = /^[A-Za-z0-9-]+~\d+~[a-z0-9]+$/;
+const OWNER = new RegExp(`^${OWNER_TAG}$`);
 /** `<name>.<seq>.tmp`, `.claim` or `.lock`, as `Layout.privatePath` makes them. */
 const PRIVATE = /^[^/\\]+\.[0-9a-z]+\.(tmp|claim|lock)$/;
-const JOURNAL = /^[A-Za-z0-9-]+~\d+~[a-z0-9]+~[0-9a-z]+\.json$/;
-const DELTA = /^[A-Za-z0-9-]+~\d+~[a-z0-9]+(?:~[0-9a-z]+)?\.delta$/;
+const JOURNAL = new RegExp(`^${OWNER_TAG}~[0-9a-z]+\\.json$`);
+const DELTA = new RegExp(`^${OWNER_TAG}(?:~[0-9a-z]+)?\\.delta$`);
 const QUEUE_FILE = /^[0-9a-f]{32}\.(state|lock)$/;
 const BUCKET_FILE = /^[0-9a-f]{2}\.(?:[1-9][0-9]{0,9}|lock)$/;
 const BLOB = /^[A-Za-z0-9~-]{1,200}\.blob$/;
@@ -67,9 +68,12 @@ export function isCompactionLockName(name: string): boolean {
 /** A file of a large entry of the `log` engine, in `blobs/`: `<token>.blob`. */
 export const isBlobName = hasForm(BLOB);
 
+/** A process's delta file in `counters/`: `<owner>.delta` or `<owner>~<seq>.delta`. */
+export const isDeltaName = hasForm(DELTA);
+
 /** A name the cache creates in `counters/`. */
 export function isCounterName(name: string): boolean {
-  return name === 'base.json' || name === 'fold.lock' || DELTA.test(name);
+  return name === 'base.json' || name === 'fold.lock' || isDeltaName(name);
 }
 
 /** A name the cache creates in `queues/`: `<32 hex>.state` or `<32 hex>.lock`. */
