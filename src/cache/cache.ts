@@ -247,7 +247,7 @@ export class Cache<V = unknown> {
   }
 
   static {
-    installTwins(Cache, OPERATIONS, {
+    installTwins(this, OPERATIONS, {
       sync: (self, make) => self.#runSync(make),
       async: (self, make) => self.#runAsync(make),
     });

@@ -179,7 +179,7 @@ export class Deque<V = unknown> {
 
   static {
     installTwins(
-      Deque,
+      this,
       OPERATIONS,
       over((self: Deque) => self.#state),
     );

@@ -267,7 +267,7 @@ export class Index<V = unknown> {
 
   static {
     installTwins(
-      Index,
+      this,
       OPERATIONS,
       over((self: Index) => self.#parts),
     );

@@ -269,7 +269,7 @@ export class FanoutCache<V = unknown> {
 
   static {
     installTwins(
-      FanoutCache,
+      this,
       ROUTED,
       over((self: FanoutCache) => self),
     );

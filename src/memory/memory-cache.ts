@@ -350,7 +350,7 @@ export class MemoryCache<V = unknown> {
   }
 
   static {
-    installTwins(MemoryCache, TWINS, {
+    installTwins(this, TWINS, {
       sync: (self, make) => runSync(undefined, make(self.#open())),
       // Nothing here waits: the Promise is settled once the operation has run, in this turn.
       async: async (self, make) => runSync(undefined, make(self.#open())),

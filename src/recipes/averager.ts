@@ -60,7 +60,7 @@ export class Averager {
 
   static {
     installTwins(
-      Averager,
+      this,
       {
         add: (self: Averager, value: number) => self.#add(value),
         get: (self: Averager) => self.#get(),

@@ -71,7 +71,7 @@ export class Lock {
   }
 
   static {
-    installLease(Lock, {
+    installLease(this, {
       acquire: (self, options) => self.#acquire(options),
       release: (self) => self.#release(),
       locked: (self) => method(self.cache, 'has', self.key),

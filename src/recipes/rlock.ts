@@ -87,7 +87,7 @@ export class RLock {
   }
 
   static {
-    installLease(RLock, {
+    installLease(this, {
       acquire: (self, options) => self.#acquire(options),
       release: (self) => self.#release(),
       locked: (self) => method(self.cache, 'has', self.key),

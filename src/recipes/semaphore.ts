@@ -78,7 +78,7 @@ export class BoundedSemaphore {
   }
 
   static {
-    installLease(BoundedSemaphore, {
+    installLease(this, {
       acquire: (self, options) => self.#acquire(options),
       release: (self, held) => self.#release(held),
       locked: (self) => self.#locked(),
