@@ -128,28 +128,32 @@ describe('size limits and eviction policies', () => {
   });
 
   it('sampled eviction takes its victims from the oldest entries (statistical bound)', () => {
-    // Room for all 3,000 whatever an entry takes on disk (a block each on the files engine).
-    const { cache, clock } = open({ sizeLimit: 2 ** 40, cullLimit: 1 });
-    for (let i = 0; i < 3000; i++) {
-      clock.advance(1);
-      cache.setSync(i, Buffer.alloc(50, 1));
-    }
-    const before = new Set(cache.keysSync() as Iterable<number>);
-    const entrySize = cache.getEntrySync(2999)?.size ?? 0;
-    // Shrink the limit so that 200 entries must go, then check who went.
-    const smaller = new Cache(cache.directory, { sizeLimit: (before.size - 200) * entrySize, clock });
-    smaller.cullSync();
-    const after = new Set(smaller.keysSync() as Iterable<number>);
-    const victims = [...before].filter((k) => !after.has(k));
-    const sortedBefore = [...before].sort((a, b) => a - b);
-    const oldestQuarter = sortedBefore[Math.floor(sortedBefore.length / 4)] as number;
-    const fromOldestQuarter = victims.filter((k) => k <= oldestQuarter).length;
-    expect(victims.length).toBeGreaterThanOrEqual(200);
-    // Measured over 100 runs: a median of 0.97 and a low of 0.85, so 0.9 failed about one run in 16.
-    // A victim drawn at random would come from the oldest quarter a quarter of the time, the oldest
-    // of 2 random entries 44%, of 5 (with no pool) 76%: 0.75 tells them apart and never fails.
-    expect(fromOldestQuarter / victims.length).toBeGreaterThanOrEqual(0.75);
-    smaller.closeSync();
+    // One cull of 200 victims from 3,000 entries, three times over, judged by the mean share of
+    // victims that come from the oldest quarter. Measured over 300 single culls: a median of 0.97,
+    // a low of 0.85. A victim drawn at random gives 0.25, the oldest of 5 random entries (the
+    // sampler without its pool) 0.76: a mean of 0.85 tells those apart with room to spare.
+    const shares = [0, 1, 2].map(() => {
+      // Room for all 3,000 whatever an entry takes on disk (a block each on the files engine).
+      const { cache, clock } = open({ sizeLimit: 2 ** 40, cullLimit: 1 });
+      for (let i = 0; i < 3000; i++) {
+        clock.advance(1);
+        cache.setSync(i, Buffer.alloc(50, 1));
+      }
+      const before = new Set(cache.keysSync() as Iterable<number>);
+      const entrySize = cache.getEntrySync(2999)?.size ?? 0;
+      // Shrink the limit so that 200 entries must go, then check who went.
+      const smaller = new Cache(cache.directory, { sizeLimit: (before.size - 200) * entrySize, clock });
+      smaller.cullSync();
+      const after = new Set(smaller.keysSync() as Iterable<number>);
+      const victims = [...before].filter((k) => !after.has(k));
+      const sortedBefore = [...before].sort((a, b) => a - b);
+      const oldestQuarter = sortedBefore[Math.floor(sortedBefore.length / 4)] as number;
+      expect(victims.length).toBeGreaterThanOrEqual(200);
+      smaller.closeSync();
+      cache.closeSync();
+      return victims.filter((k) => k <= oldestQuarter).length / victims.length;
+    });
+    expect(shares.reduce((a, b) => a + b) / shares.length).toBeGreaterThanOrEqual(0.85);
   });
 
   it('peekItem returns the most and least recently stored live entries', () => {
