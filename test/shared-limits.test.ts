@@ -61,7 +61,9 @@ describe('limits and statistics shared by processes', () => {
       const outputs = await inTwoChildren(
         dir,
         (id) => `let max = 0;
+const pause = new Int32Array(new SharedArrayBuffer(4));
 for (let i = 0; i < 800; i++) {
+  Atomics.wait(pause, 0, 0, 1);
   cache.setSync('p${id}-' + i, Buffer.alloc(2000, i % 256));
   if (i % 20 === 0) max = Math.max(max, cache.volumeSync());
 }
@@ -71,7 +73,9 @@ console.log(max);`,
       const entrySize = cache.getEntrySync('p0-799')?.size ?? 2200;
       // A writer evicts cullLimit entries per write once its view of the volume is over the limit, and
       // sees the other writer's writes within 50 ms: the overshoot is what the other writer adds in
-      // that window (tens of entries here), not a drift that grows with the write loop.
+      // that window, not a drift that grows with the write loop. Each writer pauses 1 ms before every
+      // write, so that window holds at most about 50 of its entries however fast or loaded the machine
+      // is (unpaced, a fast writer adds over 100 in 50 ms, and the bound would measure the machine).
       const window = 100 * entrySize;
       for (const max of outputs.map(Number)) expect(max).toBeLessThanOrEqual(limit + window);
       expect(cache.volumeSync()).toBeLessThanOrEqual(limit + window);
