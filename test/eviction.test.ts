@@ -168,3 +168,36 @@ describe('size limits and eviction policies', () => {
     expect(cache.peekItemSync({ last: false })).toEqual(['a', 0]);
   });
 });
+
+describe('trim: false (a directory trimmed by another process)', () => {
+  it('never evicts nor removes expired entries on write; explicit cull still does, and a trimmer keeps the limit', () => {
+    const dir = tempDir();
+    let t = 1_700_000_000_000;
+    const clock = { now: () => t };
+    const writer = new Cache(dir, { sizeLimit: 3.1e6, cullLimit: 10, clock, trim: false });
+    writer.setSync('expiring', 'x', { ttl: 1 });
+    for (let i = 0; i < 6; i++) {
+      t += 1;
+      writer.setSync(i, MB);
+    }
+    expect(writer.countSync()).toBe(7);
+    expect(writer.volumeSync()).toBeGreaterThan(6e6);
+    const trimmer = new Cache(dir, { clock });
+    t += 1;
+    trimmer.setSync('new', MB);
+    expect(trimmer.volumeSync()).toBeLessThanOrEqual(3.1e6);
+    expect(trimmer.hasSync('expiring')).toBe(false);
+    const left = trimmer.countSync();
+    for (let i = 6; i < 10; i++) writer.setSync(i, MB);
+    expect(writer.countSync()).toBe(left + 4);
+    expect(writer.volumeSync()).toBeGreaterThan(3.1e6);
+    writer.cullSync();
+    expect(writer.volumeSync()).toBeLessThanOrEqual(3.1e6);
+    writer.closeSync();
+    trimmer.closeSync();
+  });
+
+  it('is a boolean', () => {
+    expect(() => new Cache(tempDir(), { trim: 'no' as unknown as boolean })).toThrow(TypeError);
+  });
+});

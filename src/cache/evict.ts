@@ -65,6 +65,9 @@ export class Evictor implements CacheEvictor {
   /** A sweep of every entry for expired ones is in flight (see {@link afterWrite}). */
   private sweeping = false;
 
+  /** `trimsOnWrite`: whether {@link afterWrite} evicts at all (the `trim` option). */
+  constructor(private readonly trimsOnWrite = true) {}
+
   /**
    * Runs after each write that may have grown the cache (`expiresAt`: the written entry's expiry).
    * As in python-diskcache, a write removes up to `cullLimit` expired entries, and one that finds the
@@ -75,7 +78,7 @@ export class Evictor implements CacheEvictor {
   *afterWrite(ctx: CacheContext, expiresAt: number | null = null): Op<void> {
     const { cullLimit } = ctx.settings;
     if (expiresAt !== null) this.earliestExpiry = Math.min(this.earliestExpiry, expiresAt);
-    if (cullLimit === 0) return;
+    if (cullLimit === 0 || !this.trimsOnWrite) return;
     this.writes++;
     const policy = POLICIES[ctx.settings.evictionPolicy];
     const totals = yield* ctx.counters.estimate(TOTALS_MAX_AGE_MS);

@@ -186,7 +186,7 @@ function openDirectory(dir: string, options: CacheOptions): OpenCache {
     now: () => clock.now(),
   };
   const counters = acquireCounters(store);
-  const evictor = new Evictor();
+  const evictor = new Evictor(options.trim !== false);
   const unit = settings.allocationUnit ?? measureAllocationUnit(dir);
   const log =
     settings.engine === 'log'

@@ -141,6 +141,15 @@ export interface CacheOptions {
    * @default false
    */
   readOnly?: boolean;
+  /**
+   * Whether this process keeps the cache within its limits as it writes (each write evicts up to
+   * `cullLimit` entries when the cache is over `sizeLimit`, and removes expired ones). With `false`
+   * its writes never remove another entry; explicit `cull()`, `expire()` and `evict(tag)` still do.
+   * For a directory shared by many hosts: let one process trim it (the trimmer) and open it with
+   * `trim: false` everywhere else. Belongs to the instance, like `readOnly`.
+   * @default true
+   */
+  trim?: boolean;
 }
 
 /** Options that are stored in the directory and apply to every later open that does not pass its own. */
@@ -205,6 +214,7 @@ const KNOWN = new Set<string>([
   'fileSystem',
   'memory',
   'readOnly',
+  'trim',
   'engine',
   'indexLimit',
   'ttl',
@@ -244,6 +254,7 @@ const VALIDATORS: ReadonlyMap<string, (value: unknown) => void> = new Map<string
   ['evictionPolicy', (v) => oneOf('evictionPolicy', v, EVICTION_POLICIES)],
   ['statistics', (v) => boolean('statistics', v)],
   ['readOnly', (v) => boolean('readOnly', v)],
+  ['trim', (v) => boolean('trim', v)],
   ['durability', (v) => oneOf('durability', v, ['normal', 'fsync'])],
   ['asyncIO', (v) => oneOf('asyncIO', v, ['auto', 'inline', 'threadpool'])],
   ['engine', (v) => oneOf('engine', v, ['auto', 'log', 'files'])],
