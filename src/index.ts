@@ -43,3 +43,7 @@ export { Lock } from './recipes/lock.js';
 export { RLock } from './recipes/rlock.js';
 export { BoundedSemaphore } from './recipes/semaphore.js';
 export { type ThrottleOptions, throttle, throttleSync } from './recipes/throttle.js';
+export type { DegradedEvent, TieredEvents, TieredWriteOptions } from './tiers/operations.js';
+export type { TieredCacheOptions, TierOptions, TierWrites, WhenDown } from './tiers/options.js';
+export type { KeyvLike, TierStore } from './tiers/tier.js';
+export { TieredCache, type TieredEntry, type TieredMethods, type TierHealth } from './tiers/tiered-cache.js';
