@@ -173,7 +173,7 @@ export function* lookup(s: TieredState, key: Key): Op<Found | undefined> {
     const read = tierAt(s, i).backend.read(key);
     let envelope = yield* guarded<Envelope | undefined>(s, i, 'read', key, read, undefined);
     if (envelope === undefined || isExpired(envelope, now)) continue;
-    if (i < last && now - envelope.verifiedAt > s.maxStaleness && !queuedBelow(s, i, key)) {
+    if (i < last && now - envelope.verifiedAt >= s.maxStaleness && !queuedBelow(s, i, key)) {
       envelope = yield* verify(s, i, envelope, now);
       return envelope === undefined ? undefined : { envelope, tier: i };
     }
