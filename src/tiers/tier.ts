@@ -5,6 +5,7 @@ import { encodeKey, type Key } from '../format/key.js';
 import { type Op, twin } from '../fs/runner.js';
 import { MemoryCache } from '../memory/memory-cache.js';
 import { decodeEnvelope, type Envelope, encodeEnvelope, readEnvelope } from './envelope.js';
+import { redisClientOf, releaseLease, takeLease } from './redis-lock.js';
 
 /**
  * What a tier needs of a Keyv store: a `Keyv` instance, or a Keyv storage adapter such as
@@ -32,8 +33,10 @@ export interface Backend {
   readonly label: string;
   /** Whether the store has synchronous methods (a `Cache` or a `MemoryCache`). */
   readonly sync: boolean;
-  /** Whether the store can take a `getOrSet` for every process that shares it (a `Cache`). */
+  /** The store as a `Cache`, whose `getOrSet` computes once for every process that shares it. */
   readonly shared: AnyCache | undefined;
+  /** Leases on keys, where the store can hold them (Redis): how `getOrSet` computes once over it. */
+  readonly lease: Lease | undefined;
   read(key: Key): Op<Envelope | undefined>;
   /** Stores `envelope` for the time it has left (`false`: it had none left, so nothing was stored). */
   write(envelope: Envelope): Op<boolean>;
@@ -42,6 +45,14 @@ export interface Backend {
   clear(): Op<number>;
   /** Removes the entries tagged `tag`; how many. */
   evict(tag: Key): Op<number>;
+}
+
+/** A lease on a key, held by `token` for `ms` at most. */
+export interface Lease {
+  /** Takes the lease on `key` if it is free; whether it was. */
+  take(key: Key, token: string, ms: number): Op<boolean>;
+  /** Releases it, if `token` still holds it. */
+  release(key: Key, token: string): Op<void>;
 }
 
 type Methods = Record<string, (...args: unknown[]) => unknown>;
@@ -68,6 +79,7 @@ function cacheBackend(cache: AnyCache | AnyMemoryCache, encode: boolean): Backen
     label: cache instanceof Cache ? `cache ${cache.directory}` : 'memory',
     sync: true,
     shared: cache instanceof Cache ? cache : undefined,
+    lease: undefined,
     *read(key) {
       return decodeEnvelope(yield* invoke(cache, 'get', key), key);
     },
@@ -102,6 +114,17 @@ function keyvCall<T>(fn: () => unknown): Op<T> {
   return twin(syncRefused, async () => (await fn()) as T);
 }
 
+/** Leases in the Redis server behind a Keyv store, if it is one. */
+function redisLease(store: KeyvLike): Lease | undefined {
+  const redis = redisClientOf(store);
+  if (redis === undefined) return undefined;
+  const name = (key: Key) => `diskcache-ts:lease:${keyvKey(key)}`;
+  return {
+    take: (key, token, ms) => keyvCall(() => takeLease(redis, name(key), token, ms)),
+    release: (key, token) => keyvCall(() => releaseLease(redis, name(key), token)),
+  };
+}
+
 function keyvBackend(store: KeyvLike): Backend {
   const decode = (stored: unknown, key: Key) =>
     typeof stored === 'string' ? decodeEnvelope(Buffer.from(stored, 'base64'), key) : undefined;
@@ -109,6 +132,7 @@ function keyvBackend(store: KeyvLike): Backend {
     label: 'keyv',
     sync: false,
     shared: undefined,
+    lease: redisLease(store),
     *read(key) {
       return decode(yield* keyvCall(() => store.get(keyvKey(key))), key);
     },
