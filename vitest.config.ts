@@ -9,6 +9,7 @@ import { configDefaults, defineConfig } from 'vitest/config';
 export const STRESS = [
   'test/stress/**/*.test.ts',
   'test/netfs/**/*.test.ts',
+  'test/redis/**/*.test.ts',
   'test/cli.test.ts',
   'test/concurrent-create.test.ts',
   'test/corruption.test.ts',
