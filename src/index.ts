@@ -45,5 +45,5 @@ export { BoundedSemaphore } from './recipes/semaphore.js';
 export { type ThrottleOptions, throttle, throttleSync } from './recipes/throttle.js';
 export type { DegradedEvent, TieredEvents, TieredWriteOptions } from './tiers/operations.js';
 export type { TieredCacheOptions, TierOptions, TierWrites, WhenDown } from './tiers/options.js';
-export type { KeyvLike, TierStore } from './tiers/tier.js';
+export type { AnyMemoryCache, KeyvLike, TierStore } from './tiers/tier.js';
 export { TieredCache, type TieredEntry, type TieredMethods, type TierHealth } from './tiers/tiered-cache.js';

@@ -22,7 +22,7 @@ export interface KeyvLike {
 
 /** A memory cache of any value type (as {@link AnyCache}). */
 // biome-ignore lint/suspicious/noExplicitAny: `MemoryCache<V>` is invariant in V; any V will do here.
-type AnyMemoryCache = MemoryCache<any>;
+export type AnyMemoryCache = MemoryCache<any>;
 
 /** What a tier is made of. */
 export type TierStore = AnyCache | AnyMemoryCache | KeyvLike;
