@@ -19,15 +19,16 @@ export interface Envelope<V = unknown> {
   tag: Key | null;
 }
 
-/** The first bytes of an envelope in a disk or Keyv tier: its format and version. */
+/** The first bytes of an envelope in a Keyv tier: its format and version. */
 const MAGIC = Buffer.from('dct-tier1\n');
 
-/** The stored form of an envelope (magic, then Node's structured serialization). */
+/** The bytes of an envelope for a store of strings or bytes (magic, then Node's structured serialization). */
 export function encodeEnvelope(envelope: Envelope): Buffer {
   return Buffer.concat([MAGIC, serialize(envelope)]);
 }
 
 function sameKey(a: Key, b: Key): boolean {
+  if (typeof a === 'string' || typeof b === 'string') return a === b;
   const x = encodeKey(a);
   const y = encodeKey(b);
   return x.type === y.type && Buffer.compare(x.bytes, y.bytes) === 0;
@@ -47,16 +48,17 @@ function isEnvelope(value: unknown): value is Envelope {
 }
 
 /**
- * The envelope in `stored` (its bytes, or the object a memory tier holds), or `undefined` if it is
+ * The envelope in `stored` (its bytes, or the object a `Cache` tier holds), or `undefined` if it is
  * not one: a value written by something other than a `TieredCache`, or damaged bytes.
  */
 export function readEnvelope(stored: unknown): Envelope | undefined {
   let envelope: unknown = stored;
   if (stored instanceof Uint8Array) {
     const bytes = Buffer.from(stored.buffer, stored.byteOffset, stored.byteLength);
-    if (bytes.length <= MAGIC.length || !bytes.subarray(0, MAGIC.length).equals(MAGIC)) return undefined;
+    const n = MAGIC.length;
+    if (bytes.length <= n || bytes.compare(MAGIC, 0, n, 0, n) !== 0) return undefined;
     try {
-      envelope = deserialize(bytes.subarray(MAGIC.length));
+      envelope = deserialize(bytes.subarray(n));
     } catch {
       return undefined;
     }

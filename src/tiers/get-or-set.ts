@@ -4,7 +4,7 @@ import type { AnyCache } from '../cache/verbs.js';
 import type { Key } from '../format/key.js';
 import { call, type Op, sleep, twin } from '../fs/runner.js';
 import { uniqueToken } from '../identity.js';
-import { decodeEnvelope, encodeEnvelope, isExpired, readEnvelope } from './envelope.js';
+import { decodeEnvelope, isExpired, readEnvelope } from './envelope.js';
 import { envelopeOf, lookup, noteFailure, store, type TieredState } from './operations.js';
 import type { Backend, Lease } from './tier.js';
 
@@ -128,7 +128,7 @@ function* viaCache(
   decided: Decisions,
 ): Op<unknown> {
   const wrapped = (context: FactoryContext) => {
-    const finish = (value: unknown) => encodeEnvelope(envelopeOf(s, key, value, decided.ttl, decided.tag));
+    const finish = (value: unknown) => envelopeOf(s, key, value, decided.ttl, decided.tag);
     const result = invoke(factory, context, decided);
     return result instanceof Promise ? result.then(finish) : finish(result);
   };

@@ -91,11 +91,23 @@ function* guarded<T>(
   try {
     return yield* op;
   } catch (error) {
-    if (error instanceof TypeError || error instanceof RangeError || tierAt(s, i).whenDown === 'fail')
-      throw error;
-    noteFailure(s, i, operation, key, error, false);
+    skipped(s, i, operation, key, error);
     return fallback;
   }
+}
+
+/** Throws `error` of tier `i` unless the tier says `whenDown: 'skip'`; then tells of it. */
+function skipped(
+  s: TieredState,
+  i: number,
+  operation: string,
+  key: Key | undefined,
+  error: unknown,
+): undefined {
+  if (error instanceof TypeError || error instanceof RangeError || tierAt(s, i).whenDown === 'fail')
+    throw error;
+  noteFailure(s, i, operation, key, error, false);
+  return undefined;
 }
 
 /** Writes (or, with no envelope, removes) `item` in tier `i`, through or into its queue. */
@@ -170,8 +182,12 @@ export function* lookup(s: TieredState, key: Key): Op<Found | undefined> {
   const now = Date.now();
   const last = s.tiers.length - 1;
   for (let i = 0; i <= last; i++) {
-    const read = tierAt(s, i).backend.read(key);
-    let envelope = yield* guarded<Envelope | undefined>(s, i, 'read', key, read, undefined);
+    let envelope: Envelope | undefined;
+    try {
+      envelope = yield* tierAt(s, i).backend.read(key);
+    } catch (error) {
+      envelope = skipped(s, i, 'read', key, error);
+    }
     if (envelope === undefined || isExpired(envelope, now)) continue;
     if (i < last && now - envelope.verifiedAt >= s.maxStaleness && !queuedBelow(s, i, key)) {
       envelope = yield* verify(s, i, envelope, now);

@@ -73,21 +73,26 @@ function timeLeft(envelope: Envelope, now: number): number {
   return left > 0 ? left : -1;
 }
 
-/** A diskcache-ts `Cache` or `MemoryCache` (`encode`: whether values are stored as envelope bytes). */
-function cacheBackend(cache: AnyCache | AnyMemoryCache, encode: boolean): Backend {
+/**
+ * A diskcache-ts `Cache` or `MemoryCache`. The envelope is stored as the value, in the cache's own
+ * codec (the default `'structured'` codec keeps any value; a `'json'` cache keeps JSON values only).
+ */
+function cacheBackend(cache: AnyCache | AnyMemoryCache): Backend {
   return {
     label: cache instanceof Cache ? `cache ${cache.directory}` : 'memory',
     sync: true,
     shared: cache instanceof Cache ? cache : undefined,
     lease: undefined,
-    *read(key) {
-      return decodeEnvelope(yield* invoke(cache, 'get', key), key);
-    },
+    // One effect per read: this is a hit's whole cost over the store's own.
+    read: (key) =>
+      twin(
+        () => decodeEnvelope(cache.getSync(key), key),
+        async () => decodeEnvelope(await cache.get(key), key),
+      ),
     *write(envelope) {
       const ttl = timeLeft(envelope, Date.now());
       if (ttl < 0) return false;
-      const value = encode ? encodeEnvelope(envelope) : envelope;
-      yield* invoke(cache, 'set', envelope.key, value, { ttl, tag: envelope.tag });
+      yield* invoke(cache, 'set', envelope.key, envelope, { ttl, tag: envelope.tag });
       return true;
     },
     remove: (key) => invoke(cache, 'delete', key),
@@ -178,8 +183,7 @@ function keyvBackend(store: KeyvLike): Backend {
 
 /** The backend of a tier's store; a `TypeError` for anything that is not one. */
 export function backendOf(store: unknown): Backend {
-  if (store instanceof Cache) return cacheBackend(store, true);
-  if (store instanceof MemoryCache) return cacheBackend(store, false);
+  if (store instanceof Cache || store instanceof MemoryCache) return cacheBackend(store);
   const s = store as Partial<KeyvLike> | null;
   if (
     typeof s === 'object' &&
