@@ -43,12 +43,12 @@ function twoHosts(options: { maxStaleness?: number; shared?: Partial<TierOptions
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** A Keyv-shaped store that fails every call while `down` is set. */
+/** A Keyv-shaped store that fails every call while `down` is set, and every write while `writesDown` is. */
 function flakyStore() {
   const map = new Map<string, string>();
-  const state = { down: false };
-  const guard = () => {
-    if (state.down)
+  const state = { down: false, writesDown: false };
+  const guard = (write = false) => {
+    if (state.down || (write && state.writesDown))
       throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6379'), { code: 'ECONNREFUSED' });
   };
   return {
@@ -60,7 +60,7 @@ function flakyStore() {
         return map.get(key);
       },
       async set(key: string, value: string) {
-        guard();
+        guard(true);
         map.set(key, value);
         return true;
       },
@@ -272,6 +272,20 @@ describe('TieredCache: a tier that is down', () => {
     expect(local.hasSync('k2')).toBe(false);
     local.clearSync();
     await expect(tiered.get('k')).rejects.toThrow(/ECONNREFUSED/);
+  });
+
+  it('a copy into an upper tier that fails is told of and never fails the read', async () => {
+    const { store, state } = flakyStore();
+    const shared = cache();
+    new TieredCache({ tiers: [shared] }).setSync('k', 'v');
+    const tiered = new TieredCache({ tiers: [{ store, name: 'upper' }, shared] });
+    const events: DegradedEvent[] = [];
+    tiered.events.on('degraded', (e) => events.push(e));
+    state.writesDown = true;
+    expect(await tiered.get('k')).toBe('v');
+    expect(events).toMatchObject([{ tier: 'upper', operation: 'copy', key: 'k', lost: false }]);
+    // A write of its own, though, fails as the tier says (whenDown 'fail').
+    await expect(tiered.set('k', 'w')).rejects.toThrow(/ECONNREFUSED/);
   });
 
   it("whenDown 'skip': the local tier keeps serving, each failure is told, and nothing wrong is served", async () => {

@@ -13,7 +13,10 @@ import { keyId, type Pending, WriteBehind } from './write-behind.js';
 export interface DegradedEvent {
   /** The tier's name. */
   tier: string;
-  /** What was being done: `'read'`, `'verify'`, `'set'`, `'delete'`, `'clear'`, `'evict'`, `'getOrSet'`. */
+  /**
+   * What was being done: `'read'`, `'verify'`, `'copy'` (of a value found in a lower tier, or of what
+   * the last tier said of it), `'set'`, `'delete'`, `'clear'`, `'evict'`, `'getOrSet'`.
+   */
   operation: string;
   /** The key, for operations on one key. */
   key?: Key;
@@ -78,7 +81,7 @@ export function makeQueues(s: TieredState): void {
 
 /**
  * Runs `op` against tier `i`: its error is thrown where the tier says `whenDown: 'fail'` (and for
- * bad arguments), and is told of with `fallback` returned where it says `'skip'`.
+ * bad arguments), and is told of with `fallback` returned where it says `'skip'` (or with `skip`).
  */
 function* guarded<T>(
   s: TieredState,
@@ -87,40 +90,47 @@ function* guarded<T>(
   key: Key | undefined,
   op: Op<T>,
   fallback: T,
+  skip = false,
 ): Op<T> {
   try {
     return yield* op;
   } catch (error) {
-    skipped(s, i, operation, key, error);
+    skipped(s, i, operation, key, error, skip);
     return fallback;
   }
 }
 
-/** Throws `error` of tier `i` unless the tier says `whenDown: 'skip'`; then tells of it. */
+/** Throws `error` of tier `i` unless the tier says `whenDown: 'skip'` (or `skip`); then tells of it. */
 function skipped(
   s: TieredState,
   i: number,
   operation: string,
   key: Key | undefined,
   error: unknown,
+  skip = false,
 ): undefined {
-  if (error instanceof TypeError || error instanceof RangeError || tierAt(s, i).whenDown === 'fail')
-    throw error;
+  if (error instanceof TypeError || error instanceof RangeError) throw error;
+  if (!skip && tierAt(s, i).whenDown === 'fail') throw error;
   noteFailure(s, i, operation, key, error, false);
   return undefined;
 }
 
-/** Writes (or, with no envelope, removes) `item` in tier `i`, through or into its queue. */
-function* writeTo(s: TieredState, i: number, item: Pending): Op<boolean> {
+/**
+ * Writes (or, with no envelope, removes) `item` in tier `i`, through or into its queue. A `copy` (of
+ * what a lower tier holds) that fails is told of and never fails the read that made it: the copy's
+ * tier will only ask the lower tier again.
+ */
+function* writeTo(s: TieredState, i: number, item: Pending, copy: boolean): Op<boolean> {
   const tier = tierAt(s, i);
   if (tier.writes === 'none') return false;
   const queue = s.queues[i];
   if (queue !== undefined) {
-    yield* queue.enqueue(item, tier.whenDown === 'skip');
+    yield* queue.enqueue(item, copy || tier.whenDown === 'skip');
     return false;
   }
   const op = item.envelope === undefined ? tier.backend.remove(item.key) : tier.backend.write(item.envelope);
-  return yield* guarded(s, i, item.envelope === undefined ? 'delete' : 'set', item.key, op, false);
+  const operation = copy ? 'copy' : item.envelope === undefined ? 'delete' : 'set';
+  return yield* guarded(s, i, operation, item.key, op, false, copy);
 }
 
 /**
@@ -130,8 +140,13 @@ function* writeTo(s: TieredState, i: number, item: Pending): Op<boolean> {
  */
 function* spread(s: TieredState, item: Pending, from: number, to: number, except = -1): Op<boolean> {
   let any = false;
-  for (let i = to - 1; i >= from; i--) if (i !== except && (yield* writeTo(s, i, item))) any = true;
+  for (let i = to - 1; i >= from; i--) if (i !== except && (yield* writeTo(s, i, item, false))) any = true;
   return any;
+}
+
+/** Copies what the last tier or tier `to` said about a key into the tiers above `to` (see {@link writeTo}). */
+function* copyUp(s: TieredState, item: Pending, to: number): Op<void> {
+  for (let i = to - 1; i >= 0; i--) yield* writeTo(s, i, item, true);
 }
 
 /** A value found, with its envelope and the tier it came from. */
@@ -164,11 +179,11 @@ function* verify(s: TieredState, i: number, copy: Envelope, now: number): Op<Env
   );
   if (truth === failed) return copy;
   if (truth === undefined || isExpired(truth, now)) {
-    yield* spread(s, { key: copy.key, envelope: undefined }, 0, i + 1);
+    yield* copyUp(s, { key: copy.key, envelope: undefined }, i + 1);
     return undefined;
   }
   const fresh = { ...(truth.version === copy.version ? copy : truth), verifiedAt: now };
-  yield* spread(s, { key: copy.key, envelope: fresh }, 0, i + 1);
+  yield* copyUp(s, { key: copy.key, envelope: fresh }, i + 1);
   return fresh;
 }
 
@@ -194,7 +209,7 @@ export function* lookup(s: TieredState, key: Key): Op<Found | undefined> {
       return envelope === undefined ? undefined : { envelope, tier: i };
     }
     if (i === last) envelope = { ...envelope, verifiedAt: now };
-    if (i > 0) yield* spread(s, { key, envelope }, 0, i);
+    yield* copyUp(s, { key, envelope }, i);
     return { envelope, tier: i };
   }
   return undefined;
