@@ -406,6 +406,7 @@ describe('TieredCache: getOrSet and memoize', () => {
     expect(await onB(4)).toBe(16);
     expect(calls).toBe(1);
     expect(onA.cacheKey(4)).toBe(onB.cacheKey(4));
+    expect(() => a.tiered.memoize(square, { beta: 1 } as never)).toThrow(/no beta option/);
   });
 });
 

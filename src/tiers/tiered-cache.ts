@@ -89,6 +89,14 @@ const OPERATIONS: OperationTable = {
   flush: flushInline,
 };
 
+/** `memoize` options, refusing XFetch's `beta`, which a tiered memoize does not offer. */
+function noBeta<T extends object>(options: T | undefined): T {
+  if (options !== undefined && options !== null && 'beta' in options) {
+    throw new TypeError('diskcache-ts: TieredCache.memoize has no beta option (early recomputation)');
+  }
+  return options ?? ({} as T);
+}
+
 /** What an instance keeps: the operations' state and whether it can run synchronously. */
 interface Held {
   state: TieredState;
@@ -164,7 +172,7 @@ export class TieredCache<V = unknown> {
     fn: (...args: A) => R,
     options?: Omit<MemoizeOptions, 'beta'>,
   ): ((...args: A) => Promise<Awaited<R>>) & { cacheKey(...args: A): string } {
-    const plan = planMemo(fn, options ?? {});
+    const plan = planMemo(fn, noBeta(options));
     const { ttl, tag, grace } = plan.getOrSet.write;
     const { softTimeout, hardTimeout } = plan.getOrSet;
     const cacheKey = (...args: A) => callKey(plan, args);
@@ -186,7 +194,7 @@ export class TieredCache<V = unknown> {
     fn: (...args: A) => R,
     options?: Omit<MemoizeOptions, 'beta' | 'softTimeout' | 'hardTimeout'>,
   ): ((...args: A) => R) & { cacheKey(...args: A): string } {
-    const plan = planMemo(fn, options ?? {}, true);
+    const plan = planMemo(fn, noBeta(options), true);
     const { ttl, tag, grace } = plan.getOrSet.write;
     const cacheKey = (...args: A) => callKey(plan, args);
     const memoized = (...args: A) =>
