@@ -410,6 +410,41 @@ describe('TieredCache: getOrSet and memoize', () => {
   });
 });
 
+describe('TieredCache: add and batches', () => {
+  it('add is atomic across hosts on the shared Cache tier: one of them stores, and every tier gets that value', async () => {
+    const { a, b } = twoHosts();
+    const results = await Promise.all([a.tiered.add('k', 'from a'), b.tiered.add('k', 'from b')]);
+    expect(results.filter(Boolean)).toHaveLength(1);
+    const winner = results[0] ? 'from a' : 'from b';
+    expect(a.tiered.getSync('k')).toBe(winner);
+    expect(b.tiered.getSync('k')).toBe(winner);
+    expect(a.tiered.addSync('k', 'again')).toBe(false);
+    a.tiered.deleteSync('k');
+    expect(a.tiered.addSync('k', 'after delete', { ttl: 60_000 })).toBe(true);
+    expect(a.local.getSync('k')).toBeDefined();
+  });
+
+  it('add is refused where the last writable tier is not a Cache written through', async () => {
+    await expect(new TieredCache({ tiers: [cache(), new Keyv()] }).add('k', 1)).rejects.toThrow(
+      /EUNSUPPORTED|atomic/,
+    );
+    const behind = new TieredCache({ tiers: [cache(), { store: cache(), writes: 'behind' }] });
+    expect(() => behind.addSync('k', 1)).toThrow(CacheError);
+  });
+
+  it('getMany, setMany and deleteMany', () => {
+    const { a, b } = twoHosts();
+    a.tiered.setManySync([
+      ['x', 1],
+      ['y', 2],
+    ]);
+    expect(b.tiered.getManySync(['x', 'nope', 'y'])).toEqual([1, undefined, 2]);
+    expect(b.tiered.deleteManySync(['x', 'nope'])).toEqual([true, false]);
+    expect(() => a.tiered.getManySync('x' as never)).toThrow(TypeError);
+    expect(() => a.tiered.setManySync([['x', 1], 'y'] as never)).toThrow(TypeError);
+  });
+});
+
 describe('TieredCache: surfaces and arguments', () => {
   it('has no synchronous methods over a Keyv tier, and says so', async () => {
     const tiered = new TieredCache({ tiers: [cache(), new Keyv()] });

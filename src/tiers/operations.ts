@@ -1,8 +1,9 @@
 import type { EventEmitter } from 'node:events';
 import type { WriteOptions } from '../cache/context.js';
 import { checkTtl, expiryOf } from '../cache/ttl.js';
+import { CacheError } from '../errors.js';
 import { assertKey, type Key } from '../format/key.js';
-import type { Op } from '../fs/runner.js';
+import { type Op, twin } from '../fs/runner.js';
 import { uniqueToken } from '../identity.js';
 import { checkOptions } from '../option-names.js';
 import { type Envelope, isExpired } from './envelope.js';
@@ -258,6 +259,38 @@ export function* set(s: TieredState, key: Key, value: unknown, options: TieredWr
   checkWrite(key, options);
   yield* store(s, envelopeOf(s, key, value, options.ttl, options.tag));
   return true;
+}
+
+/**
+ * `add(key, value, { ttl, tag })`: stores the value only if the last writable tier, a `Cache`, has no
+ * live value for the key (its `add`, atomic across every host that shares it), then in the other
+ * tiers. Over any other last tier it is refused: nothing else could make it atomic.
+ */
+export function* add(
+  s: TieredState,
+  key: Key,
+  value: unknown,
+  options: TieredWriteOptions = {},
+): Op<boolean> {
+  checkWrite(key, options);
+  let c = s.tiers.length - 1;
+  while (c >= 0 && tierAt(s, c).writes === 'none') c--;
+  const tier = c < 0 ? undefined : tierAt(s, c);
+  const cache = tier?.writes === 'through' ? tier.backend.shared : undefined;
+  if (cache === undefined) {
+    throw new CacheError(
+      'EUNSUPPORTED',
+      'add() needs a Cache as the last writable tier, written through: only its add is atomic across hosts',
+    );
+  }
+  const envelope = envelopeOf(s, key, value, options.ttl, options.tag);
+  const ttl = envelope.expiresAt === null ? 0 : Math.max(1, envelope.expiresAt - envelope.verifiedAt);
+  const added = yield* twin(
+    () => cache.addSync(key, envelope, { ttl, tag: envelope.tag }),
+    () => cache.add(key, envelope, { ttl, tag: envelope.tag }),
+  );
+  if (added) yield* store(s, envelope, c);
+  return added;
 }
 
 /** `delete(key)`: from every writable tier; whether one of them held it. */

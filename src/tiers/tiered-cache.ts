@@ -7,6 +7,7 @@ import { type Op, runAsync, runSync } from '../fs/runner.js';
 import { type AsyncSurface, type Drive, installTwins, type SyncSurface } from '../fs/twins.js';
 import { getOrSet } from './get-or-set.js';
 import {
+  add,
   flushInline,
   lookup,
   makeQueues,
@@ -51,14 +52,29 @@ export interface TieredMethods<V> {
   has(key: Key): boolean;
   /** Stores `value` in every writable tier (the last first; write-behind tiers from their queue). */
   set(key: Key, value: V, options?: TieredWriteOptions): true;
+  /**
+   * Stores `value` only if `key` has no live value, atomically across hosts: the last writable tier
+   * must be a `Cache`, written through (a `CacheError` `'EUNSUPPORTED'` otherwise); `false` if it had one.
+   */
+  add(key: Key, value: V, options?: TieredWriteOptions): boolean;
+  /** The values of `keys`, in order, `undefined` for each miss. */
+  getMany(keys: readonly Key[]): (V | undefined)[];
+  /** Stores each `[key, value]`, in order, as {@link set} does. */
+  setMany(entries: readonly (readonly [Key, V])[], options?: TieredWriteOptions): true;
   /** Removes `key` from every writable tier; whether a tier written through held it. */
   delete(key: Key): boolean;
+  /** Removes each key, as {@link delete} does; for each, whether a tier held it. */
+  deleteMany(keys: readonly Key[]): boolean[];
   /** Removes every entry of every writable tier; the sum of what the tiers report. */
   clear(): number;
   /** Removes the entries tagged `tag` from every writable tier; the sum of what the tiers report. */
   evict(tag: Key): number;
   /** Writes what the write-behind queues hold, in order; fails with the first tier that fails. */
   flush(): void;
+}
+
+function assertArray(value: unknown, what: string): void {
+  if (!Array.isArray(value)) throw new TypeError(`diskcache-ts: ${what} must be an array`);
 }
 
 type OperationTable = {
@@ -83,7 +99,26 @@ const OPERATIONS: OperationTable = {
     return (yield* lookup(s, key)) !== undefined;
   },
   set,
+  add,
+  *getMany(s, keys) {
+    assertArray(keys, 'keys');
+    const values = [];
+    for (const key of keys) values.push((yield* lookup(s, key))?.envelope.value);
+    return values;
+  },
+  *setMany(s, entries, options) {
+    assertArray(entries, 'entries');
+    for (const entry of entries) assertArray(entry, 'each entry ([key, value])');
+    for (const [key, value] of entries) yield* set(s, key, value, options);
+    return true as const;
+  },
   delete: remove,
+  *deleteMany(s, keys) {
+    assertArray(keys, 'keys');
+    const removed = [];
+    for (const key of keys) removed.push(yield* remove(s, key));
+    return removed;
+  },
   clear: (s) => removeAll(s),
   evict: (s, tag) => removeAll(s, tag),
   flush: flushInline,
