@@ -188,14 +188,18 @@ export class TieredCache<V = unknown> {
    * for its result (that tier's `getOrSet`, with the same options); without such a tier, each
    * process computes for itself.
    */
-  getOrSet<T extends V = V>(key: Key, factory: Factory<T>, options?: GetOrSetOptions): Promise<T> {
+  getOrSet<T = V>(key: Key, factory: Factory<NoInfer<T>>, options?: GetOrSetOptions): Promise<T> {
     return this.#drive(false, (s) =>
       getOrSet(s, key, factory as Factory<unknown>, options, false),
     ) as Promise<T>;
   }
 
   /** {@link getOrSet} on the sync surface (every tier synchronous; the factory must not return a Promise). */
-  getOrSetSync<T extends V = V>(key: Key, factory: Factory<T>, options?: GetOrSetOptions): T {
+  getOrSetSync<T = V>(
+    key: Key,
+    factory: Factory<NoInfer<T>>,
+    options?: Omit<GetOrSetOptions, 'softTimeout' | 'hardTimeout' | 'signal'>,
+  ): T {
     return this.#drive(true, (s) => getOrSet(s, key, factory as Factory<unknown>, options, true)) as T;
   }
 

@@ -2,7 +2,7 @@
  * Type tests, checked by `npm run typecheck` (with `exactOptionalPropertyTypes`, as strict users
  * compile): each `expectType` must hold, and each `@ts-expect-error` line must fail to compile.
  */
-import type { Cache, FanoutCache, MemoryCache } from '../../src/index.js';
+import type { Cache, FanoutCache, MemoryCache, TieredCache } from '../../src/index.js';
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 function expectType<T extends true>(_proof?: T): void {}
@@ -11,6 +11,7 @@ function assignable<T>(_value: T): void {}
 declare const cache: Cache<string>;
 declare const fanout: FanoutCache<number>;
 declare const memory: MemoryCache<{ id: number }>;
+declare const tiered: TieredCache<number>;
 
 async function asyncSurface(): Promise<void> {
   const plain = await cache.get('k');
@@ -69,4 +70,21 @@ function syncSurface(): void {
   cache.getOrSetSync('k', () => 'v', { hardTimeout: 5 });
 }
 
-export { asyncSurface, syncSurface };
+async function tieredSurface(): Promise<void> {
+  const value = await tiered.get('k');
+  expectType<Equal<typeof value, number | undefined>>();
+  const entry = tiered.getEntrySync('k');
+  expectType<Equal<typeof entry extends { tier: infer T } | undefined ? T : never, string>>();
+  const computed = await tiered.getOrSet('k', () => 1, { ttl: 1_000, hardTimeout: 5 });
+  expectType<Equal<typeof computed, number>>();
+  const added = tiered.addSync('k', 1, { tag: 't' });
+  expectType<Equal<typeof added, boolean>>();
+  // @ts-expect-error values are numbers
+  tiered.setSync('k', 'text');
+  // @ts-expect-error a synchronous factory cannot be timed out
+  tiered.getOrSetSync('k', () => 1, { hardTimeout: 5 });
+  const square = tiered.memoize((n: number) => n * n);
+  expectType<Equal<ReturnType<typeof square>, Promise<number>>>();
+}
+
+export { asyncSurface, syncSurface, tieredSurface };
