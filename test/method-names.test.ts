@@ -9,6 +9,7 @@ import {
   Lock,
   MemoryCache,
   RLock,
+  TieredCache,
 } from '../src/index.js';
 
 /** Methods installed in pairs still say who they are: in stack traces and to `fn.name`. */
@@ -22,6 +23,7 @@ const CLASSES: [string, { prototype: object }][] = [
   ['RLock', RLock],
   ['BoundedSemaphore', BoundedSemaphore],
   ['Averager', Averager],
+  ['TieredCache', TieredCache],
 ];
 
 describe('method names', () => {

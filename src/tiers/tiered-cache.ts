@@ -4,7 +4,7 @@ import { callKey, type MemoizeOptions, planMemo } from '../cache/memoize.js';
 import { CacheError } from '../errors.js';
 import type { Key } from '../format/key.js';
 import { type Op, runAsync, runSync } from '../fs/runner.js';
-import { type AsyncSurface, type Drive, installTwins, type SyncSurface } from '../fs/twins.js';
+import { type AsyncSurface, type Drive, defineMethod, installTwins, type SyncSurface } from '../fs/twins.js';
 import { getOrSet } from './get-or-set.js';
 import {
   add,
@@ -176,10 +176,10 @@ export class TieredCache<V = unknown> {
     };
     installTwins(this, OPERATIONS as never, drive);
     // The async flush waits for background writes under way, which the sync one cannot.
-    TieredCache.prototype.flush = async function (this: TieredCache<unknown>) {
+    defineMethod(this.prototype, 'flush', async function (this: TieredCache<unknown>) {
       const s = this.#open(false);
       for (const queue of s.queues) await queue?.flush();
-    };
+    });
   }
 
   /**
