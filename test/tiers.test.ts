@@ -44,7 +44,7 @@ function twoHosts(options: { maxStaleness?: number; shared?: Partial<TierOptions
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A Keyv-shaped store that fails every call while `down` is set, and every write while `writesDown` is. */
-function flakyStore() {
+function flakyStore(latency: { getMs?: number; setMs?: number } = {}) {
   const map = new Map<string, string>();
   const state = { down: false, writesDown: false };
   const guard = (write = false) => {
@@ -57,9 +57,12 @@ function flakyStore() {
     store: {
       async get(key: string) {
         guard();
-        return map.get(key);
+        const value = map.get(key); // Read when asked, answered later (as a slow server does).
+        if (latency.getMs) await sleep(latency.getMs);
+        return value;
       },
       async set(key: string, value: string) {
+        if (latency.setMs) await sleep(latency.setMs);
         guard(true);
         map.set(key, value);
         return true;
@@ -303,8 +306,14 @@ describe('TieredCache: a tier that is down', () => {
     await tiered.set('k', 'v2');
     expect(await tiered.get('k')).toBe('v2');
     expect(await tiered.get('missing')).toBeUndefined();
-    expect(events.map((e) => e.operation)).toEqual(['verify', 'set', 'verify', 'read']);
-    expect(events.every((e) => e.tier === 'redis' && !e.lost)).toBe(true);
+    // The write that the shared tier missed is told of as lost to it; the reads are not.
+    expect(events.map((e) => [e.operation, e.lost])).toEqual([
+      ['verify', false],
+      ['set', true],
+      ['verify', false],
+      ['read', false],
+    ]);
+    expect(events.every((e) => e.tier === 'redis')).toBe(true);
     expect(tiered.health()[1]).toMatchObject({ name: 'redis', failures: 4 });
     state.down = false;
     // Back up: v2 never reached the shared tier, whose value the copies answer to: v1 wins.
@@ -338,6 +347,194 @@ describe('TieredCache: a tier that is down', () => {
     expect(tiered.health()[1]?.queued).toBe(2);
     state.down = false;
     await tiered.close();
+  });
+});
+
+/** A fake Redis client beside a store (for the lease), whose release can be made to fail. */
+function withLeases<T extends object>(store: T) {
+  const leases = new Map<string, string>();
+  const control = { releaseFails: false };
+  const client = {
+    async set(key: string, value: string) {
+      if (leases.has(key)) return null;
+      leases.set(key, value);
+      return 'OK';
+    },
+    async eval(_script: string, { keys, arguments: args }: { keys: string[]; arguments: string[] }) {
+      if (control.releaseFails) throw new Error('connect ECONNREFUSED');
+      if (leases.get(keys[0] as string) === args[0]) leases.delete(keys[0] as string);
+      return 1;
+    },
+  };
+  return { store: Object.assign(Object.create(store) as T, { client }), leases, control };
+}
+
+describe('TieredCache: what this instance wrote wins over what it read', () => {
+  it("a write-behind tier's queued delete or newer set is what a read sees", async () => {
+    const memory = new MemoryCache();
+    const shared = cache();
+    const a = new TieredCache({ tiers: [memory, { store: shared, writes: 'behind' }] });
+    a.setSync('k', 'v1');
+    await a.flush();
+    a.deleteSync('k');
+    expect(a.getSync('k')).toBeUndefined();
+    await a.flush();
+    expect(a.getSync('k')).toBeUndefined();
+    const b = new TieredCache({ tiers: [{ store: cache(), writes: 'behind' }, cache()] });
+    b.setSync('k', 'v1');
+    await b.flush();
+    b.setSync('k', 'v2');
+    expect(b.getSync('k')).toBe('v2');
+  });
+
+  it('a read under way does not copy its older value over a set or delete made meanwhile', async () => {
+    const { store } = flakyStore({ getMs: 50 });
+    await new TieredCache({ tiers: [store] }).set('k', 'v1');
+    const tiered = new TieredCache({ tiers: [cache(), store] });
+    const reading = tiered.get('k');
+    await sleep(10);
+    await tiered.set('k', 'v2');
+    expect(await reading).toBe('v1');
+    expect(await tiered.get('k')).toBe('v2');
+    const again = tiered.get('gone');
+    await tiered.set('gone', 'x');
+    await tiered.delete('gone');
+    await again;
+    expect(await tiered.get('gone')).toBeUndefined();
+  });
+
+  it('over a read-only last tier, local writes stay; copies of its values follow it', async () => {
+    const warmed = cache();
+    const ci = new TieredCache({ tiers: [warmed] });
+    ci.setSync('artifact', 'build 1');
+    const tiered = new TieredCache({ tiers: [cache(), { store: warmed, writes: 'none' }], maxStaleness: 50 });
+    tiered.setSync('mine', 'local');
+    expect(tiered.getSync('artifact')).toBe('build 1');
+    ci.setSync('artifact', 'build 2');
+    await sleep(80);
+    expect(tiered.getSync('mine')).toBe('local');
+    expect(tiered.getSync('artifact')).toBe('build 2');
+    ci.deleteSync('artifact');
+    await sleep(80);
+    expect(tiered.getSync('artifact')).toBeUndefined();
+  });
+
+  it('a middle write-behind tier that is down does not stop copies being checked against the last tier', async () => {
+    const { store, state } = flakyStore();
+    const sharedDir = tempDir();
+    const host = () =>
+      new TieredCache({
+        tiers: [new MemoryCache(), { store, writes: 'behind', whenDown: 'skip' }, cache(sharedDir)],
+        maxStaleness: 20,
+      });
+    const a = host();
+    a.events.on('degraded', () => {});
+    state.writesDown = true;
+    await a.set('k', 'v1');
+    await new TieredCache({ tiers: [cache(sharedDir)] }).set('k', 'v2');
+    await sleep(50);
+    expect(await a.get('k')).toBe('v2');
+    state.writesDown = false;
+    await a.close();
+  });
+});
+
+describe('TieredCache: write-behind failures', () => {
+  it('a value the tier can never store is dropped and told of as lost; the rest of the queue goes on, and close resolves', async () => {
+    const { store, map } = flakyStore();
+    const tiered = new TieredCache({
+      tiers: [new MemoryCache(), { store, writes: 'behind', whenDown: 'skip' }],
+    });
+    const events: DegradedEvent[] = [];
+    tiered.events.on('degraded', (e) => events.push(e));
+    await tiered.set('poison', () => 1);
+    await tiered.set('ok', 'fine');
+    await tiered.close();
+    expect(map.size).toBe(1);
+    expect(events).toMatchObject([{ key: 'poison', lost: true }]);
+  });
+
+  it('clear() undoes a queued write that was under way when it ran', async () => {
+    const { store } = flakyStore({ setMs: 50 });
+    const tiered = new TieredCache({ tiers: [new MemoryCache(), { store, writes: 'behind' }] });
+    await tiered.set('k', 'v');
+    await sleep(10);
+    await tiered.clear();
+    await tiered.flush();
+    expect(await tiered.get('k')).toBeUndefined();
+    expect(await new TieredCache({ tiers: [store] }).get('k')).toBeUndefined();
+  });
+
+  it("close() of a 'skip' tier that is down drops what is queued (told of as lost) instead of failing forever", async () => {
+    const { store, state } = flakyStore();
+    const tiered = new TieredCache({ tiers: [cache(), { store, writes: 'behind', whenDown: 'skip' }] });
+    const lost: unknown[] = [];
+    tiered.events.on('degraded', (e) => e.lost && lost.push(e.key));
+    state.down = true;
+    await tiered.set('a', 1);
+    await tiered.close();
+    expect(lost).toEqual(['a']);
+  });
+
+  it('a copy that its tier refuses (a json tier given a bigint) does not fail the read', () => {
+    const shared = cache();
+    new TieredCache({ tiers: [shared] }).setSync('big', 10n);
+    const tiered = new TieredCache({ tiers: [cache(tempDir(), { codec: 'json' }), shared] });
+    tiered.events.on('degraded', () => {});
+    expect(tiered.getSync('big')).toBe(10n);
+  });
+});
+
+describe('TieredCache: getOrSet failures', () => {
+  it("with whenDown 'skip', a hard timeout or an abort rejects, and the factory runs once", async () => {
+    const tiered = new TieredCache({ tiers: [new MemoryCache(), { store: cache(), whenDown: 'skip' }] });
+    let calls = 0;
+    const slow = async () => {
+      calls++;
+      await sleep(200);
+      return 'v';
+    };
+    await expect(tiered.getOrSet('t', slow, { hardTimeout: 30 })).rejects.toMatchObject({
+      code: 'EFACTORYTIMEOUT',
+    });
+    expect(calls).toBe(1);
+    await expect(tiered.getOrSet('a', slow, { signal: AbortSignal.timeout(20) })).rejects.toThrow();
+    expect(calls).toBe(2);
+  });
+
+  it('a lease release that fails is told of and does not run the factory again', async () => {
+    const { store: base } = flakyStore();
+    const { store, control } = withLeases(base);
+    const tiered = new TieredCache({ tiers: [new MemoryCache(), { store, whenDown: 'skip' }] });
+    const events: DegradedEvent[] = [];
+    tiered.events.on('degraded', (e) => events.push(e));
+    let calls = 0;
+    const value = await tiered.getOrSet('k', () => {
+      calls++;
+      control.releaseFails = true;
+      return 'v';
+    });
+    expect([value, calls]).toEqual(['v', 1]);
+    expect(events).toMatchObject([{ operation: 'getOrSet', lost: false }]);
+  });
+
+  it('over a write-behind Redis tier, two hosts compute once (the value is in Redis before the lease is let go)', async () => {
+    const { store: base } = flakyStore({ setMs: 40 });
+    const { store } = withLeases(base);
+    const host = () => new TieredCache({ tiers: [new MemoryCache(), { store, writes: 'behind' }] });
+    const [a, b] = [host(), host()];
+    let calls = 0;
+    const factory = async () => {
+      calls++;
+      await sleep(60);
+      return 'v';
+    };
+    const results = await Promise.all([
+      a.getOrSet('k', factory),
+      sleep(5).then(() => b.getOrSet('k', factory)),
+    ]);
+    expect(results).toEqual(['v', 'v']);
+    expect(calls).toBe(1);
   });
 });
 

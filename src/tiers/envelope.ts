@@ -17,6 +17,8 @@ export interface Envelope<V = unknown> {
   /** Epoch ms, or `null`: never expires. */
   expiresAt: number | null;
   tag: Key | null;
+  /** Set in a copy that a read made into an upper tier (unset where the write itself stored it). */
+  copied?: true;
 }
 
 /** The first bytes of an envelope in a Keyv tier: its format and version. */

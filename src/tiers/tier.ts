@@ -101,9 +101,12 @@ function cacheBackend(cache: AnyCache | AnyMemoryCache): Backend {
   };
 }
 
-/** The store key of `key` in a Keyv store: strings as they are, other keys by type and bytes. */
+/**
+ * The store key of `key` in a Keyv store: strings as they are, other keys by type and bytes after a
+ * NUL (as is a string that starts with one, so that no two keys share a store key).
+ */
 function keyvKey(key: Key): string {
-  if (typeof key === 'string') return key;
+  if (typeof key === 'string' && !key.startsWith('\u0000')) return key;
   const { type, bytes } = encodeKey(key);
   return `\u0000${type}:${Buffer.from(bytes).toString('base64')}`;
 }
@@ -119,11 +122,18 @@ function keyvCall<T>(fn: () => unknown): Op<T> {
   return twin(syncRefused, async () => (await fn()) as T);
 }
 
+/** The namespace a Keyv store (or `Keyv`) keeps its keys in, `''` for none. */
+function namespaceOf(store: KeyvLike): string {
+  const namespace = (store as { namespace?: unknown }).namespace;
+  return typeof namespace === 'string' ? namespace : '';
+}
+
 /** Leases in the Redis server behind a Keyv store, if it is one. */
 function redisLease(store: KeyvLike): Lease | undefined {
   const redis = redisClientOf(store);
   if (redis === undefined) return undefined;
-  const name = (key: Key) => `diskcache-ts:lease:${keyvKey(key)}`;
+  const namespace = namespaceOf(store);
+  const name = (key: Key) => `diskcache-ts:lease:${namespace}:${keyvKey(key)}`;
   return {
     take: (key, token, ms) => keyvCall(() => takeLease(redis, name(key), token, ms)),
     release: (key, token) => keyvCall(() => releaseLease(redis, name(key), token)),
@@ -144,7 +154,18 @@ function keyvBackend(store: KeyvLike): Backend {
     *write(envelope) {
       const ttl = timeLeft(envelope, Date.now());
       if (ttl < 0) return false;
-      const stored = encodeEnvelope(envelope).toString('base64');
+      let stored: string;
+      try {
+        stored = encodeEnvelope(envelope).toString('base64');
+      } catch (cause) {
+        // Not cloneable (a function, a symbol): no retry would store it.
+        throw new TypeError(
+          `diskcache-ts: a Keyv tier cannot store this value: ${(cause as Error).message}`,
+          {
+            cause,
+          },
+        );
+      }
       yield* keyvCall(() => store.set(keyvKey(envelope.key), stored, ttl === 0 ? undefined : ttl));
       return true;
     },
@@ -166,7 +187,7 @@ function keyvBackend(store: KeyvLike): Backend {
       const wanted = keyvKey(tag);
       const tagged = yield* keyvCall<Key[]>(async () => {
         const keys: Key[] = [];
-        for await (const [, stored] of iterator.call(store)) {
+        for await (const [, stored] of iterator.call(store, (namespaceOf(store) || undefined) as never)) {
           if (typeof stored !== 'string') continue;
           const envelope = readEnvelope(Buffer.from(stored, 'base64'));
           if (envelope !== undefined && envelope.tag !== null && keyvKey(envelope.tag) === wanted)

@@ -2,23 +2,14 @@ import { EventEmitter } from 'node:events';
 import type { Factory, GetOrSetOptions } from '../cache/get-or-set.js';
 import { callKey, type MemoizeOptions, planMemo } from '../cache/memoize.js';
 import { CacheError } from '../errors.js';
-import type { Key } from '../format/key.js';
+import { assertKey, type Key } from '../format/key.js';
 import { type Op, runAsync, runSync } from '../fs/runner.js';
 import { type AsyncSurface, type Drive, defineMethod, installTwins, type SyncSurface } from '../fs/twins.js';
 import { getOrSet } from './get-or-set.js';
-import {
-  add,
-  flushInline,
-  lookup,
-  makeQueues,
-  remove,
-  removeAll,
-  set,
-  type TieredEvents,
-  type TieredState,
-  type TieredWriteOptions,
-} from './operations.js';
-import { planTiers, type TieredCacheOptions } from './options.js';
+import { planTiers, type Tier, type TieredCacheOptions } from './options.js';
+import { lookup } from './reads.js';
+import { makeQueues, type TieredEvents, type TieredState } from './state.js';
+import { add, flushInline, remove, removeAll, set, type TieredWriteOptions } from './writes.js';
 
 /** A value found by `getEntry`, with its metadata and the tier that served it. */
 export interface TieredEntry<V = unknown> {
@@ -108,7 +99,10 @@ const OPERATIONS: OperationTable = {
   },
   *setMany(s, entries, options) {
     assertArray(entries, 'entries');
-    for (const entry of entries) assertArray(entry, 'each entry ([key, value])');
+    for (const entry of entries) {
+      assertArray(entry, 'each entry ([key, value])');
+      assertKey(entry[0]);
+    }
     for (const [key, value] of entries) yield* set(s, key, value, options);
     return true as const;
   },
@@ -126,10 +120,16 @@ const OPERATIONS: OperationTable = {
 
 /** `memoize` options, refusing XFetch's `beta`, which a tiered memoize does not offer. */
 function noBeta<T extends object>(options: T | undefined): T {
-  if (options !== undefined && options !== null && 'beta' in options) {
+  if (options !== undefined && options !== null && (options as { beta?: unknown }).beta !== undefined) {
     throw new TypeError('diskcache-ts: TieredCache.memoize has no beta option (early recomputation)');
   }
   return options ?? ({} as T);
+}
+
+/** The position of the last tier that takes writes, or `-1`. */
+function lastWritable(tiers: readonly Tier[]): number {
+  for (let i = tiers.length - 1; i >= 0; i--) if (tiers[i]?.writes !== 'none') return i;
+  return -1;
 }
 
 /** What an instance keeps: the operations' state and whether it can run synchronously. */
@@ -162,8 +162,10 @@ export class TieredCache<V = unknown> {
     const state: TieredState = {
       ...plan,
       queues: [],
+      authority: lastWritable(plan.tiers),
       events: this.events,
       failures: plan.tiers.map(() => ({ count: 0, last: undefined })),
+      reading: new Map(),
     };
     makeQueues(state);
     this.#held = { state, sync: plan.tiers.every((t) => t.backend.sync), closed: false };
@@ -254,17 +256,21 @@ export class TieredCache<V = unknown> {
     }));
   }
 
-  /** Flushes the write-behind queues (rejecting if a tier fails; the instance stays open then), then closes. */
+  /**
+   * Flushes the write-behind queues, then closes. What a `whenDown: 'skip'` tier fails to take is
+   * dropped and told of as lost; a `'fail'` tier's failure rejects, and the instance stays open.
+   */
   async close(): Promise<void> {
     if (this.#held.closed) return;
-    await this.flush();
+    const s = this.#held.state;
+    for (const [i, queue] of s.queues.entries()) await queue?.flush(s.tiers[i]?.whenDown === 'skip');
     this.#stop();
   }
 
-  /** {@link close} on the sync surface. */
+  /** {@link close} on the sync surface (writes under way in the background are left to finish). */
   closeSync(): void {
     if (this.#held.closed) return;
-    this.flushSync();
+    runSync(undefined, flushInline(this.#held.state, true));
     this.#stop();
   }
 
