@@ -40,7 +40,7 @@ function redisStore(): KeyvRedis<string> {
     throwOnErrors: true,
     throwOnConnectError: true,
     connectionTimeout: 1000,
-    noNamespaceAffectsAll: true,
+    namespace: 'test',
   });
   store.on('error', () => {});
   closers.push(() => store.disconnect().catch(() => {}));
@@ -81,7 +81,7 @@ describe.skipIf(!RUN)(RUN ? 'TieredCache over Redis' : `TieredCache over Redis: 
     expect(first).toMatchObject({ value: written('k', 1), tier: 'redis', tag: 'release' });
     expect((await a.tiered.getEntry('k'))?.tier).toBe('local');
     expect(a.local.getEntrySync('k')?.tag).toBe('release');
-    const ttl = Number(await a.store.client.pTTL('k'));
+    const ttl = Number(await a.store.client.pTTL('test::k'));
     expect(ttl).toBeGreaterThan(50_000);
     expect(ttl).toBeLessThanOrEqual(60_000);
     await b.tiered.set('other', 1);
@@ -113,7 +113,7 @@ describe.skipIf(!RUN)(RUN ? 'TieredCache over Redis' : `TieredCache over Redis: 
     const results = await Promise.all(hosts.map((h) => h.tiered.getOrSet('job', factory)));
     expect(calls).toBe(1);
     for (const result of results) expect(result).toEqual(written('job', 1));
-    expect(await hosts[0]?.store.client.exists('diskcache-ts:lease:job')).toBe(0);
+    expect(await hosts[0]?.store.client.exists('diskcache-ts:lease:test:job')).toBe(0);
   });
 
   it("Redis killed mid-run, whenDown 'fail': calls fail at once with the client's error, and work again once it is back", async () => {
