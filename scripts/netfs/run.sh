@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # npm run test:netfs — the cache on REAL network filesystems (issue 8).
 #
-# For each backend (SMB: smbd + smbnetfs; SFTP: sshd + sshfs), through ../shared/netfs/setup.sh:
+# For each backend (SMB: smbd + smbnetfs and SFTP: sshd + sshfs, through ../shared/netfs/setup.sh;
+# NFS: nfs-ganesha + the project's own libnfs client nfs-fuse.c, through scripts/netfs/nfs-setup.sh):
 # starts the server on 127.0.0.1 only, mounts two clients of one export (two "hosts"), and runs
 #   probe     scripts/netfs/probe.mjs: minimal reproductions of what the mount does to plain files
 #   contract  test/contract.test.ts with its directories on mount A
@@ -12,10 +13,11 @@
 #   bench     scripts/netfs/bench.ts: cache set/get/delete vs raw write+rename/read/unlink, 0 ms
 #   delay     the same through delay-proxy.js with NETFS_DELAY_MS (default 2) one-way latency
 # Everything is torn down on exit, whatever happened (trap). Where it cannot run (not root, no
-# /dev/fuse, no shared/netfs scripts) it prints a SKIP line and exits 0.
+# /dev/fuse) it prints a SKIP line and exits 0; a backend or step that cannot run (smb and sshfs
+# without the shared/netfs scripts, the nfs delay step without its delay-proxy.js) gets a SKIP line.
 #
 # Environment (all optional):
-#   NETFS_BACKENDS    backends                           (default "smb sshfs")
+#   NETFS_BACKENDS    backends                           (default "smb sshfs nfs")
 #   NETFS_STEPS       steps                              (default "probe contract suites bench delay")
 #   NETFS_BUDGET_S    overall budget in seconds          (default 1500); each step also has a timeout
 #   NETFS_SHARED      the shared netfs scripts           (default <repo>/../shared/netfs, else beside
@@ -24,6 +26,7 @@
 #   NETFS_BENCH_N     iterations per benchmark phase     (default 300; a quarter of that with latency)
 #   NETFS_DELAY_MS    latency of the delay step          (default 2)
 #   NETFS_CLIENT_OPTS extra FUSE client options for setup.sh (e.g. "-o attr_timeout=0")
+#   NETFS_NFS_PORT, NETFS_MNT_PORT  the NFS server's ports (see scripts/netfs/nfs-setup.sh)
 #   the suite's knobs NETFS_INCR_OPS, NETFS_ADD_KEYS, NETFS_POP_ITEMS, NETFS_CRASH_KILLS,
 #   NETFS_STALE_MS, NETFS_STALE_TAIL_MS, NETFS_SETTLE_MS (see test/netfs/two-mounts.test.ts).
 # Exit status: 0 when every step passed (or on SKIP), 1 otherwise.
@@ -37,7 +40,7 @@ if [ -z "${NETFS_SHARED:-}" ] && [ ! -f "$SHARED/setup.sh" ]; then
   ORIGIN="$(git -C "$ROOT" config --get remote.origin.url 2>/dev/null || true)"
   [ -n "$ORIGIN" ] && [ -f "$ORIGIN/../shared/netfs/setup.sh" ] && SHARED="$(cd "$ORIGIN/../shared/netfs" && pwd)"
 fi
-BACKENDS="${NETFS_BACKENDS:-smb sshfs}"
+BACKENDS="${NETFS_BACKENDS:-smb sshfs nfs}"
 STEPS=" ${NETFS_STEPS:-probe contract suites bench delay} "
 BUDGET="${NETFS_BUDGET_S:-1500}"
 DELAY="${NETFS_DELAY_MS:-2}"
@@ -50,15 +53,26 @@ skip() {
 }
 [ "$(id -u)" = 0 ] || skip "not root (mounting FUSE clients and starting smbd/sshd needs root)"
 [ -c /dev/fuse ] || skip "/dev/fuse is missing (no FUSE, so no user-space network filesystem client)"
-[ -f "$SHARED/setup.sh" ] && [ -f "$SHARED/teardown.sh" ] || skip "no $SHARED/setup.sh (shared/netfs is expected beside the repository)"
 command -v timeout >/dev/null || skip "coreutils timeout is missing"
 for b in $BACKENDS; do
-  case "$b" in smb | sshfs) ;; *)
-    echo "test:netfs: unknown backend $b (smb | sshfs)"
+  case "$b" in smb | sshfs | nfs) ;; *)
+    echo "test:netfs: unknown backend $b (smb | sshfs | nfs)"
     exit 1
     ;;
   esac
 done
+# smb and sshfs are set up by the shared scripts; without them those two are skipped, nfs still runs.
+if [ ! -f "$SHARED/setup.sh" ] || [ ! -f "$SHARED/teardown.sh" ]; then
+  KEPT=""
+  for b in $BACKENDS; do
+    case "$b" in
+    nfs) KEPT="$KEPT $b" ;;
+    *) echo "test:netfs SKIP: backend $b — no $SHARED/setup.sh (shared/netfs is expected beside the repository)" ;;
+    esac
+  done
+  BACKENDS="${KEPT# }"
+  [ -n "$BACKENDS" ] || skip "no $SHARED/setup.sh (shared/netfs is expected beside the repository)"
+fi
 
 OUT="${NETFS_OUT:-$(mktemp -d /tmp/diskcache-netfs.XXXXXX)}"
 mkdir -p "$OUT"
@@ -74,8 +88,11 @@ cap() { # cap SECONDS: SECONDS, or what is left of the budget if less (at least 
   if [ "$l" -lt "$1" ]; then [ "$l" -gt 0 ] && echo "$l" || echo 1; else echo "$1"; fi
 }
 result() { echo "$2" >>"$OUT/$1.results"; } # result BACKEND LINE
-teardown() {                                  # teardown BACKEND
-  NETFS_BACKEND="$1" timeout 90 bash "$SHARED/teardown.sh" >>"$OUT/$1-teardown.log" 2>&1 ||
+netfs_script() {                              # netfs_script BACKEND setup|teardown: its script
+  if [ "$1" = nfs ]; then echo "$ROOT/scripts/netfs/nfs-$2.sh"; else echo "$SHARED/$2.sh"; fi
+}
+teardown() { # teardown BACKEND
+  NETFS_BACKEND="$1" timeout 90 bash "$(netfs_script "$1" teardown)" >>"$OUT/$1-teardown.log" 2>&1 ||
     log "teardown of $1 reported a problem; see $OUT/$1-teardown.log"
 }
 cleanup() {
@@ -122,7 +139,7 @@ mount_pair() {
   B="$OUT/mnt/$b-b"
   teardown "$b"
   mkdir -p "$A" "$B"
-  if ! env NETFS_BACKEND="$b" "$@" timeout "$(cap 300)" bash "$SHARED/setup.sh" "$A" "$B" \
+  if ! env NETFS_BACKEND="$b" NETFS_SHARED="$SHARED" "$@" timeout "$(cap 300)" bash "$(netfs_script "$b" setup)" "$A" "$B" \
     >"$OUT/$b-setup.out" 2>>"$OUT/$b-setup.log"; then
     result "$b" "$b setup $*: FAIL, see $OUT/$b-setup.log"
     teardown "$b"
@@ -160,7 +177,9 @@ bench_for() { # the measurements of one backend, alone on the machine
     ;;
   esac
   case "$STEPS" in *" delay "*)
-    if mount_pair "$b" NETFS_DELAY_MS="$DELAY"; then
+    if [ ! -f "$SHARED/delay-proxy.js" ]; then
+      result "$b" "$b-bench-${DELAY}ms: SKIP (no $SHARED/delay-proxy.js, so no added latency) — did NOT run"
+    elif mount_pair "$b" NETFS_DELAY_MS="$DELAY"; then
       step "$b" "$b-bench-${DELAY}ms" 240 node --import tsx scripts/netfs/bench.ts "$A/tests" "$((BENCH_N / 4))" \
         "$b ${DELAY}ms" "$B/tests"
     fi
@@ -174,7 +193,7 @@ for b in $BACKENDS; do
   mount_pair "$b" && teardown "$b"
 done
 export ROOT SHARED STEPS BUDGET START OUT
-export -f log left cap result teardown step mount_pair suites_for
+export -f log left cap result netfs_script teardown step mount_pair suites_for
 for b in $BACKENDS; do
   setsid bash -c "suites_for $b" &
   JOBS+=($!)
