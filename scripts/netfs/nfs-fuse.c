@@ -7,9 +7,16 @@
  * real NFS server (nfs-ganesha) through this one: libnfs's SYNCHRONOUS API over FUSE 3's high-level
  * API. It is single-threaded (fuse is always run with -s): one libnfs context is never used by two
  * threads. Every call goes to the server; the only caching is the kernel's, bounded by FUSE's
- * attribute, entry and negative-entry timeouts, which default to 3 s like a Linux NFS client's
- * attribute cache (actimeo-style). Change them with -o attr_timeout=S,entry_timeout=S,
- * negative_timeout=S (0 turns the cache off).
+ * timeouts, set like a Linux NFS client's defaults:
+ *   attr_timeout=3      attributes, of open files too, are trusted for 3 s (acregmin, actimeo-style)
+ *   negative_timeout=0  a name found absent is asked again next time: the kernel's client keeps
+ *                       negative dentries, but drops them when the directory's change attribute,
+ *                       which every LOOKUP reply brings, changes; a fixed timeout cannot do that
+ *   entry_timeout=0     every path lookup asks the server, which refreshes the attributes: this is
+ *                       the close-to-open revalidation the kernel's client does at each open (it
+ *                       also makes stat(path) fresher than there, where a cached dentry is trusted)
+ * Change them with -o attr_timeout=S,entry_timeout=S,negative_timeout=S (0 turns a cache off).
+ * An RPC unanswered for -o timeo=MS (default 2000) is sent again (see RETRANSMITTING).
  *
  * Create with O_EXCL is passed through to the server (libnfs sends an NFSv3 EXCLUSIVE CREATE), and
  * rename and link are the server's own RENAME and LINK, so their atomicity is the server's.
@@ -39,16 +46,45 @@ struct options {
   double attr_timeout;
   double entry_timeout;
   double negative_timeout;
+  int timeo_ms; /* how long an RPC may go unanswered before it is sent again */
 };
-static struct options options = {3.0, 3.0, 3.0};
+static struct options options = {
+    .attr_timeout = 3.0, .entry_timeout = 0.0, .negative_timeout = 0.0, .timeo_ms = 2000};
 
 #define OPTION(name, field) {name, offsetof(struct options, field), 0}
 static const struct fuse_opt option_spec[] = {
     OPTION("attr_timeout=%lf", attr_timeout),
     OPTION("entry_timeout=%lf", entry_timeout),
     OPTION("negative_timeout=%lf", negative_timeout),
+    OPTION("timeo=%d", timeo_ms),
     FUSE_OPT_END,
 };
+
+/*
+ * RPC timeouts. ganesha drops some requests without answering them (a READ racing with another
+ * client's replacement of the file was seen to), and a kernel client on a hard mount sends such a
+ * request again after its timeout (timeo). libnfs does not, and reports the timeout as -EINTR,
+ * so every call here is made through RETRANSMITTING, which sends it again, up to
+ * MAX_TRANSMISSIONS times in all, then answers EIO. A CREATE, REMOVE, RENAME or LINK sent again
+ * may answer EEXIST or ENOENT although the first one was carried out, as on a real NFS mount.
+ */
+#define MAX_TRANSMISSIONS 10
+
+/* Notes a retransmission on stderr (the client's log). */
+static void note_retransmission(const char *call, int transmission) {
+  fprintf(stderr, "nfs-fuse: %s timed out (%s); transmission %d\n", call, nfs_get_error(nfs),
+          transmission + 1);
+}
+
+#define RETRANSMITTING(call)                                                  \
+  ({                                                                         \
+    int rc_ = (call);                                                        \
+    for (int sent_ = 1; rc_ == -EINTR && sent_ < MAX_TRANSMISSIONS; sent_++) { \
+      note_retransmission(#call, sent_);                                     \
+      rc_ = (call);                                                          \
+    }                                                                        \
+    rc_ == -EINTR ? -EIO : rc_;                                              \
+  })
 
 /* The open libnfs file handle that FUSE keeps for an open file. */
 static struct nfsfh *handle_of(const struct fuse_file_info *fi) {
@@ -59,6 +95,19 @@ static struct nfsfh *handle_of(const struct fuse_file_info *fi) {
 static int fuse_status(int rc) {
   if (rc >= 0) return rc;
   return rc < -4095 ? -EIO : rc;
+}
+
+/*
+ * The status of a read or write on FH. libnfs 4.0 reports any NFS error in a READ or WRITE reply (a
+ * stale file handle, typically, when another client replaced the file) as -EFAULT, and its message
+ * does not keep the server's status; a GETATTR of the same handle gets it again (ESTALE, as from
+ * the kernel's NFS client); if that succeeds, the error was the transport's: EIO.
+ */
+static int io_status(int rc, struct nfsfh *fh) {
+  if (rc != -EFAULT) return fuse_status(rc);
+  struct nfs_stat_64 s;
+  int again = RETRANSMITTING(nfs_fstat64(nfs, fh, &s));
+  return again < 0 ? fuse_status(again) : -EIO;
 }
 
 /* Copies libnfs's stat into the kernel's. */
@@ -87,7 +136,7 @@ static int open_flags(int flags) {
   return flags & (O_ACCMODE | O_APPEND | O_SYNC | O_TRUNC | O_CREAT | O_EXCL | O_NOFOLLOW);
 }
 
-/* The kernel caches attributes and names like an NFS client: actimeo-style timeouts. */
+/* The kernel caches attributes and names like an NFS client (see the timeouts at the top). */
 static void *nfs_fuse_init(struct fuse_conn_info *conn, struct fuse_config *cfg) {
   (void)conn;
   cfg->attr_timeout = options.attr_timeout;
@@ -99,7 +148,7 @@ static void *nfs_fuse_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 
 static int nfs_fuse_getattr(const char *path, struct stat *st, struct fuse_file_info *fi) {
   struct nfs_stat_64 s;
-  int rc = fi ? nfs_fstat64(nfs, handle_of(fi), &s) : nfs_lstat64(nfs, path, &s);
+  int rc = fi ? RETRANSMITTING(nfs_fstat64(nfs, handle_of(fi), &s)) : RETRANSMITTING(nfs_lstat64(nfs, path, &s));
   if (rc == 0) copy_stat(&s, st);
   return fuse_status(rc);
 }
@@ -110,7 +159,7 @@ static int nfs_fuse_readdir(const char *path, void *buf, fuse_fill_dir_t fill, o
   (void)fi;
   (void)flags;
   struct nfsdir *dir;
-  int rc = nfs_opendir(nfs, path, &dir);
+  int rc = RETRANSMITTING(nfs_opendir(nfs, path, &dir));
   if (rc < 0) return fuse_status(rc);
   struct nfsdirent *entry;
   while ((entry = nfs_readdir(nfs, dir)) != NULL) {
@@ -122,7 +171,7 @@ static int nfs_fuse_readdir(const char *path, void *buf, fuse_fill_dir_t fill, o
 
 static int nfs_fuse_open(const char *path, struct fuse_file_info *fi) {
   struct nfsfh *fh;
-  int rc = nfs_open(nfs, path, open_flags(fi->flags), &fh);
+  int rc = RETRANSMITTING(nfs_open(nfs, path, open_flags(fi->flags), &fh));
   if (rc == 0) fi->fh = (uint64_t)(uintptr_t)fh;
   return fuse_status(rc);
 }
@@ -130,7 +179,7 @@ static int nfs_fuse_open(const char *path, struct fuse_file_info *fi) {
 /* O_CREAT reaches here; with O_EXCL libnfs sends an NFSv3 EXCLUSIVE CREATE, so the server decides. */
 static int nfs_fuse_create(const char *path, mode_t mode, struct fuse_file_info *fi) {
   struct nfsfh *fh;
-  int rc = nfs_create(nfs, path, open_flags(fi->flags) | O_CREAT, mode & 07777, &fh);
+  int rc = RETRANSMITTING(nfs_create(nfs, path, open_flags(fi->flags) | O_CREAT, mode & 07777, &fh));
   if (rc == 0) fi->fh = (uint64_t)(uintptr_t)fh;
   return fuse_status(rc);
 }
@@ -141,8 +190,8 @@ static int nfs_fuse_read(const char *path, char *buf, size_t size, off_t offset,
   (void)path;
   size_t done = 0;
   while (done < size) {
-    int rc = nfs_pread(nfs, handle_of(fi), offset + done, size - done, buf + done);
-    if (rc < 0) return fuse_status(rc);
+    int rc = RETRANSMITTING(nfs_pread(nfs, handle_of(fi), offset + done, size - done, buf + done));
+    if (rc < 0) return io_status(rc, handle_of(fi));
     if (rc == 0) break;
     done += rc;
   }
@@ -156,9 +205,9 @@ static int nfs_fuse_write(const char *path, const char *buf, size_t size, off_t 
   size_t done = 0;
   while (done < size) {
     int rc = (fi->flags & O_APPEND)
-                 ? nfs_write(nfs, handle_of(fi), size - done, buf + done)
-                 : nfs_pwrite(nfs, handle_of(fi), offset + done, size - done, buf + done);
-    if (rc < 0) return fuse_status(rc);
+                 ? RETRANSMITTING(nfs_write(nfs, handle_of(fi), size - done, buf + done))
+                 : RETRANSMITTING(nfs_pwrite(nfs, handle_of(fi), offset + done, size - done, buf + done));
+    if (rc < 0) return io_status(rc, handle_of(fi));
     if (rc == 0) return -EIO;
     done += rc;
   }
@@ -166,14 +215,14 @@ static int nfs_fuse_write(const char *path, const char *buf, size_t size, off_t 
 }
 
 static int nfs_fuse_truncate(const char *path, off_t size, struct fuse_file_info *fi) {
-  return fuse_status(fi ? nfs_ftruncate(nfs, handle_of(fi), size) : nfs_truncate(nfs, path, size));
+  return fuse_status(fi ? RETRANSMITTING(nfs_ftruncate(nfs, handle_of(fi), size)) : RETRANSMITTING(nfs_truncate(nfs, path, size)));
 }
 
 /* fsync and fdatasync are both an NFSv3 COMMIT. */
 static int nfs_fuse_fsync(const char *path, int datasync, struct fuse_file_info *fi) {
   (void)path;
   (void)datasync;
-  return fuse_status(nfs_fsync(nfs, handle_of(fi)));
+  return fuse_status(RETRANSMITTING(nfs_fsync(nfs, handle_of(fi))));
 }
 
 static int nfs_fuse_release(const char *path, struct fuse_file_info *fi) {
@@ -185,36 +234,36 @@ static int nfs_fuse_release(const char *path, struct fuse_file_info *fi) {
 /* rename(2) only: RENAME_NOREPLACE and RENAME_EXCHANGE have no NFSv3 equivalent. */
 static int nfs_fuse_rename(const char *from, const char *to, unsigned int flags) {
   if (flags) return -EINVAL;
-  return fuse_status(nfs_rename(nfs, from, to));
+  return fuse_status(RETRANSMITTING(nfs_rename(nfs, from, to)));
 }
 
 static int nfs_fuse_link(const char *from, const char *to) {
-  return fuse_status(nfs_link(nfs, from, to));
+  return fuse_status(RETRANSMITTING(nfs_link(nfs, from, to)));
 }
 
-static int nfs_fuse_unlink(const char *path) { return fuse_status(nfs_unlink(nfs, path)); }
+static int nfs_fuse_unlink(const char *path) { return fuse_status(RETRANSMITTING(nfs_unlink(nfs, path))); }
 
 static int nfs_fuse_mkdir(const char *path, mode_t mode) {
-  return fuse_status(nfs_mkdir2(nfs, path, mode & 07777));
+  return fuse_status(RETRANSMITTING(nfs_mkdir2(nfs, path, mode & 07777)));
 }
 
-static int nfs_fuse_rmdir(const char *path) { return fuse_status(nfs_rmdir(nfs, path)); }
+static int nfs_fuse_rmdir(const char *path) { return fuse_status(RETRANSMITTING(nfs_rmdir(nfs, path))); }
 
 static int nfs_fuse_chmod(const char *path, mode_t mode, struct fuse_file_info *fi) {
   (void)fi;
-  return fuse_status(nfs_chmod(nfs, path, mode & 07777));
+  return fuse_status(RETRANSMITTING(nfs_chmod(nfs, path, mode & 07777)));
 }
 
 static int nfs_fuse_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi) {
   (void)fi;
   struct nfs_stat_64 s;
   if (uid == (uid_t)-1 || gid == (gid_t)-1) { /* keep what is not changed */
-    int rc = nfs_lstat64(nfs, path, &s);
+    int rc = RETRANSMITTING(nfs_lstat64(nfs, path, &s));
     if (rc < 0) return fuse_status(rc);
     if (uid == (uid_t)-1) uid = s.nfs_uid;
     if (gid == (gid_t)-1) gid = s.nfs_gid;
   }
-  return fuse_status(nfs_chown(nfs, path, uid, gid));
+  return fuse_status(RETRANSMITTING(nfs_chown(nfs, path, uid, gid)));
 }
 
 /* One timestamp of utimensat(2) as a timeval: UTIME_NOW is now, UTIME_OMIT keeps CURRENT. */
@@ -235,21 +284,21 @@ static struct timeval timeval_of(const struct timespec *ts, uint64_t current_s, 
 static int nfs_fuse_utimens(const char *path, const struct timespec ts[2], struct fuse_file_info *fi) {
   (void)fi;
   struct nfs_stat_64 s = {0};
-  if (ts == NULL) return fuse_status(nfs_utimes(nfs, path, NULL));
+  if (ts == NULL) return fuse_status(RETRANSMITTING(nfs_utimes(nfs, path, NULL)));
   if (ts[0].tv_nsec == UTIME_OMIT || ts[1].tv_nsec == UTIME_OMIT) {
-    int rc = nfs_stat64(nfs, path, &s);
+    int rc = RETRANSMITTING(nfs_stat64(nfs, path, &s));
     if (rc < 0) return fuse_status(rc);
   }
   struct timeval times[2] = {
       timeval_of(&ts[0], s.nfs_atime, s.nfs_atime_nsec),
       timeval_of(&ts[1], s.nfs_mtime, s.nfs_mtime_nsec),
   };
-  return fuse_status(nfs_utimes(nfs, path, times));
+  return fuse_status(RETRANSMITTING(nfs_utimes(nfs, path, times)));
 }
 
 static int nfs_fuse_statfs(const char *path, struct statvfs *st) {
   struct nfs_statvfs_64 s;
-  int rc = nfs_statvfs64(nfs, path, &s);
+  int rc = RETRANSMITTING(nfs_statvfs64(nfs, path, &s));
   if (rc < 0) return fuse_status(rc);
   memset(st, 0, sizeof(*st));
   st->f_bsize = s.f_bsize;
@@ -297,6 +346,7 @@ static int connect_export(const char *url_text) {
   }
   /* The kernel's caches (the FUSE timeouts) are the only ones: no directory cache in libnfs. */
   nfs_set_dircache(nfs, 0);
+  nfs_set_timeout(nfs, options.timeo_ms);
   struct nfs_url *url = nfs_parse_url_dir(nfs, url_text);
   if (url == NULL) {
     fprintf(stderr, "nfs-fuse: bad URL %s: %s\n", url_text, nfs_get_error(nfs));
@@ -313,14 +363,13 @@ int main(int argc, char *argv[]) {
     fprintf(stderr, "usage: %s nfs://SERVER/EXPORT?version=3 MOUNTPOINT [FUSE options]\n", argv[0]);
     return 2;
   }
-  if (connect_export(argv[1]) < 0) return 1;
-
   /* FUSE sees the mountpoint and options, and always -s: one thread, one libnfs context. */
   struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
   fuse_opt_add_arg(&args, argv[0]);
   for (int i = 2; i < argc; i++) fuse_opt_add_arg(&args, argv[i]);
   fuse_opt_add_arg(&args, "-s");
   if (fuse_opt_parse(&args, &options, option_spec, NULL) == -1) return 2;
+  if (connect_export(argv[1]) < 0) return 1;
 
   int status = fuse_main(args.argc, args.argv, &operations, NULL);
   fuse_opt_free_args(&args);

@@ -98,6 +98,9 @@ NFS_CORE_PARAM {
   MNT_Port = $MNT_PORT;
   Enable_NLM = false;
   Enable_RQUOTA = false;
+  Drop_IO_Errors = false;
+  Drop_Inval_Errors = false;
+  Drop_Delay_Errors = false;
 }
 NFSV4 {
   Graceless = true;

@@ -60,6 +60,10 @@ if [ -f "$S/mounts" ]; then
   while read -r mp; do [ -n "$mp" ] && unmount "$mp"; done <"$S/mounts"
 fi
 for pidfile in "$S"/client-*.pid; do [ -f "$pidfile" ] && stop "$pidfile" nfs-fuse; done
+# What the clients logged (their retransmissions, mostly) goes into the caller's log, before $S goes.
+for clientlog in "$S"/client-*.log; do
+  [ -s "$clientlog" ] && log "$(basename "$clientlog"): $(wc -l <"$clientlog") lines, the last ones:" && tail -5 "$clientlog" >&2
+done
 stop "$S/proxy.pid" delay-proxy
 stop "$S/ganesha.pid" ganesha
 stop "$S/rpcbind.pid" rpcbind
