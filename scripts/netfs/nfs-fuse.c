@@ -7,14 +7,15 @@
  * real NFS server (nfs-ganesha) through this one: libnfs's SYNCHRONOUS API over FUSE 3's high-level
  * API. It is single-threaded (fuse is always run with -s): one libnfs context is never used by two
  * threads. Every call goes to the server; the only caching is the kernel's, bounded by FUSE's
- * timeouts, set like a Linux NFS client's defaults:
- *   attr_timeout=3      attributes, of open files too, are trusted for 3 s (acregmin, actimeo-style)
+ * timeouts, set near a Linux NFS client's defaults:
+ *   attr_timeout=3      attributes are trusted for 3 s (acregmin, actimeo-style), so another
+ *                       client's change of a file's size is seen up to 3 s late
+ *   entry_timeout=3     a name's lookup is trusted for 3 s; the data is always the server's (every
+ *                       call goes by path), but this is no close-to-open: the kernel's client
+ *                       refreshes the attributes at each open, this one only when they expire
  *   negative_timeout=0  a name found absent is asked again next time: the kernel's client keeps
  *                       negative dentries, but drops them when the directory's change attribute,
  *                       which every LOOKUP reply brings, changes; a fixed timeout cannot do that
- *   entry_timeout=0     every path lookup asks the server, which refreshes the attributes: this is
- *                       the close-to-open revalidation the kernel's client does at each open (it
- *                       also makes stat(path) fresher than there, where a cached dentry is trusted)
  * Change them with -o attr_timeout=S,entry_timeout=S,negative_timeout=S (0 turns a cache off).
  * An RPC unanswered for -o timeo=MS (default 2000) is sent again (see RETRANSMITTING).
  *
@@ -49,7 +50,7 @@ struct options {
   int timeo_ms; /* how long an RPC may go unanswered before it is sent again */
 };
 static struct options options = {
-    .attr_timeout = 3.0, .entry_timeout = 0.0, .negative_timeout = 0.0, .timeo_ms = 2000};
+    .attr_timeout = 3.0, .entry_timeout = 3.0, .negative_timeout = 0.0, .timeo_ms = 2000};
 
 #define OPTION(name, field) {name, offsetof(struct options, field), 0}
 static const struct fuse_opt option_spec[] = {
