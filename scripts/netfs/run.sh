@@ -153,7 +153,7 @@ mount_pair() {
 suites_for() { # the correctness steps of one backend
   local b="$1"
   mount_pair "$b" || return
-  case "$STEPS" in *" probe "*) step "$b" "$b-probe" 120 node scripts/netfs/probe.mjs "$A" "$B" "$b" ;; esac
+  case "$STEPS" in *" probe "*) step "$b" "$b-probe" 180 node scripts/netfs/probe.mjs "$A" "$B" "$b" ;; esac
   case "$STEPS" in *" contract "*)
     step "$b" "$b-contract" 360 env DISKCACHE_TEST_ROOT="$A/tests" \
       npx vitest run test/contract.test.ts --reporter=verbose
