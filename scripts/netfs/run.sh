@@ -7,7 +7,8 @@
 #   probe     scripts/netfs/probe.mjs: minimal reproductions of what the mount does to plain files
 #   contract  test/contract.test.ts with its directories on mount A
 #   suites    test/netfs/: processes split across both mounts (incr, add, pop, pull), the SIGKILL
-#             crash loop, stale attributes, a reader on A while a writer on B replaces values
+#             crash loop, stale attributes, a reader on A while a writer on B replaces values;
+#             TieredCache hosts over both mounts, and over a server of its own that it kills
 # The backends run these side by side (each has its own server, port and mounts). Then, one backend
 # at a time so that the numbers are not disturbed:
 #   bench     scripts/netfs/bench.ts: cache set/get/delete vs raw write+rename/read/unlink, 0 ms
@@ -162,7 +163,8 @@ suites_for() { # the correctness steps of one backend
   case "$STEPS" in *" suites "*)
     mkdir -p "$OUT/$b-report"
     step "$b" "$b-suites" 360 env DISKCACHE_TEST_ROOT="$A/tests" DISKCACHE_TEST_OTHER_ROOT="$B/tests" \
-      DISKCACHE_NETFS_REPORT="$OUT/$b-report" npx vitest run test/netfs --reporter=verbose
+      DISKCACHE_NETFS_REPORT="$OUT/$b-report" DISKCACHE_NETFS_BACKEND="$b" DISKCACHE_NETFS_SHARED="$SHARED" \
+      npx vitest run test/netfs --reporter=verbose
     ;;
   esac
   teardown "$b"

@@ -16,6 +16,7 @@ import { Cache } from '../../src/index.js';
 import { type Child, killAll, results, startChild, startTogether } from '../helpers/children.js';
 import { anHourAgo } from '../helpers/clock.js';
 import { makeTempDir, onOtherMount, removeDir } from '../helpers/tmp.js';
+import { CONFIGURED, knob, REASON, removeShared, report } from './mounts.js';
 import {
   applyOp,
   CRASH_KEYS,
@@ -25,15 +26,6 @@ import {
   stateDifferences,
 } from './plan.js';
 
-const CONFIGURED = Boolean(process.env.DISKCACHE_TEST_ROOT && process.env.DISKCACHE_TEST_OTHER_ROOT);
-const REASON =
-  'skipped: set DISKCACHE_TEST_ROOT and DISKCACHE_TEST_OTHER_ROOT to two mounts of one export (npm run test:netfs does)';
-
-function knob(name: string, fallback: number): number {
-  const value = Number(process.env[name] ?? fallback);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number`);
-  return Math.round(value);
-}
 const INCR_OPS = knob('NETFS_INCR_OPS', 100);
 const ADD_KEYS = knob('NETFS_ADD_KEYS', 90);
 const POP_ITEMS = knob('NETFS_POP_ITEMS', 120);
@@ -46,34 +38,12 @@ const SETTLE_MS = knob('NETFS_SETTLE_MS', 30_000);
 const CHILD_MS = 240_000;
 const TEST_MS = 300_000;
 
-function report(name: string, data: unknown): void {
-  const dir = process.env.DISKCACHE_NETFS_REPORT;
-  console.log(`netfs ${name}: ${JSON.stringify(data)}`);
-  if (dir) fs.writeFileSync(path.join(dir, `${name}.json`), `${JSON.stringify(data, null, 2)}\n`);
-}
-
 function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] as number;
 }
 
 const round = (n: number) => Math.round(n * 10) / 10;
-
-/**
- * Removes a test directory on a mount. A client's cached directory listing may miss names another
- * client created, so `rmdir` can fail with ENOTEMPTY for a while: retry, for at most 10 s.
- */
-async function removeShared(dir: string): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      removeDir(dir);
-      return;
-    } catch (error) {
-      if (attempt >= 20) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
-  }
-}
 
 describe.skipIf(!CONFIGURED)(`two mounts of one network export${CONFIGURED ? '' : ` (${REASON})`}`, () => {
   let dirA = '';
