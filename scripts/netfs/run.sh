@@ -13,6 +13,7 @@
 # at a time so that the numbers are not disturbed:
 #   bench     scripts/netfs/bench.ts: cache set/get/delete vs raw write+rename/read/unlink, 0 ms
 #   delay     the same through delay-proxy.js with NETFS_DELAY_MS (default 2) one-way latency
+#   (each also runs bench/tiers.ts network: TieredCache hits in the shared tier, two-host hit ratios)
 # Everything is torn down on exit, whatever happened (trap). Where it cannot run (not root, no
 # /dev/fuse) it prints a SKIP line and exits 0; a backend or step that cannot run (smb and sshfs
 # without the shared/netfs scripts, the nfs delay step without its delay-proxy.js) gets a SKIP line.
@@ -175,6 +176,7 @@ bench_for() { # the measurements of one backend, alone on the machine
   case "$STEPS" in *" bench "*)
     if mount_pair "$b"; then
       step "$b" "$b-bench-0ms" 180 node --import tsx scripts/netfs/bench.ts "$A/tests" "$BENCH_N" "$b 0ms" "$B/tests"
+      step "$b" "$b-bench-tiers-0ms" 300 node --import tsx bench/tiers.ts network "$A/tests" "$B/tests" "$b 0ms" "$BENCH_N"
     fi
     ;;
   esac
@@ -184,6 +186,8 @@ bench_for() { # the measurements of one backend, alone on the machine
     elif mount_pair "$b" NETFS_DELAY_MS="$DELAY"; then
       step "$b" "$b-bench-${DELAY}ms" 240 node --import tsx scripts/netfs/bench.ts "$A/tests" "$((BENCH_N / 4))" \
         "$b ${DELAY}ms" "$B/tests"
+      step "$b" "$b-bench-tiers-${DELAY}ms" 400 env TIERS_WORKLOAD_OPS=500 node --import tsx bench/tiers.ts network \
+        "$A/tests" "$B/tests" "$b ${DELAY}ms" "$((BENCH_N / 4))"
     fi
     ;;
   esac
