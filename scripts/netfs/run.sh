@@ -163,7 +163,7 @@ suites_for() { # the correctness steps of one backend
   esac
   case "$STEPS" in *" suites "*)
     mkdir -p "$OUT/$b-report"
-    step "$b" "$b-suites" 360 env DISKCACHE_TEST_ROOT="$A/tests" DISKCACHE_TEST_OTHER_ROOT="$B/tests" \
+    step "$b" "$b-suites" 480 env DISKCACHE_TEST_ROOT="$A/tests" DISKCACHE_TEST_OTHER_ROOT="$B/tests" \
       DISKCACHE_NETFS_REPORT="$OUT/$b-report" DISKCACHE_NETFS_BACKEND="$b" DISKCACHE_NETFS_SHARED="$SHARED" \
       npx vitest run test/netfs --reporter=verbose
     ;;
