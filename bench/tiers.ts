@@ -143,9 +143,7 @@ async function network(dirA: string, dirB: string, label: string, n: number): Pr
   localTier.closeSync();
   rmSync(localDir, { recursive: true, force: true });
   const { hosts, computedTwice } = await twoHosts(join(dirA, name, 'workload'), join(dirB, name, 'workload'));
-  shared.clearSync();
   shared.closeSync();
-  rmSync(join(dirA, name), { recursive: true, force: true, maxRetries: 10 });
   console.log(
     JSON.stringify({
       mode: 'network',
@@ -163,6 +161,23 @@ async function network(dirA: string, dirB: string, label: string, n: number): Pr
       },
     }),
   );
+  await removeOnMount(join(dirA, name));
+}
+
+/**
+ * Removes a directory on a mount; a client's cached listing may miss names the other client created
+ * (ENOTEMPTY) for a while, so it tries again for up to 10 s, then leaves it (with a warning).
+ */
+async function removeOnMount(dir: string): Promise<void> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    try {
+      rmSync(dir, { recursive: true, force: true, maxRetries: 10 });
+      return;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+  console.error(`tiers.ts: could not remove ${dir}`);
 }
 
 /** What one host of the workload counted. */
