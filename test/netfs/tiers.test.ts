@@ -25,9 +25,12 @@ import { CONFIGURED, knob, REASON, removeShared, report } from './mounts.js';
 
 const BACKEND = process.env.DISKCACHE_NETFS_BACKEND ?? '';
 const SCRIPTS = process.env.DISKCACHE_NETFS_SHARED ?? '';
-const FAULTS = CONFIGURED && BACKEND !== '' && fs.existsSync(path.join(SCRIPTS, 'setup.sh'));
-const FAULT_REASON =
-  'skipped: set DISKCACHE_NETFS_BACKEND and DISKCACHE_NETFS_SHARED (the backend and the shared netfs scripts; npm run test:netfs does) to start a server of its own';
+/** The backends whose second server the shared `setup.sh` can start (nfs has one ganesha per machine here). */
+const OWN_SERVER = ['smb', 'sshfs'];
+const FAULTS = CONFIGURED && OWN_SERVER.includes(BACKEND) && fs.existsSync(path.join(SCRIPTS, 'setup.sh'));
+const FAULT_REASON = OWN_SERVER.includes(BACKEND)
+  ? 'skipped: set DISKCACHE_NETFS_BACKEND and DISKCACHE_NETFS_SHARED (the backend and the shared netfs scripts; npm run test:netfs does) to start a server of its own'
+  : `skipped on ${BACKEND || 'no backend'}: this test kills a server of its own, started by the shared setup.sh, which serves ${OWN_SERVER.join(' and ')} only`;
 
 const MAX_STALENESS = knob('NETFS_TIER_STALENESS_MS', 1000);
 const MOUNT_LAG = knob('NETFS_TIER_MOUNT_LAG_MS', 2500);
