@@ -11,6 +11,7 @@ export type FailureReport = (pending: Pending, error: unknown, lost: boolean) =>
 
 /** The queue's identity of a key (the same for `1` and `1`, different for `1` and `'1'`). */
 export function keyId(key: Key): string {
+  if (typeof key === 'string') return `s${key}`;
   const { type, bytes } = encodeKey(key);
   return `${type}:${Buffer.from(bytes).toString('hex')}`;
 }
