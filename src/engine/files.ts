@@ -33,7 +33,7 @@ const MISSING = { state: 'missing' } as const;
  */
 export function filesSlots(store: StoreSettings, lock: LockOptions, allocationUnit: number): Slots {
   function* writeEntry(path: string, chunks: readonly Uint8Array[]): Op<Published> {
-    return yield* publish(store, yield* writeTemp(store, path, chunks), path);
+    return yield* publish(store, yield* writeTemp(store, path, chunks), path, chunks);
   }
   return {
     engine: 'files',

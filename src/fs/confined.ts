@@ -36,6 +36,11 @@ interface Rule {
   moves?: boolean;
   /** The primitive follows a symbolic link at the path itself: the path must not be one. */
   follows?: boolean;
+  /**
+   * The `lstat` that finds the path no link answers the primitive too (`stat`: what it says of
+   * anything but a link is what `lstat` says), so the primitive is not called again.
+   */
+  answeredByCheck?: boolean;
 }
 
 const NOTHING = { value: undefined };
@@ -43,7 +48,7 @@ const NOTHING = { value: undefined };
 const RULES: Partial<Record<keyof SyncFileSystem, Rule>> = {
   readFile: { paths: [0], absent: NOTHING },
   readHead: { paths: [0], absent: NOTHING },
-  stat: { paths: [0], absent: NOTHING, follows: true },
+  stat: { paths: [0], absent: NOTHING, follows: true, answeredByCheck: true },
   lstat: { paths: [0], absent: NOTHING },
   openForRead: { paths: [0], absent: NOTHING },
   readdir: { paths: [0], absent: { value: [] }, follows: true },
@@ -61,16 +66,30 @@ const RULES: Partial<Record<keyof SyncFileSystem, Rule>> = {
   openForAppend: { paths: [0] },
 };
 
+/** What a check of the paths of a primitive found. */
+interface Finding {
+  /** The first folder that keeps the primitive from a path, and the index of that path. */
+  foreign?: Foreign;
+  /**
+   * What `lstat` said of the path itself when it was looked at for being a link (`follows`), and
+   * was none: `undefined` inside if nothing is there.
+   */
+  looked?: { info: FileInfo | undefined };
+}
+
 /**
  * The first folder on the way from `root` to `path` that is not a plain directory (a symbolic link,
  * a file), or the path itself if `follows` and it is a link; `undefined` if there is none. A folder
- * that does not exist passes: nothing can be reached through it.
+ * that does not exist passes: nothing can be reached through it. With `follows`, what `lstat` said
+ * of the path itself goes to `looked` (a folder found plain in this operation is not looked at
+ * again, and one found plain here is not looked at again in it).
  */
 function* firstForeign(
   root: string,
   path: string,
   follows: boolean,
   plain: Set<string>,
+  looked: (info: FileInfo | undefined) => void,
 ): Check<string | undefined> {
   if (path === root) return undefined;
   const inside = root.endsWith(sep) ? root : root + sep;
@@ -85,7 +104,11 @@ function* firstForeign(
     if (!info.isDirectory || info.isSymbolicLink) return folder;
     plain.add(folder);
   }
-  if (follows && (yield path)?.isSymbolicLink === true) return path;
+  if (!follows || plain.has(path)) return undefined;
+  const info = yield path;
+  if (info?.isSymbolicLink === true) return path;
+  if (info?.isDirectory === true) plain.add(path);
+  looked(info);
   return undefined;
 }
 
@@ -102,17 +125,15 @@ interface Foreign {
 }
 
 /** The first foreign folder on the way to any of the paths `rule` names in `args`. */
-function* foreignIn(
-  root: string,
-  rule: Rule,
-  args: readonly unknown[],
-  plain: Set<string>,
-): Check<Foreign | undefined> {
+function* foreignIn(root: string, rule: Rule, args: readonly unknown[], plain: Set<string>): Check<Finding> {
+  const finding: Finding = {};
   for (const index of rule.paths) {
-    const folder = yield* firstForeign(root, args[index] as string, rule.follows === true, plain);
-    if (folder !== undefined) return { folder, index };
+    const folder = yield* firstForeign(root, args[index] as string, rule.follows === true, plain, (info) => {
+      finding.looked = { info };
+    });
+    if (folder !== undefined) return { foreign: { folder, index } };
   }
-  return undefined;
+  return finding;
 }
 
 /** What a primitive that may not reach a path does: answers "absent", or throws. */
@@ -136,7 +157,8 @@ function refuse(rule: Rule, root: string, args: readonly unknown[], foreign: For
  * "Trust model"). Right before each primitive that takes a path, every folder on the way from `root`
  * to it is checked to be a plain directory: another user of a shared directory may plant or swap in
  * a symbolic link at any time, and the cache must never read, write or remove anything through one.
- * A primitive that follows a link at the path itself (`stat`, `readdir`, `utimes`) refuses one there.
+ * A primitive that follows a link at the path itself (`stat`, `readdir`, `utimes`) refuses one there;
+ * `stat` of anything else is answered by that `lstat` (one round trip on a network mount, not two).
  * A path it may not reach is absent to reads, listings, removals and as the source of a move, and
  * a `CacheError` `'EFORMAT'` to writes. `root` itself may be a link. A folder found plain is not
  * looked at again until the next operation starts (any operation's, on either surface), so each
@@ -152,12 +174,14 @@ export function confineFileSystem(fs: FileSystem, root: string): FileSystem {
     const callSync = fs.sync[name] as (...args: unknown[]) => unknown;
     const callAsync = fs.async[name] as (...args: unknown[]) => Promise<unknown>;
     sync[name] = (...args) => {
-      const foreign = checkSync(fs.sync, foreignIn(root, rule, args, plain));
-      return foreign === undefined ? callSync(...args) : refuse(rule, root, args, foreign);
+      const { foreign, looked } = checkSync(fs.sync, foreignIn(root, rule, args, plain));
+      if (foreign !== undefined) return refuse(rule, root, args, foreign);
+      return rule.answeredByCheck === true && looked !== undefined ? looked.info : callSync(...args);
     };
     async[name] = async (...args) => {
-      const foreign = await checkAsync(fs.async, foreignIn(root, rule, args, plain));
-      return foreign === undefined ? callAsync(...args) : refuse(rule, root, args, foreign);
+      const { foreign, looked } = await checkAsync(fs.async, foreignIn(root, rule, args, plain));
+      if (foreign !== undefined) return refuse(rule, root, args, foreign);
+      return rule.answeredByCheck === true && looked !== undefined ? looked.info : callAsync(...args);
     };
   }
   return {
