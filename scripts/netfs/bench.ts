@@ -5,8 +5,12 @@
  *
  *   node --import tsx scripts/netfs/bench.ts DIR [N=300] [LABEL] [OTHER_MOUNT_DIR]
  *
- * Prints one JSON line: { label, n, raw: {write, read, unlink}, cache: {set, get, delete}, ratio,
- * visibility } with mean/p50/p99 in microseconds. `visibility` (only with OTHER_MOUNT_DIR, the same
+ * Prints one JSON line: { label, n, raw: {write, read, unlink}, rawSharded, cache: {set, get,
+ * delete}, ratio, ratioSharded, visibility } with mean/p50/p99 in microseconds. `raw` keeps its files
+ * in one folder; `rawSharded` does the same over 256 folders, as the cache spreads its entries (a
+ * network client then looks up a folder it has not seen lately for most operations). The cache's
+ * 256 shard folders exist before `set` is timed, as in any cache that has held a few thousand
+ * entries (their one-time creation is not counted). `visibility` (only with OTHER_MOUNT_DIR, the same
  * directory through the other mount): for each of 20 keys set through DIR, the time until a reader on
  * the other mount first gets the new value.
  */
@@ -48,25 +52,35 @@ function phase(fn: (i: number) => void): Timing {
   return { mean: r(total / N), p50: r(t[N >> 1] as number), p99: r(t[Math.floor(N * 0.99)] as number) };
 }
 
-// Raw file operations, as the cache does them: private temp file, rename over the final name.
+const hex = (n: number) => n.toString(16).padStart(2, '0');
+
+/** Raw file operations, as the cache does them: a temp file, renamed over the final name. */
+function rawPhases(file: (i: number) => string): Record<'write' | 'read' | 'unlink', Timing> {
+  const write = phase((i) => {
+    const tmp = `${file(i)}.tmp`;
+    fs.writeFileSync(tmp, value, { flag: 'wx' });
+    fs.renameSync(tmp, file(i));
+  });
+  const read = phase((i) => {
+    if (fs.readFileSync(file(i)).length !== value.length) throw new Error('short read');
+  });
+  return { write, read, unlink: phase((i) => fs.unlinkSync(file(i))) };
+}
+
 const raw = path.join(dir, 'raw');
 fs.mkdirSync(raw);
-const file = (i: number) => path.join(raw, `e${i % 64}.${Math.floor(i / 64)}`);
-const rawWrite = phase((i) => {
-  const tmp = `${file(i)}.tmp`;
-  fs.writeFileSync(tmp, value, { flag: 'wx' });
-  fs.renameSync(tmp, file(i));
-});
-const rawRead = phase((i) => {
-  if (fs.readFileSync(file(i)).length !== value.length) throw new Error('short read');
-});
-const rawUnlink = phase((i) => fs.unlinkSync(file(i)));
+const rawOne = rawPhases((i) => path.join(raw, `e${i % 64}.${Math.floor(i / 64)}`));
+const sharded = path.join(dir, 'raw-sharded');
+for (let n = 0; n < 256; n++) fs.mkdirSync(path.join(sharded, hex(n)), { recursive: true });
+// Consecutive files in folders far apart, as consecutive keys' hashes are.
+const rawSpread = rawPhases((i) => path.join(sharded, hex((i * 97) % 256), `e${i}`));
 
 // The same through the cache (its own directory layout: shards, private temp directory, counters).
 const cacheDir = path.join(dir, 'cache');
 const cache = new Cache(cacheDir);
 const key = (i: number) => `key-${i}`;
 cache.setSync('warm-up', value);
+for (let n = 0; n < 256; n++) fs.mkdirSync(path.join(cacheDir, 'entries', hex(n)), { recursive: true });
 const set = phase((i) => cache.setSync(key(i), value));
 const get = phase((i) => {
   const got = cache.getSync(key(i)) as Buffer | undefined;
@@ -125,9 +139,15 @@ console.log(
   JSON.stringify({
     label,
     n: N,
-    raw: { write: rawWrite, read: rawRead, unlink: rawUnlink },
+    raw: rawOne,
+    rawSharded: rawSpread,
     cache: { set, get, delete: del },
-    ratio: { set: ratio(set, rawWrite), get: ratio(get, rawRead), delete: ratio(del, rawUnlink) },
+    ratio: { set: ratio(set, rawOne.write), get: ratio(get, rawOne.read), delete: ratio(del, rawOne.unlink) },
+    ratioSharded: {
+      set: ratio(set, rawSpread.write),
+      get: ratio(get, rawSpread.read),
+      delete: ratio(del, rawSpread.unlink),
+    },
     visibility,
   }),
 );
