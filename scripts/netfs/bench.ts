@@ -5,10 +5,11 @@
  *
  *   node --import tsx scripts/netfs/bench.ts DIR [N=300] [LABEL] [OTHER_MOUNT_DIR]
  *
- * Prints one JSON line: { label, n, raw: {write, read, unlink}, rawSharded, cache: {set, get,
- * delete}, ratio, ratioSharded, visibility } with mean/p50/p99 in microseconds. `raw` keeps its files
- * in one folder; `rawSharded` does the same over 256 folders, as the cache spreads its entries (a
- * network client then looks up a folder it has not seen lately for most operations). The cache's
+ * Prints one JSON line: { label, n, raw: {write, rewrite, read, unlink}, rawSharded, cache: {set,
+ * reset, get, delete}, ratio, ratioSharded, visibility } with mean/p50/p99 in microseconds. `reset`
+ * sets the same keys again, over their entries, against `rewrite` of the same files. `raw` keeps its
+ * files in one folder; `rawSharded` does the same over 256 folders, as the cache spreads its entries
+ * (a network client then looks up a folder it has not seen lately for most operations). The cache's
  * 256 shard folders exist before `set` is timed, as in any cache that has held a few thousand
  * entries (their one-time creation is not counted). `visibility` (only with OTHER_MOUNT_DIR, the same
  * directory through the other mount): for each of 20 keys set through DIR, the time until a reader on
@@ -54,17 +55,22 @@ function phase(fn: (i: number) => void): Timing {
 
 const hex = (n: number) => n.toString(16).padStart(2, '0');
 
-/** Raw file operations, as the cache does them: a temp file, renamed over the final name. */
-function rawPhases(file: (i: number) => string): Record<'write' | 'read' | 'unlink', Timing> {
-  const write = phase((i) => {
+/**
+ * Raw file operations, as the cache does them: a temp file, renamed over the final name (a new one,
+ * then again over the existing one: `rewrite`).
+ */
+function rawPhases(file: (i: number) => string): Record<'write' | 'rewrite' | 'read' | 'unlink', Timing> {
+  const writeOne = (i: number) => {
     const tmp = `${file(i)}.tmp`;
     fs.writeFileSync(tmp, value, { flag: 'wx' });
     fs.renameSync(tmp, file(i));
-  });
+  };
+  const write = phase(writeOne);
+  const rewrite = phase(writeOne);
   const read = phase((i) => {
     if (fs.readFileSync(file(i)).length !== value.length) throw new Error('short read');
   });
-  return { write, read, unlink: phase((i) => fs.unlinkSync(file(i))) };
+  return { write, rewrite, read, unlink: phase((i) => fs.unlinkSync(file(i))) };
 }
 
 const raw = path.join(dir, 'raw');
@@ -82,6 +88,7 @@ const key = (i: number) => `key-${i}`;
 cache.setSync('warm-up', value);
 for (let n = 0; n < 256; n++) fs.mkdirSync(path.join(cacheDir, 'entries', hex(n)), { recursive: true });
 const set = phase((i) => cache.setSync(key(i), value));
+const reset = phase((i) => cache.setSync(key(i), value));
 const get = phase((i) => {
   const got = cache.getSync(key(i)) as Buffer | undefined;
   if (got?.length !== value.length) throw new Error(`get ${key(i)} missed`);
@@ -141,10 +148,16 @@ console.log(
     n: N,
     raw: rawOne,
     rawSharded: rawSpread,
-    cache: { set, get, delete: del },
-    ratio: { set: ratio(set, rawOne.write), get: ratio(get, rawOne.read), delete: ratio(del, rawOne.unlink) },
+    cache: { set, reset, get, delete: del },
+    ratio: {
+      set: ratio(set, rawOne.write),
+      reset: ratio(reset, rawOne.rewrite),
+      get: ratio(get, rawOne.read),
+      delete: ratio(del, rawOne.unlink),
+    },
     ratioSharded: {
       set: ratio(set, rawSpread.write),
+      reset: ratio(reset, rawSpread.rewrite),
       get: ratio(get, rawSpread.read),
       delete: ratio(del, rawSpread.unlink),
     },
