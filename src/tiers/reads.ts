@@ -1,7 +1,7 @@
 import { assertKey, type Key } from '../format/key.js';
 import type { Op } from '../fs/runner.js';
 import { type Envelope, isExpired } from './envelope.js';
-import { guarded, reading, type TieredState, tierAt } from './state.js';
+import { skipFailure, type TieredState, tierAt, writtenSince } from './state.js';
 import { copyUp } from './writes.js';
 
 /** A value found, with its envelope and the tier it came from. */
@@ -22,8 +22,12 @@ function* heldBy(
 ): Op<Envelope | undefined | typeof UNKNOWN> {
   const latest = s.queues[i]?.latest(key);
   if (latest !== undefined) return latest.envelope;
-  const read: Op<Envelope | undefined | typeof UNKNOWN> = tierAt(s, i).backend.read(key);
-  return yield* guarded(s, i, { operation, key }, read, UNKNOWN);
+  try {
+    return yield* tierAt(s, i).backend.read(key);
+  } catch (error) {
+    skipFailure(s, i, { operation, key }, error);
+    return UNKNOWN;
+  }
 }
 
 /**
@@ -69,12 +73,12 @@ function* verify(
   i: number,
   copy: Envelope,
   now: number,
-  written: () => boolean,
+  since: number,
 ): Op<Envelope | undefined> {
   const truth = yield* truthBelow(s, i, copy.key, now);
   if (truth === UNKNOWN) return copy;
   if (truth === undefined) {
-    if (!written()) yield* copyUp(s, { key: copy.key, envelope: undefined }, i + 1);
+    if (!writtenSince(s, copy.key, since)) yield* copyUp(s, { key: copy.key, envelope: undefined }, i + 1);
     return undefined;
   }
   const fresh: Envelope = {
@@ -82,7 +86,7 @@ function* verify(
     verifiedAt: now,
     copied: true,
   };
-  if (!written()) yield* copyUp(s, { key: copy.key, envelope: fresh }, i + 1);
+  if (!writtenSince(s, copy.key, since)) yield* copyUp(s, { key: copy.key, envelope: fresh }, i + 1);
   return fresh;
 }
 
@@ -91,23 +95,22 @@ function* verify(
  * (with its remaining time to live and its tag); a copy older than `maxStaleness` is first checked
  * against the tiers that answer for it. Nothing is copied if the key is written while it is read.
  */
-export function lookup(s: TieredState, key: Key): Op<Found | undefined> {
+export function* lookup(s: TieredState, key: Key): Op<Found | undefined> {
   assertKey(key);
-  return reading(s, key, function* (written) {
-    const now = Date.now();
-    for (let i = 0; i < s.tiers.length; i++) {
-      const held = yield* heldBy(s, i, key, 'read');
-      if (held === UNKNOWN || held === undefined || isExpired(held, now)) continue;
-      if (needsCheck(s, i, held, now)) {
-        const checked = yield* verify(s, i, held, now, written);
-        return checked === undefined ? undefined : { envelope: checked, tier: i };
-      }
-      if (i > 0 && !written()) {
-        const copy: Envelope = { ...held, copied: true, ...(i >= s.authority ? { verifiedAt: now } : {}) };
-        yield* copyUp(s, { key, envelope: copy }, i);
-      }
-      return { envelope: held, tier: i };
+  const since = s.writes.now;
+  const now = Date.now();
+  for (let i = 0; i < s.tiers.length; i++) {
+    const held = yield* heldBy(s, i, key, 'read');
+    if (held === UNKNOWN || held === undefined || isExpired(held, now)) continue;
+    if (needsCheck(s, i, held, now)) {
+      const checked = yield* verify(s, i, held, now, since);
+      return checked === undefined ? undefined : { envelope: checked, tier: i };
     }
-    return undefined;
-  });
+    if (i > 0 && !writtenSince(s, key, since)) {
+      const copy: Envelope = { ...held, copied: true, ...(i >= s.authority ? { verifiedAt: now } : {}) };
+      yield* copyUp(s, { key, envelope: copy }, i);
+    }
+    return { envelope: held, tier: i };
+  }
+  return undefined;
 }

@@ -41,12 +41,6 @@ export interface TieredEvents {
   degraded: [event: DegradedEvent];
 }
 
-/** A key being read, and whether it was written since the read began (then nothing is copied up). */
-interface Reading {
-  readers: number;
-  written: boolean;
-}
-
 /** What the operations of a `TieredCache` work on. */
 export interface TieredState {
   readonly tiers: readonly Tier[];
@@ -59,9 +53,24 @@ export interface TieredState {
   readonly events: EventEmitter<TieredEvents>;
   /** Failures skipped per tier, and the last of them. */
   readonly failures: { count: number; last: unknown }[];
-  /** The keys being read now, by {@link keyId}. */
-  readonly reading: Map<string, Reading>;
+  /** How writes made so far are told apart from reads under way (see {@link writtenSince}). */
+  readonly writes: WriteClock;
 }
+
+/**
+ * A count of this instance's writes, and when each key was last written by that count, so that a
+ * read can tell whether its key was written while it ran. Bounded: past {@link WRITTEN_KEYS} keys
+ * it forgets them all and says of every read under way that its key was written (which only
+ * spares a copy).
+ */
+export interface WriteClock {
+  now: number;
+  /** Writes of every key (`clear`, `evict`, or the forgetting) up to this count. */
+  all: number;
+  readonly byKey: Map<string, number>;
+}
+
+const WRITTEN_KEYS = 10_000;
 
 /** The tier `i` of `s` (always there: positions come from the array). */
 export function tierAt(s: TieredState, i: number): Tier {
@@ -101,45 +110,42 @@ export function makeQueues(s: TieredState): void {
  * Runs `op` against tier `i`. If it fails, the error is thrown where the tier says `whenDown:
  * 'fail'` (unless `skip`); otherwise it is told of (`lost` as given) and `fallback` is returned.
  */
-export function* guarded<T>(
-  s: TieredState,
-  i: number,
-  what: { operation: TieredOperation; key?: Key | undefined; lost?: boolean; skip?: boolean },
-  op: Op<T>,
-  fallback: T,
-): Op<T> {
+export function* guarded<T>(s: TieredState, i: number, what: Failure, op: Op<T>, fallback: T): Op<T> {
   try {
     return yield* op;
   } catch (error) {
-    if (what.skip !== true && tierAt(s, i).whenDown === 'fail') throw error;
-    noteFailure(s, i, what.operation, what.key, error, what.lost === true);
+    skipFailure(s, i, what, error);
     return fallback;
   }
 }
 
-/** Runs `op`, a read of `key`, noting whether `key` is written meanwhile (see {@link writtenSince}). */
-export function* reading<T>(s: TieredState, key: Key, op: (isWritten: () => boolean) => Op<T>): Op<T> {
-  const id = keyId(key);
-  let entry = s.reading.get(id);
-  if (entry === undefined) {
-    entry = { readers: 0, written: false };
-    s.reading.set(id, entry);
-  }
-  entry.readers++;
-  const seen = entry;
-  try {
-    return yield* op(() => seen.written);
-  } finally {
-    if (--seen.readers === 0 && s.reading.get(id) === seen) s.reading.delete(id);
-  }
+/** What was being done when a tier failed, and how to take it (see {@link guarded}). */
+export interface Failure {
+  operation: TieredOperation;
+  key?: Key | undefined;
+  lost?: boolean;
+  skip?: boolean;
 }
 
-/** Marks `key` (or, without one, every key) as written for the reads under way. */
+/** Throws `error` of tier `i` where it says `whenDown: 'fail'` (unless `what.skip`); else tells of it. */
+export function skipFailure(s: TieredState, i: number, what: Failure, error: unknown): void {
+  if (what.skip !== true && tierAt(s, i).whenDown === 'fail') throw error;
+  noteFailure(s, i, what.operation, what.key, error, what.lost === true);
+}
+
+/** Counts a write of `key` (or, without one, of every key). */
 export function markWritten(s: TieredState, key?: Key): void {
-  if (s.reading.size === 0) return;
-  if (key === undefined) for (const entry of s.reading.values()) entry.written = true;
-  else {
-    const entry = s.reading.get(keyId(key));
-    if (entry !== undefined) entry.written = true;
+  const clock = s.writes;
+  clock.now++;
+  if (key === undefined || clock.byKey.size >= WRITTEN_KEYS) {
+    clock.byKey.clear();
+    clock.all = clock.now;
   }
+  if (key !== undefined) clock.byKey.set(keyId(key), clock.now);
+}
+
+/** Whether `key` was written since the count was `since` (a read's start: `s.writes.now` then). */
+export function writtenSince(s: TieredState, key: Key, since: number): boolean {
+  const clock = s.writes;
+  return clock.now !== since && (clock.all > since || (clock.byKey.get(keyId(key)) ?? 0) > since);
 }

@@ -165,7 +165,7 @@ export class TieredCache<V = unknown> {
       authority: lastWritable(plan.tiers),
       events: this.events,
       failures: plan.tiers.map(() => ({ count: 0, last: undefined })),
-      reading: new Map(),
+      writes: { now: 0, all: 0, byKey: new Map() },
     };
     makeQueues(state);
     this.#held = { state, sync: plan.tiers.every((t) => t.backend.sync), closed: false };
